@@ -1,0 +1,147 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { describeSecret, slug, storeSecret, WaybillError, type ConnectionRole } from '@waybill/core';
+import { connectionOpener } from '../connection-opener.js';
+import { printJson, println, table, usage } from '../output.js';
+import { globals, withHome, type CommandContext } from './command-context.js';
+
+interface AddOptions {
+  kind: string;
+  path?: string;
+  url?: string;
+  host?: string;
+  port?: string;
+  database?: string;
+  user?: string;
+  schema?: string;
+  passwordEnv?: string;
+  passwordStdin?: boolean;
+}
+
+const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson'];
+const DESTINATION_KINDS = ['directory'];
+
+async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+/** Builds the non-secret config and the secret of a connection from CLI options. */
+async function buildConnection(
+  role: ConnectionRole,
+  o: AddOptions,
+  cwd: string,
+): Promise<{ config: Record<string, unknown>; secret?: { value: string } | { env: string } }> {
+  const kinds = role === 'source' ? SOURCE_KINDS : DESTINATION_KINDS;
+  if (!kinds.includes(o.kind)) throw usage(`--kind must be one of ${kinds.join(', ')} for a ${role}, got "${o.kind}"`);
+  if (o.passwordEnv && o.passwordStdin) throw usage('give either --password-env or --password-stdin, not both');
+  let secret: { value: string } | { env: string } | undefined =
+    o.passwordEnv !== undefined ? { env: o.passwordEnv } : o.passwordStdin ? { value: await readStdin() } : undefined;
+  if (o.kind === 'postgres') {
+    const config: Record<string, unknown> = {};
+    if (o.url) {
+      let u: URL;
+      try {
+        u = new URL(o.url);
+      } catch {
+        throw usage('--url is not a valid postgres:// URL');
+      }
+      if (!/^postgres(ql)?:$/.test(u.protocol)) throw usage('--url must start with postgres://');
+      if (u.password) {
+        // A password in the URL is moved into the encrypted secret, never kept in the config.
+        if (secret) throw usage('the URL holds a password and --password-env/--password-stdin was given too');
+        secret = { value: decodeURIComponent(u.password) };
+        u.password = '';
+      }
+      config['url'] = u.toString();
+    }
+    if (o.host) config['host'] = o.host;
+    if (o.port) {
+      if (!/^\d{1,5}$/.test(o.port) || Number(o.port) > 65535) throw usage(`--port must be 1-65535, got "${o.port}"`);
+      config['port'] = Number(o.port);
+    }
+    if (o.database) config['database'] = o.database;
+    if (o.user) config['user'] = o.user;
+    if (o.schema) config['schema'] = o.schema;
+    if (!o.url && !o.database) throw usage('a postgres source needs --url or --database (with --host, --user)');
+    return secret ? { config, secret } : { config };
+  }
+  if (secret) throw usage(`a ${o.kind} ${role} takes no password`);
+  if (!o.path) throw usage(`a ${o.kind} ${role} needs --path`);
+  return { config: { path: resolve(cwd, o.path) } };
+}
+
+export function registerConnectionCommands(program: Command, ctx: CommandContext): void {
+  for (const role of ['source', 'destination'] as const) {
+    const group = program.command(role).description(`${role} connections: add, list, remove`);
+    group
+      .command('add')
+      .description(`register a named ${role} connection (credentials are stored encrypted or as an env reference)`)
+      .argument('<name>', 'connection name (lowercase slug)')
+      .requiredOption('--kind <kind>', (role === 'source' ? SOURCE_KINDS : DESTINATION_KINDS).join(' | '))
+      .option('--path <path>', 'file (sqlite, csv, ndjson) or directory (directory destination)')
+      .option('--url <url>', 'postgres://user@host:port/database (a password in it is stored encrypted)')
+      .option('--host <host>', 'postgres host or socket directory')
+      .option('--port <port>', 'postgres port')
+      .option('--database <db>', 'postgres database')
+      .option('--user <user>', 'postgres user')
+      .option('--schema <schema>', 'postgres schema (default public)')
+      .option('--password-env <var>', 'read the password from this environment variable at run time')
+      .option('--password-stdin', 'read the password from standard input now and store it encrypted')
+      .action(async (name: string, o: AddOptions, cmd: Command) => {
+        if (!slug.safeParse(name).success) throw usage(`connection name "${name}" must be a lowercase slug (a-z, 0-9, . _ -)`);
+        const built = await buildConnection(role, o, ctx.io.cwd);
+        await withHome(ctx, cmd, async (h) => {
+          const now = new Date().toISOString();
+          const existing = await h.store.getConnection('default', role, name);
+          const base = { workspace: 'default', role, name, kind: o.kind, config: built.config };
+          const record = {
+            ...base,
+            secret: built.secret ? storeSecret(h.box, base, built.secret) : null,
+            createdAt: existing?.createdAt ?? now,
+            updatedAt: now,
+          };
+          // Validate the settings through the adapter itself before anything is stored.
+          const adapter =
+            role === 'source'
+              ? await connectionOpener.openSource(record, undefined)
+              : await connectionOpener.openDestination(record, undefined);
+          if ('close' in adapter) await adapter.close();
+          await h.store.upsertConnection(record);
+          const out = { name, role, kind: o.kind, config: built.config, credential: describeSecret(record), replaced: !!existing };
+          if (globals(cmd).json) printJson(ctx.io, out);
+          else println(ctx.io, `${existing ? 'updated' : 'added'} ${role} "${name}" (${o.kind})`);
+        });
+      });
+    group
+      .command('list')
+      .description(`registered ${role} connections (never their credentials)`)
+      .action(async (_o: unknown, cmd: Command) => {
+        await withHome(ctx, cmd, async (h) => {
+          const list = (await h.store.listConnections('default', role)).map((c) => ({
+            name: c.name,
+            kind: c.kind,
+            config: c.config,
+            credential: describeSecret(c),
+            updatedAt: c.updatedAt,
+          }));
+          if (globals(cmd).json) printJson(ctx.io, { connections: list });
+          else if (list.length === 0) println(ctx.io, `no ${role} connections; add one with \`waybill ${role} add\``);
+          else println(ctx.io, table([['NAME', 'KIND', 'SETTINGS', 'CREDENTIAL'], ...list.map((c) => [c.name, c.kind, JSON.stringify(c.config), c.credential ?? '-'])]));
+        });
+      });
+    group
+      .command('remove')
+      .description(`remove a ${role} connection`)
+      .argument('<name>')
+      .action(async (name: string, _o: unknown, cmd: Command) => {
+        await withHome(ctx, cmd, async (h) => {
+          const removed = await h.store.deleteConnection('default', role, name);
+          if (!removed) throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no ${role} connection "${name}"`);
+          if (globals(cmd).json) printJson(ctx.io, { name, removed: true });
+          else println(ctx.io, `removed ${role} "${name}"`);
+        });
+      });
+  }
+}

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { printJson, println, table } from '../output.js';
+import { globals, withHome, type CommandContext } from './command-context.js';
+import { slug, WaybillError } from '@waybill/core';
+
+export function registerKeyCommands(program: Command, ctx: CommandContext): void {
+  const { io } = ctx;
+  const keys = program.command('keys').description('signing and HMAC keys of the home');
+  keys
+    .command('public')
+    .description('the current waybill signing public key')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        const k = await h.keys.signingKey('waybill-signing');
+        const pem = k.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+        if (globals(cmd).json) printJson(io, { keyId: k.keyId, pem });
+        else io.stdout.write(pem);
+      });
+    });
+  keys
+    .command('create-hmac')
+    .description('create a named HMAC-SHA-256 key for hash_keyed transforms')
+    .argument('<name>', 'the name definitions use (transform.key)')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      if (!slug.safeParse(name).success) throw new WaybillError('ERR_WAYBILL_USAGE', `key name "${name}" must be a lowercase slug`);
+      await withHome(ctx, cmd, async (h) => {
+        const r = await h.keys.createHmacKey(name);
+        if (globals(cmd).json) printJson(io, { name, keyId: r.keyId });
+        else println(io, `created HMAC key "${name}" (key id ${r.keyId})`);
+      });
+    });
+  keys
+    .command('list')
+    .description('keys of the home (ids and public halves only)')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        const list = (await h.keys.list()).map((k) => ({
+          id: k.id,
+          purpose: k.purpose,
+          name: k.name,
+          algorithm: k.algorithm,
+          createdAt: k.createdAt,
+          retiredAt: k.retiredAt,
+        }));
+        if (globals(cmd).json) printJson(io, { keys: list });
+        else println(io, table([['ID', 'PURPOSE', 'NAME', 'CREATED'], ...list.map((k) => [k.id, k.purpose, k.name, k.createdAt])]));
+      });
+    });
+}

@@ -1,0 +1,64 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { WaybillError } from '@waybill/core';
+import { verifyWaybillDirectory } from '@waybill/verify';
+import { homeExists, openHome, resolveHome } from '../home.js';
+import { printJson, println, usage } from '../output.js';
+import { globals, type CommandContext } from './command-context.js';
+
+export function registerVerifyCommand(program: Command, ctx: CommandContext): void {
+  const { io } = ctx;
+  program
+    .command('verify')
+    .description('verify a delivered waybill directory (signature, digests, records, lineage, receipt)')
+    .argument('<dir>', 'the export directory')
+    .option('--key <file>', 'the waybill signing public key (PEM); default: the home keyring')
+    .option('--record <n>', 'also prove that record N (0-based) is in the export, without the other rows')
+    .action(async (dir: string, opts: { key?: string; record?: string }, cmd: Command) => {
+      const g = globals(cmd);
+      let record: number | undefined;
+      if (opts.record !== undefined) {
+        if (!/^\d+$/.test(opts.record)) throw usage(`--record must be a record index (0, 1, 2…), got "${opts.record}"`);
+        record = Number(opts.record);
+      }
+      const keys = await loadKeys(opts.key, g.home);
+      const result = await verifyWaybillDirectory(dir, { keys, ...(record !== undefined ? { record } : {}) });
+      if (g.json) printJson(io, result);
+      else {
+        if (result.valid) println(io, `valid: waybill of run ${result.runId ?? '?'} verified (${dir})`);
+        else {
+          println(io, `INVALID: ${dir}`);
+          for (const e of result.errors) println(io, `  ${e.code}: ${e.message}`);
+        }
+        if (result.recordProof) println(io, `record proof: ${JSON.stringify(result.recordProof)}`);
+      }
+      if (!result.valid) ctx.setExit(1);
+    });
+
+  async function loadKeys(keyFile: string | undefined, homeFlag: string | undefined): Promise<KeyObject[]> {
+    if (keyFile) {
+      let pem: string;
+      try {
+        pem = await readFile(keyFile, 'utf8');
+      } catch {
+        throw usage(`cannot read --key file ${keyFile}`);
+      }
+      try {
+        return [createPublicKey(pem)];
+      } catch {
+        throw usage(`--key ${keyFile} is not a PEM public key`);
+      }
+    }
+    const home = resolveHome(homeFlag, io.env);
+    if (!homeExists(home)) {
+      throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no --key given and no Waybill home at ${home} to take keys from`);
+    }
+    const h = await openHome(home, io.env);
+    try {
+      return await h.keys.verificationKeys('waybill-signing');
+    } finally {
+      await h.close();
+    }
+  }
+}

@@ -1,0 +1,187 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  DefinitionService,
+  ExportService,
+  KeyRing,
+  SecretBox,
+  WaybillError,
+  systemClock,
+  uuidv7,
+  type PrincipalRecord,
+  type Store,
+} from '@waybill/core';
+import { openPostgresStore, openSqliteStore } from '@waybill/store';
+import { connectionOpener } from './connection-opener.js';
+
+export interface HomeConfig {
+  readonly version: 1;
+  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+}
+
+/** `--home DIR`, else `$WAYBILL_HOME`, else `./.waybill` (CONTRACT.md). */
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(flag ?? env['WAYBILL_HOME'] ?? '.waybill');
+}
+
+export function homeExists(home: string): boolean {
+  return existsSync(join(home, 'config.json'));
+}
+
+/** Everything a command needs, wired once (STYLE.md §4: one place wires adapters to ports). */
+export interface HomeContext {
+  readonly home: string;
+  readonly store: Store;
+  readonly box: SecretBox;
+  readonly keys: KeyRing;
+  readonly definitions: DefinitionService;
+  readonly exports: ExportService;
+  readonly principal: PrincipalRecord;
+  close(): Promise<void>;
+}
+
+async function readMasterKey(home: string, env: NodeJS.ProcessEnv): Promise<Buffer> {
+  const fromEnv = env['WAYBILL_MASTER_KEY'];
+  let text: string;
+  if (fromEnv !== undefined) text = fromEnv;
+  else {
+    try {
+      text = await readFile(join(home, 'master.key'), 'utf8');
+    } catch {
+      throw new WaybillError(
+        'ERR_WAYBILL_HOME_INVALID',
+        `no master key: set WAYBILL_MASTER_KEY or restore ${join(home, 'master.key')}`,
+      );
+    }
+  }
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) {
+    throw new WaybillError('ERR_WAYBILL_HOME_INVALID', 'the master key must be base64 of exactly 32 bytes');
+  }
+  return key;
+}
+
+async function openStore(home: string, config: HomeConfig): Promise<Store> {
+  if (config.store.kind === 'sqlite') return openSqliteStore(resolve(home, config.store.path));
+  return openPostgresStore({ connectionString: config.store.url });
+}
+
+async function readConfig(home: string): Promise<HomeConfig> {
+  if (!homeExists(home)) {
+    throw new WaybillError('ERR_WAYBILL_HOME_INVALID', `no Waybill home at ${home}; run \`waybill init\` first`);
+  }
+  try {
+    const c = JSON.parse(await readFile(join(home, 'config.json'), 'utf8')) as HomeConfig;
+    if (c.version !== 1 || !c.store || (c.store.kind !== 'sqlite' && c.store.kind !== 'postgres')) throw new Error('shape');
+    return c;
+  } catch (err) {
+    throw new WaybillError('ERR_WAYBILL_HOME_INVALID', `${join(home, 'config.json')} is not a valid home configuration`, {
+      cause: err,
+    });
+  }
+}
+
+/** API keys look like `wbk_<prefix>_<secret>`; only sha256 of the whole key is stored. */
+export function hashApiKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+async function resolvePrincipal(store: Store, env: NodeJS.ProcessEnv): Promise<PrincipalRecord> {
+  const key = env['WAYBILL_API_KEY'];
+  if (key) {
+    const m = /^wbk_([a-z0-9]{12})_[A-Za-z0-9_-]{43}$/.exec(key);
+    const rec = m ? await store.findApiKeyByPrefix(m[1]!) : undefined;
+    const ok = rec && rec.hash === hashApiKey(key) && !rec.revokedAt && (!rec.expiresAt || Date.parse(rec.expiresAt) > Date.now());
+    const principal = ok ? await store.getPrincipal(rec.principalId) : undefined;
+    if (!principal) throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'WAYBILL_API_KEY is not a valid, unexpired API key of this home');
+    return principal;
+  }
+  // Without a key, the local CLI acts as the home's bootstrap administrator (its owner on this machine).
+  const admin = (await store.listPrincipals('default')).find((p) => p.roles.includes('admin'));
+  if (!admin) throw new WaybillError('ERR_WAYBILL_HOME_INVALID', 'this home has no administrator; re-create it with `waybill init`');
+  return admin;
+}
+
+export async function openHome(home: string, env: NodeJS.ProcessEnv = process.env): Promise<HomeContext> {
+  const config = await readConfig(home);
+  const box = new SecretBox(await readMasterKey(home, env));
+  const store = await openStore(home, config);
+  try {
+    const keys = new KeyRing(store, box, systemClock);
+    const principal = await resolvePrincipal(store, env);
+    const common = { store, keys, box, clock: systemClock, connections: connectionOpener, env };
+    return {
+      home,
+      store,
+      box,
+      keys,
+      principal,
+      definitions: new DefinitionService(common),
+      exports: new ExportService({ ...common, stagingRoot: join(home, 'staging') }),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+export interface InitOptions {
+  readonly storeUrl?: string;
+}
+
+/**
+ * Creates a home: config, master key (0600; skipped when WAYBILL_MASTER_KEY is set), store with
+ * migrations, waybill and log signing keys, and the bootstrap admin with an API key shown once.
+ */
+export async function initHome(
+  home: string,
+  options: InitOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ home: string; adminKey: string }> {
+  if (homeExists(home)) {
+    throw new WaybillError('ERR_WAYBILL_CONFLICT', `${home} is already a Waybill home; use it, or pick another --home`);
+  }
+  if (options.storeUrl !== undefined && !/^postgres(ql)?:\/\//.test(options.storeUrl)) {
+    throw new WaybillError('ERR_WAYBILL_USAGE', '--store must be a postgres:// URL (the default is the embedded SQLite store)');
+  }
+  await mkdir(join(home, 'staging'), { recursive: true, mode: 0o700 });
+  await chmod(home, 0o700);
+  if (env['WAYBILL_MASTER_KEY'] === undefined) {
+    await writeFile(join(home, 'master.key'), randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  const config: HomeConfig = {
+    version: 1,
+    store: options.storeUrl ? { kind: 'postgres', url: options.storeUrl } : { kind: 'sqlite', path: 'waybill.db' },
+  };
+  const box = new SecretBox(await readMasterKey(home, env));
+  const store = await openStore(home, config);
+  const prefix = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const adminKey = `wbk_${prefix}_${randomBytes(32).toString('base64url')}`;
+  try {
+    const keys = new KeyRing(store, box, systemClock);
+    await keys.ensureSigningKey('waybill-signing');
+    await keys.ensureSigningKey('log-signing');
+    const now = new Date().toISOString();
+    const principalId = uuidv7();
+    await store.transaction(async (tx) => {
+      await tx.insertPrincipal({ id: principalId, workspace: 'default', name: 'admin', kind: 'user', roles: ['admin'], createdAt: now });
+      await tx.insertApiKey({
+        id: uuidv7(),
+        principalId,
+        prefix,
+        hash: hashApiKey(adminKey),
+        createdAt: now,
+        expiresAt: null,
+        revokedAt: null,
+      });
+    });
+  } finally {
+    await store.close();
+  }
+  // Written last: a home is complete only once its config exists.
+  await writeFile(join(home, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  return { home, adminKey };
+}

@@ -1,0 +1,75 @@
+import { Command, CommanderError, Option } from 'commander';
+import { WaybillError } from '@waybill/core';
+import type { Io } from './output.js';
+import { registerInitCommands } from './commands/init-commands.js';
+import { registerDefinitionCommands } from './commands/definition-commands.js';
+import { registerConnectionCommands } from './commands/connection-commands.js';
+import { registerExportCommands } from './commands/export-commands.js';
+import { registerKeyCommands } from './commands/key-commands.js';
+import { registerVerifyCommand } from './commands/verify-command.js';
+
+/** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
+export const EXIT_OK = 0;
+export const EXIT_REFUSED = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('waybill')
+    .description('Governed, signed, verifiable exports out of no-code apps')
+    .version('0.1.0')
+    .addOption(new Option('--home <dir>', 'the Waybill home (default: $WAYBILL_HOME, else ./.waybill)'))
+    .option('--json', 'print one JSON document on stdout and nothing else')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      // Commander's own usage errors become the one-line contract format.
+      outputError: (s) => io.stderr.write(`waybill: ERR_WAYBILL_USAGE: ${s.replace(/^error: /, '').trim()}\n`),
+    });
+  program.enablePositionalOptions(false);
+  const ctx = { io, setExit };
+  registerInitCommands(program, ctx);
+  registerVerifyCommand(program, ctx);
+  registerKeyCommands(program, ctx);
+  registerDefinitionCommands(program, ctx);
+  registerConnectionCommands(program, ctx);
+  registerExportCommands(program, ctx);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Never throws, never prints a stack trace (unless WAYBILL_DEBUG=1). */
+export async function main(argv: readonly string[], io?: Partial<Io>): Promise<number> {
+  const full: Io = {
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+    env: io?.env ?? process.env,
+    cwd: io?.cwd ?? process.cwd(),
+  };
+  let exit = EXIT_OK;
+  const program = buildProgram(full, (c) => (exit = c));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exit;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT_OK;
+      // A command group called without its subcommand: help was shown, but it is still a usage error.
+      if (err.code === 'commander.help') full.stderr.write('waybill: ERR_WAYBILL_USAGE: a subcommand is required (see the list above)\n');
+      return EXIT_USAGE;
+    }
+    if (err instanceof WaybillError) {
+      full.stderr.write(`waybill: ${err.code}: ${oneLine(err.message)}\n`);
+      if (full.env['WAYBILL_DEBUG'] === '1' && err.cause) full.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+      return err.code === 'ERR_WAYBILL_USAGE' ? EXIT_USAGE : EXIT_REFUSED;
+    }
+    full.stderr.write(`waybill: ERR_WAYBILL_INTERNAL: ${oneLine((err as Error)?.message ?? String(err))}\n`);
+    if (full.env['WAYBILL_DEBUG'] === '1') full.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    return EXIT_REFUSED;
+  }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
+}

@@ -1,0 +1,138 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, cliProcess, tempHome } from './cli-harness.js';
+
+let t: Awaited<ReturnType<typeof tempHome>>;
+const errLine = /^waybill: ERR_WAYBILL_[A-Z_]+: .+\n$/;
+
+before(async () => {
+  t = await tempHome();
+  const r = await cli(['--home', t.home, 'init', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+});
+after(async () => t.cleanup());
+
+const def = (over: Partial<Record<'source' | 'fields' | 'filter' | 'format', string>> = {}) => `apiVersion: waybill/v1
+kind: ExportDefinition
+name: people
+owner: team:data
+purposes: [testing]
+source: ${over.source ?? '{ connection: people, table: people }'}
+${over.filter ? `filter: '${over.filter}'\n` : ''}fields:
+${over.fields ?? '  - { name: id, from: id }\n  - { name: email, from: email, transform: mask_email }'}
+destination: { connection: out, path: '{name}/{runId}' }
+format: ${over.format ?? 'ndjson'}
+retention: P7D
+`;
+
+test('init on an existing home is refused with exit 1 and one line', async () => {
+  const r = await cli(['--home', t.home, 'init']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, errLine);
+  assert.match(r.stderr, /ERR_WAYBILL_CONFLICT/);
+});
+
+test('usage errors exit 2 with one clear line', async () => {
+  for (const args of [['frobnicate'], ['def'], ['def', 'apply'], ['export', 'run', 'x'], ['source', 'add', 'x', '--kind', 'oracle', '--path', 'x'], ['--home']]) {
+    const r = await cli(['--home', t.home, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /waybill: ERR_WAYBILL_USAGE: /, args.join(' '));
+    assert.ok(!r.stderr.includes('    at '), 'no stack trace');
+  }
+});
+
+test('commands on a missing home say how to create one', async () => {
+  const r = await cli(['--home', join(t.dir, 'missing'), 'def', 'list']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERR_WAYBILL_HOME_INVALID: no Waybill home at .* run `waybill init`/);
+});
+
+test('a malformed definition is refused naming file, line and field; nothing is stored', async () => {
+  const dir = join(t.dir, 'src');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'people.ndjson'), '{"id":1,"email":"a@example.com"}\n');
+  assert.equal((await cli(['--home', t.home, 'source', 'add', 'people', '--kind', 'ndjson', '--path', join(dir, 'people.ndjson')])).code, 0);
+  assert.equal((await cli(['--home', t.home, 'destination', 'add', 'out', '--kind', 'directory', '--path', join(t.dir, 'out')])).code, 0);
+  const file = join(t.dir, 'bad.yaml');
+  await writeFile(file, def({ fields: '  - { name: id, from: id, transform: { type: mask_partial, keep: middle, n: 2 } }' }));
+  const r = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, errLine);
+  assert.match(r.stderr, /ERR_WAYBILL_DEFINITION_INVALID: .*bad\.yaml:\d+:\d+: fields\[0\]\.transform/);
+  await writeFile(file, def({ fields: '  - { name: id, from: nosuchcolumn }' }));
+  const r2 = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr, /column "nosuchcolumn" does not exist in people/);
+  await writeFile(file, def({ filter: 'email ==' }));
+  const r3 = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(r3.code, 1);
+  assert.match(r3.stderr, /ERR_WAYBILL_EXPRESSION_INVALID|ERR_WAYBILL_DEFINITION_INVALID/);
+  const list = await cli(['--home', t.home, 'def', 'list', '--json']);
+  assert.deepEqual((JSON.parse(list.stdout) as { definitions: unknown[] }).definitions, []);
+});
+
+test('def apply, history and diff track versions with who and when', async () => {
+  const file = join(t.dir, 'people.yaml');
+  await writeFile(file, def());
+  const a = await cli(['--home', t.home, 'def', 'apply', file, '--json']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal((JSON.parse(a.stdout) as { seq: number }).seq, 1);
+  const again = await cli(['--home', t.home, 'def', 'apply', file, '--json']);
+  assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false);
+  await writeFile(file, def({ fields: '  - { name: id, from: id }\n  - { name: email, from: email, transform: redact }' }));
+  assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
+  const h = JSON.parse((await cli(['--home', t.home, 'def', 'history', 'people', '--json'])).stdout) as { versions: { seq: number; appliedBy: string; appliedAt: string }[] };
+  assert.deepEqual(h.versions.map((v) => v.seq), [1, 2]);
+  assert.equal(h.versions[0]!.appliedBy, 'admin');
+  const d = JSON.parse((await cli(['--home', t.home, 'def', 'diff', 'people', '--json'])).stdout) as { changes: { kind: string; path: string }[] };
+  assert.deepEqual(d.changes.map((c) => `${c.kind} ${c.path}`), ['changed fields.email.transform']);
+  const show = await cli(['--home', t.home, 'def', 'show', 'people', '--at', '@1']);
+  assert.match(show.stdout, /mask_email/);
+});
+
+test('a source that fails mid-stream leaves nothing at the destination and a failed run with its reason', async () => {
+  const dir = join(t.dir, 'broken');
+  await mkdir(dir, { recursive: true });
+  const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1, email: `u${i}@example.com` }));
+  lines[4321] = '{"id": 4322, "email": ';
+  await writeFile(join(dir, 'people.ndjson'), lines.join('\n') + '\n');
+  assert.equal((await cli(['--home', t.home, 'source', 'add', 'people', '--kind', 'ndjson', '--path', join(dir, 'people.ndjson')])).code, 0);
+  const out = join(t.dir, 'out');
+  const before = existsSync(out) ? await readdir(out, { recursive: true }) : [];
+  const r = await cli(['--home', t.home, 'export', 'run', 'people', '--purpose', 'testing']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERR_WAYBILL_SOURCE_ROW_INVALID: .*line 4322/);
+  assert.ok(!r.stderr.includes('u4321'), 'no row content in the error');
+  const after = existsSync(out) ? await readdir(out, { recursive: true }) : [];
+  assert.deepEqual(after, before, 'nothing at the destination');
+  const runs = JSON.parse((await cli(['--home', t.home, 'export', 'list', '--json'])).stdout) as { runs: { id: string; status: string; errorCode: string }[] };
+  assert.equal(runs.runs[0]!.status, 'failed');
+  assert.equal(runs.runs[0]!.errorCode, 'ERR_WAYBILL_SOURCE_ROW_INVALID');
+  const show = JSON.parse((await cli(['--home', t.home, 'export', 'show', runs.runs[0]!.id, '--json'])).stdout) as { transitions: { status: string }[] };
+  assert.deepEqual(show.transitions.map((x) => x.status), ['created', 'failed']);
+  assert.deepEqual(await readdir(join(t.home, 'staging')), [], 'staging purged');
+});
+
+test('a purpose the definition does not allow is refused', async () => {
+  const r = await cli(['--home', t.home, 'export', 'run', 'people', '--purpose', 'marketing']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERR_WAYBILL_PURPOSE_NOT_ALLOWED: purpose "marketing" is not allowed/);
+});
+
+test('credentials are stored encrypted and never printed', async () => {
+  const secret = 'pw-Zq9!correct-horse';
+  const r = await cliProcess(['--home', t.home, 'source', 'add', 'warehouse', '--kind', 'postgres', '--host', '/tmp', '--database', 'w', '--user', 'u', '--password-stdin', '--json'], {}, secret + '\n');
+  assert.equal(r.code, 0, r.stderr);
+  const viaUrl = await cli(['--home', t.home, 'source', 'add', 'warehouse2', '--kind', 'postgres', '--url', `postgres://u:${encodeURIComponent(secret)}@localhost:5432/w`]);
+  assert.equal(viaUrl.code, 0, viaUrl.stderr);
+  const list = await cli(['--home', t.home, 'source', 'list', '--json']);
+  assert.ok(!list.stdout.includes(secret) && !list.stdout.includes(encodeURIComponent(secret)));
+  assert.match(list.stdout, /stored encrypted/);
+  const db = await readFile(join(t.home, 'waybill.db'));
+  assert.ok(!db.includes(Buffer.from(secret)), 'plaintext password in the store file');
+  const wal = existsSync(join(t.home, 'waybill.db-wal')) ? await readFile(join(t.home, 'waybill.db-wal')) : Buffer.alloc(0);
+  assert.ok(!wal.includes(Buffer.from(secret)), 'plaintext password in the WAL');
+});

@@ -1,0 +1,224 @@
+import type { ConnectionOpener, Destination, Source } from '@waybill/core';
+import { WaybillError } from '@waybill/verify';
+import { createCsvSource } from './csv-source.js';
+import type { CsvSourceConfig } from './csv-source.js';
+import { createDirectoryDestination } from './directory-destination.js';
+import { createNdjsonSource } from './ndjson-source.js';
+import type { NdjsonSourceConfig } from './ndjson-source.js';
+import { createPostgresSource } from './postgres-source.js';
+import type { PostgresSourceConfig } from './postgres-source.js';
+import { createSqliteSource } from './sqlite-source.js';
+
+/** Source kinds `createSource` knows. */
+export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson'] as const;
+export type SourceKind = (typeof sourceKinds)[number];
+
+/** Destination kinds `createDestination` knows. */
+export const destinationKinds = ['directory'] as const;
+export type DestinationKind = (typeof destinationKinds)[number];
+
+/** Resolved secrets of a connection. Values are handed to the driver only, never echoed. */
+export interface ConnectionSecrets {
+  readonly password?: string;
+}
+
+type Fields = Readonly<Record<string, unknown>>;
+
+// Messages name the field and what it must be, never its value: a secret pasted into the wrong field
+// must not end up in an error, a log or an audit event.
+class ConfigReader {
+  constructor(
+    private readonly what: string,
+    private readonly fields: Fields,
+  ) {}
+
+  fail(message: string): never {
+    throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${this.what} connection: ${message}`);
+  }
+
+  allow(...names: string[]): void {
+    for (const key of Object.keys(this.fields)) {
+      if (key === 'password') {
+        this.fail('"password" must not be in the settings; store it as the connection\'s secret');
+      }
+      if (!names.includes(key)) {
+        this.fail(`unknown field ${JSON.stringify(key)} (allowed: ${names.map((n) => JSON.stringify(n)).join(', ')})`);
+      }
+    }
+  }
+
+  has(name: string): boolean {
+    return this.fields[name] !== undefined;
+  }
+
+  string(name: string): string;
+  string(name: string, optional: true): string | undefined;
+  string(name: string, optional = false): string | undefined {
+    const v = this.fields[name];
+    if (v === undefined && optional) return undefined;
+    if (typeof v !== 'string' || v.length === 0) this.fail(`field "${name}" must be a non-empty string`);
+    if (v.includes('\0')) this.fail(`field "${name}" must not contain a NUL character`);
+    return v;
+  }
+
+  boolean(name: string): boolean | undefined {
+    const v = this.fields[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') this.fail(`field "${name}" must be true or false`);
+    return v;
+  }
+
+  port(name: string): number | undefined {
+    const v = this.fields[name];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65535) {
+      this.fail(`field "${name}" must be an integer from 1 to 65535`);
+    }
+    return v;
+  }
+
+  names(name: string): string[] | undefined {
+    const v = this.fields[name];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.some((n) => typeof n !== 'string' || n.length === 0)) {
+      this.fail(`field "${name}" must be a list of non-empty strings`);
+    }
+    const list = v as string[];
+    if (new Set(list).size !== list.length) this.fail(`field "${name}" lists a name twice`);
+    return list;
+  }
+}
+
+function reader(what: string, config: unknown): ConfigReader {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${what} connection: the settings must be an object`);
+  }
+  return new ConfigReader(what, config as Fields);
+}
+
+function noPassword(kind: string, secrets: ConnectionSecrets): void {
+  if (secrets.password !== undefined) {
+    throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${kind} connection: a ${kind} source takes no password; remove the connection's secret`);
+  }
+}
+
+function postgresConfig(r: ConfigReader, secrets: ConnectionSecrets): PostgresSourceConfig {
+  const common = {
+    ...(secrets.password !== undefined ? { password: secrets.password } : {}),
+    ...(r.has('ssl') ? { ssl: r.boolean('ssl')! } : {}),
+    ...(r.has('schema') ? { schema: r.string('schema') } : {}),
+  };
+  if (r.has('url')) {
+    r.allow('url', 'ssl', 'schema');
+    return { url: r.string('url'), ...common };
+  }
+  r.allow('host', 'port', 'database', 'user', 'ssl', 'schema');
+  const port = r.port('port');
+  return {
+    host: r.string('host'),
+    ...(port !== undefined ? { port } : {}),
+    database: r.string('database'),
+    user: r.string('user'),
+    ...common,
+  };
+}
+
+function delimiterOf(r: ConfigReader): string | undefined {
+  const d = r.string('delimiter', true);
+  if (d !== undefined && (d.length > 4 || /["\r\n]/.test(d))) {
+    r.fail('field "delimiter" must be 1 to 4 characters and no quote or line break');
+  }
+  return d;
+}
+
+/**
+ * Creates a source from a connection's stored settings (checked here, field by field) and its resolved
+ * secret. Nothing connects or opens until the first `describe` or `read`.
+ *
+ * Settings per kind: `sqlite` `{ path }`; `csv` `{ path, delimiter? }`; `ndjson` `{ path, columns? }`;
+ * `postgres` `{ host, port?, database, user, ssl?, schema? }` or `{ url, ssl?, schema? }` with the
+ * password in `secrets` (never in the settings or the URL). Invalid settings are
+ * `ERR_WAYBILL_CONNECTION_INVALID`, naming the field.
+ *
+ * @example
+ * ```ts
+ * const source = createSource('postgres', { host: 'db', database: 'crm', user: 'reader', ssl: true }, { password });
+ * ```
+ */
+export function createSource(kind: string, config: unknown, secrets: ConnectionSecrets = {}): Source {
+  switch (kind) {
+    case 'sqlite': {
+      const r = reader(kind, config);
+      r.allow('path');
+      noPassword(kind, secrets);
+      return createSqliteSource({ path: r.string('path') });
+    }
+    case 'csv': {
+      const r = reader(kind, config);
+      r.allow('path', 'delimiter');
+      noPassword(kind, secrets);
+      const delimiter = delimiterOf(r);
+      const c: CsvSourceConfig = { path: r.string('path'), ...(delimiter !== undefined ? { delimiter } : {}) };
+      return createCsvSource(c);
+    }
+    case 'ndjson': {
+      const r = reader(kind, config);
+      r.allow('path', 'columns');
+      noPassword(kind, secrets);
+      const columns = r.names('columns');
+      const c: NdjsonSourceConfig = { path: r.string('path'), ...(columns !== undefined ? { columns } : {}) };
+      return createNdjsonSource(c);
+    }
+    case 'postgres':
+      return createPostgresSource(postgresConfig(reader(kind, config), secrets));
+    default:
+      throw new WaybillError(
+        'ERR_WAYBILL_CONNECTION_INVALID',
+        `unknown source kind ${JSON.stringify(kind)}; supported: ${sourceKinds.join(', ')}`,
+      );
+  }
+}
+
+/**
+ * Creates a destination from a connection's stored settings. `directory` takes `{ path }` (an existing
+ * directory).
+ *
+ * @example
+ * ```ts
+ * const destination = createDestination('directory', { path: '/srv/exports' });
+ * ```
+ */
+export function createDestination(kind: string, config: unknown): Destination {
+  switch (kind) {
+    case 'directory': {
+      const r = reader(kind, config);
+      r.allow('path');
+      return createDirectoryDestination({ path: r.string('path') });
+    }
+    default:
+      throw new WaybillError(
+        'ERR_WAYBILL_CONNECTION_INVALID',
+        `unknown destination kind ${JSON.stringify(kind)}; supported: ${destinationKinds.join(', ')}`,
+      );
+  }
+}
+
+/**
+ * The `ConnectionOpener` port of core, backed by `createSource`/`createDestination`: the connection's
+ * secret becomes the source's password.
+ */
+export function createConnectionOpener(): ConnectionOpener {
+  return {
+    openSource: (connection, secret) =>
+      Promise.resolve().then(() =>
+        createSource(connection.kind, connection.config, secret !== undefined ? { password: secret } : {}),
+      ),
+    openDestination: (connection, secret) =>
+      Promise.resolve().then(() => {
+        if (secret !== undefined) {
+          throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${connection.kind} connection: a ${connection.kind} destination takes no secret; remove it`);
+        }
+        return createDestination(connection.kind, connection.config);
+      }),
+  };
+}

@@ -1,0 +1,19 @@
+// The public face of @waybill/connectors: adapters behind core's Source and Destination ports.
+export { createSource, createDestination, createConnectionOpener, sourceKinds, destinationKinds } from './connection-factory.js';
+export { SqliteSource, createSqliteSource } from './sqlite-source.js';
+export { PostgresSource, createPostgresSource } from './postgres-source.js';
+export { CsvSource, createCsvSource, CSV_COLUMN_TYPE } from './csv-source.js';
+export { NdjsonSource, createNdjsonSource, NDJSON_COLUMN_TYPE } from './ndjson-source.js';
+export { DirectoryDestination, createDirectoryDestination } from './directory-destination.js';
+
+export type { ConnectionSecrets, SourceKind, DestinationKind } from './connection-factory.js';
+export type { SqliteSourceConfig } from './sqlite-source.js';
+export type {
+  PostgresSourceConfig,
+  PostgresHostConfig,
+  PostgresUrlConfig,
+  PostgresOptions,
+} from './postgres-source.js';
+export type { CsvSourceConfig } from './csv-source.js';
+export type { NdjsonSourceConfig } from './ndjson-source.js';
+export type { DirectoryDestinationConfig } from './directory-destination.js';

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { tempDir } from '@waybill/testkit';
+import type { TempDir } from '@waybill/testkit';
+import { createDirectoryDestination } from '../src/index.js';
+import { isWaybillError } from './helpers.js';
+
+const RUN = '01890a5d-ac96-774b-bcce-b302099a8057';
+
+async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) {
+    await new Promise((resolve) => setImmediate(resolve));
+    yield Buffer.from(p);
+  }
+}
+
+/** Every path under `dir`, relative, sorted. */
+function tree(dir: string): string[] {
+  return (readdirSync(dir, { recursive: true }) as string[]).sort();
+}
+
+describe('directory destination', () => {
+  let sandbox: TempDir;
+  let root: string;
+  let outside: string;
+
+  beforeEach(async () => {
+    sandbox = await tempDir('waybill-dest-');
+    root = join(sandbox.path, 'root');
+    outside = join(sandbox.path, 'outside');
+    mkdirSync(root);
+    mkdirSync(outside);
+  });
+
+  afterEach(async () => {
+    await sandbox.cleanup();
+  });
+
+  test('nothing is visible at the final path before commit; commit makes it appear whole', async () => {
+    const destination = createDirectoryDestination({ path: root });
+    assert.equal(destination.kind, 'directory');
+    const write = await destination.begin('crm/2024/people', { runId: RUN });
+    const final = join(root, 'crm', '2024', 'people');
+    const temp = join(root, 'crm', '2024', `.people.tmp-${RUN}`);
+    assert.equal(write.location, final);
+
+    await write.writeFile('people.csv', chunks('id,name\n', '1,Zoë\n', '2,Jan\n'));
+    await write.writeFile('records.jsonl', Buffer.from('{"index":0}\n'));
+    await write.writeFile('nested/part-1.csv', chunks('x\n'));
+    assert.equal(existsSync(final), false, 'the final path does not exist before commit');
+    assert.deepEqual(tree(join(root, 'crm', '2024')), [
+      `.people.tmp-${RUN}`,
+      `.people.tmp-${RUN}/nested`,
+      `.people.tmp-${RUN}/nested/part-1.csv`,
+      `.people.tmp-${RUN}/people.csv`,
+      `.people.tmp-${RUN}/records.jsonl`,
+    ]);
+
+    await write.commit();
+    assert.equal(existsSync(temp), false);
+    assert.deepEqual(tree(final), ['nested', 'nested/part-1.csv', 'people.csv', 'records.jsonl']);
+    assert.equal(readFileSync(join(final, 'people.csv'), 'utf8'), 'id,name\n1,Zoë\n2,Jan\n');
+    assert.equal(readFileSync(join(final, 'records.jsonl'), 'utf8'), '{"index":0}\n');
+
+    await assert.rejects(write.writeFile('late.csv', Buffer.from('x')), isWaybillError('ERR_WAYBILL_CONFLICT', /committed/));
+    await assert.rejects(write.commit(), isWaybillError('ERR_WAYBILL_CONFLICT'));
+    await assert.rejects(write.abort(), isWaybillError('ERR_WAYBILL_CONFLICT', /already committed/));
+    assert.equal(existsSync(join(final, 'people.csv')), true, 'abort after commit removes nothing');
+  });
+
+  test('abort removes everything written and the final path never appears', async () => {
+    const destination = createDirectoryDestination({ path: root });
+    const write = await destination.begin('people', { runId: RUN });
+    await write.writeFile('people.csv', chunks('a', 'b'));
+    await write.abort();
+    await write.abort();
+    assert.deepEqual(tree(root), []);
+    await assert.rejects(write.commit(), isWaybillError('ERR_WAYBILL_CONFLICT', /aborted/));
+  });
+
+  test('a failing data stream leaves nothing at the final path; abort cleans up', async () => {
+    const destination = createDirectoryDestination({ path: root });
+    const write = await destination.begin('people', { runId: RUN });
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('partial');
+      throw new Error('upstream broke');
+    }
+    await assert.rejects(write.writeFile('people.csv', failing()), /upstream broke/);
+    assert.equal(existsSync(join(root, 'people')), false);
+    await write.abort();
+    assert.deepEqual(tree(root), []);
+  });
+
+  test('path-traversal-outside-destination-root-is-refused', async () => {
+    const destination = createDirectoryDestination({ path: root });
+    const attacks = [
+      '../outside/stolen',
+      'a/../../outside/stolen',
+      '..',
+      'a/..',
+      '/etc/waybill',
+      join(outside, 'stolen'),
+      'a\\..\\..\\outside',
+      'C:/windows',
+      'a/./b',
+      'a//b',
+      'trailing/',
+      '',
+      'nul\0byte',
+    ];
+    for (const path of attacks) {
+      await assert.rejects(destination.begin(path, { runId: RUN }), isWaybillError('ERR_WAYBILL_INVALID_INPUT'), path);
+    }
+    // A file name inside an export cannot climb out either.
+    const write = await destination.begin('export', { runId: RUN });
+    for (const name of ['../escape.csv', '../../outside/escape.csv', '/tmp/escape.csv', 'a/../../escape.csv', '']) {
+      await assert.rejects(write.writeFile(name, Buffer.from('x')), isWaybillError('ERR_WAYBILL_INVALID_INPUT'), name);
+    }
+    await write.abort();
+    // A run id becomes part of a file name, so it is checked too.
+    await assert.rejects(destination.begin('export', { runId: '../../outside' }), isWaybillError('ERR_WAYBILL_INVALID_INPUT'));
+    assert.deepEqual(tree(outside), []);
+    assert.deepEqual(tree(root), []);
+    assert.deepEqual(readdirSync(sandbox.path).sort(), ['outside', 'root']);
+  });
+
+  test('symlink-inside-root-cannot-redirect-an-export-outside', async () => {
+    symlinkSync(outside, join(root, 'link'));
+    const destination = createDirectoryDestination({ path: root });
+    await assert.rejects(
+      destination.begin('link/export', { runId: RUN }),
+      isWaybillError('ERR_WAYBILL_INVALID_INPUT', /not a plain directory/),
+    );
+    await assert.rejects(destination.begin('link/deeper/export', { runId: RUN }), isWaybillError('ERR_WAYBILL_INVALID_INPUT'));
+    assert.deepEqual(tree(outside), []);
+  });
+
+  test('a root that is itself a symlink is followed once, as configured', async () => {
+    const link = join(sandbox.path, 'root-link');
+    symlinkSync(root, link);
+    const write = await createDirectoryDestination({ path: link }).begin('e', { runId: RUN });
+    await write.writeFile('f.txt', Buffer.from('ok'));
+    await write.commit();
+    assert.equal(readFileSync(join(root, 'e', 'f.txt'), 'utf8'), 'ok');
+  });
+
+  test('an existing target is ERR_WAYBILL_CONFLICT and is never touched', async () => {
+    mkdirSync(join(root, 'taken'));
+    const destination = createDirectoryDestination({ path: root });
+    await assert.rejects(destination.begin('taken', { runId: RUN }), isWaybillError('ERR_WAYBILL_CONFLICT', /already exists/));
+    assert.deepEqual(tree(root), ['taken']);
+
+    // The target appearing during the write is caught at commit: rename(2) would replace an empty directory.
+    const write = await destination.begin('racy', { runId: RUN });
+    await write.writeFile('a.csv', Buffer.from('a'));
+    mkdirSync(join(root, 'racy'));
+    await assert.rejects(write.commit(), isWaybillError('ERR_WAYBILL_CONFLICT', /appeared/));
+    assert.deepEqual(tree(join(root, 'racy')), []);
+    await write.abort();
+  });
+
+  test('a file written twice is ERR_WAYBILL_CONFLICT', async () => {
+    const write = await createDirectoryDestination({ path: root }).begin('export', { runId: RUN });
+    await write.writeFile('a.csv', Buffer.from('1'));
+    await assert.rejects(write.writeFile('a.csv', Buffer.from('2')), isWaybillError('ERR_WAYBILL_CONFLICT'));
+    await write.abort();
+  });
+
+  test('beginning again with the same run id replaces that run’s leftover temporary directory', async () => {
+    const destination = createDirectoryDestination({ path: root });
+    const crashed = await destination.begin('export', { runId: RUN });
+    await crashed.writeFile('half.csv', Buffer.from('half'));
+    const resumed = await destination.begin('export', { runId: RUN });
+    await resumed.writeFile('full.csv', Buffer.from('full'));
+    await resumed.commit();
+    assert.deepEqual(tree(join(root, 'export')), ['full.csv']);
+  });
+
+  test('a missing root is ERR_WAYBILL_NOT_FOUND', async () => {
+    const destination = createDirectoryDestination({ path: join(sandbox.path, 'nope') });
+    await assert.rejects(destination.begin('export', { runId: RUN }), isWaybillError('ERR_WAYBILL_NOT_FOUND', /create it first/));
+    assert.equal(existsSync(join(sandbox.path, 'nope')), false);
+  });
+
+  test('an aborted signal stops a write', async () => {
+    const controller = new AbortController();
+    const write = await createDirectoryDestination({ path: root }).begin('export', { runId: RUN, signal: controller.signal });
+    async function* slow(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('first');
+      controller.abort();
+      yield Buffer.from('second');
+    }
+    await assert.rejects(write.writeFile('a.csv', slow()), { name: 'AbortError' });
+    await write.abort();
+    assert.deepEqual(tree(root), []);
+  });
+});

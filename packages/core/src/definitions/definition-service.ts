@@ -1,0 +1,146 @@
+import { WaybillError } from '@waybill/verify';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { Clock } from '../ports/clock.js';
+import type { ConnectionOpener } from '../ports/connection-opener.js';
+import type { DefinitionVersionRecord, Store } from '../ports/store.js';
+import { compilePlan } from '../pipeline/export-plan.js';
+import { checkPathTemplate } from '../pipeline/path-template.js';
+import { resolveSecret } from '../secrets/connection-secret.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { diffDefinitions, type DefinitionChange } from './definition-diff.js';
+import { parseDefinition } from './definition-loader.js';
+import { definitionVersion } from './definition-version.js';
+import type { ExportDefinition } from './export-definition-schema.js';
+
+export interface ApplyResult {
+  readonly record: DefinitionVersionRecord;
+  /** False when the same version was already the latest (nothing stored). */
+  readonly changed: boolean;
+}
+
+export interface DefinitionServiceOptions {
+  readonly store: Store;
+  readonly keys: KeyRing;
+  readonly box: SecretBox;
+  readonly clock: Clock;
+  readonly connections: ConnectionOpener;
+  readonly workspace?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Applying, listing and comparing versions of export definitions. Versions are immutable. */
+export class DefinitionService {
+  private readonly workspace: string;
+
+  constructor(private readonly o: DefinitionServiceOptions) {
+    this.workspace = o.workspace ?? 'default';
+  }
+
+  /**
+   * Validates a definition completely — schema, path template, connections, keys, and the plan against
+   * the source's real columns — and stores it as a new version unless it equals the latest one.
+   */
+  async apply(text: string, file: string, actor: string): Promise<ApplyResult> {
+    const definition = parseDefinition(text, file);
+    checkPathTemplate(definition.destination.path);
+    await this.checkAgainstSource(definition, file);
+    const version = definitionVersion(definition);
+    return this.o.store.transaction(async (tx) => {
+      const latest = await tx.latestDefinition(this.workspace, definition.name);
+      if (latest?.version === version) return { record: latest, changed: false };
+      const record: DefinitionVersionRecord = {
+        workspace: this.workspace,
+        name: definition.name,
+        version,
+        seq: (latest?.seq ?? 0) + 1,
+        body: definition,
+        sourceText: text,
+        appliedBy: actor,
+        appliedAt: this.o.clock.now().toISOString(),
+      };
+      await tx.insertDefinitionVersion(record);
+      return { record, changed: true };
+    });
+  }
+
+  async list(): Promise<DefinitionVersionRecord[]> {
+    return this.o.store.listDefinitions(this.workspace);
+  }
+
+  /** A version by name and optional version id (a unique prefix of the hex digest, or `@N` for seq N). */
+  async show(name: string, version?: string): Promise<DefinitionVersionRecord> {
+    const history = await this.history(name);
+    if (!version) return history[history.length - 1]!;
+    const matches = history.filter((r) =>
+      version.startsWith('@') ? String(r.seq) === version.slice(1) : r.version === version || r.version.replace(/^sha256:/, '').startsWith(version.replace(/^sha256:/, '')),
+    );
+    if (matches.length !== 1) {
+      throw new WaybillError(
+        matches.length ? 'ERR_WAYBILL_INVALID_INPUT' : 'ERR_WAYBILL_NOT_FOUND',
+        matches.length
+          ? `version "${version}" of "${name}" is ambiguous; give more digits`
+          : `definition "${name}" has no version "${version}"; see \`waybill def history ${name}\``,
+      );
+    }
+    return matches[0]!;
+  }
+
+  async history(name: string): Promise<DefinitionVersionRecord[]> {
+    const h = await this.o.store.definitionHistory(this.workspace, name);
+    if (h.length === 0) {
+      throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no export definition "${name}"; see \`waybill def list\``);
+    }
+    return h;
+  }
+
+  /** Field-level changes between two versions (defaults: the previous and the latest). */
+  async diff(name: string, from?: string, to?: string): Promise<{ from: DefinitionVersionRecord; to: DefinitionVersionRecord; changes: DefinitionChange[] }> {
+    const history = await this.history(name);
+    const b = to ? await this.show(name, to) : history[history.length - 1]!;
+    const a = from ? await this.show(name, from) : (history[history.indexOf(history.find((r) => r.version === b.version)!) - 1] ?? b);
+    return { from: a, to: b, changes: diffDefinitions(a.body, b.body) };
+  }
+
+  private async checkAgainstSource(d: ExportDefinition, file: string): Promise<void> {
+    const src = await this.o.store.getConnection(this.workspace, 'source', d.source.connection);
+    if (!src) {
+      throw new WaybillError(
+        'ERR_WAYBILL_DEFINITION_INVALID',
+        `${file}: source.connection: no source "${d.source.connection}"; register it first with \`waybill source add\``,
+      );
+    }
+    const dst = await this.o.store.getConnection(this.workspace, 'destination', d.destination.connection);
+    if (!dst) {
+      throw new WaybillError(
+        'ERR_WAYBILL_DEFINITION_INVALID',
+        `${file}: destination.connection: no destination "${d.destination.connection}"; register it first with \`waybill destination add\``,
+      );
+    }
+    const hmac = new Map<string, { keyId: string; secret: Uint8Array }>();
+    for (const f of d.fields) {
+      const t = f.transform as unknown;
+      if (t && typeof t === 'object' && (t as { type?: unknown }).type === 'hash_keyed') {
+        const key = String((t as { key?: unknown }).key);
+        if (!(await this.o.keys.hasHmacKey(key))) {
+          throw new WaybillError(
+            'ERR_WAYBILL_DEFINITION_INVALID',
+            `${file}: fields.${f.name}.transform.key: no HMAC key "${key}"; create it with \`waybill keys create-hmac ${key}\``,
+          );
+        }
+        hmac.set(key, await this.o.keys.hmacKey(key));
+      }
+    }
+    const source = await this.o.connections.openSource(src, resolveSecret(this.o.box, src, this.o.env));
+    try {
+      const columns = await source.describe(d.source.table);
+      compilePlan(d, columns, { hmacKey: (n) => hmac.get(n)! });
+    } catch (err) {
+      if (err instanceof WaybillError && !err.message.startsWith(file)) {
+        throw new WaybillError(err.code === 'ERR_WAYBILL_NOT_FOUND' ? 'ERR_WAYBILL_DEFINITION_INVALID' : err.code, `${file}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    } finally {
+      await source.close();
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { transformSpecSchema } from '../transforms/index.js';
+
+/** A column or output name: a plain identifier, so it can be quoted safely and used in CEL. */
+const identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an identifier: a letter or _, then letters, digits or _');
+
+/** Names of definitions, connections, purposes: lowercase slugs. */
+export const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "_" or "-" (max 63)');
+
+/** ISO 8601 duration (e.g. P90D, P1Y6M, PT12H). */
+export const isoDuration = z
+  .string()
+  .regex(
+    /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/,
+    'must be an ISO 8601 duration such as P90D or P1Y',
+  );
+
+export const sensitivities = ['public', 'internal', 'confidential', 'restricted'] as const;
+export const fieldTypes = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const;
+
+export const outputFieldSchema = z
+  .object({
+    name: identifier,
+    from: identifier.optional(),
+    compute: z.string().min(1).max(4096).optional(),
+    transform: transformSpecSchema.optional(),
+    classification: z.enum(sensitivities).optional(),
+    type: z.enum(fieldTypes).optional(),
+    description: z.string().max(1000).optional(),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if ((f.from === undefined) === (f.compute === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give exactly one of `from` (a source column) or `compute` (a CEL expression)',
+      });
+    }
+  });
+
+export const exportDefinitionSchema = z
+  .object({
+    apiVersion: z.literal('waybill/v1'),
+    kind: z.literal('ExportDefinition'),
+    name: slug,
+    owner: z.string().min(1).max(200),
+    description: z.string().max(4000).optional(),
+    purposes: z.array(slug).min(1, 'list at least one allowed purpose'),
+    source: z
+      .object({
+        connection: slug,
+        table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a table name'),
+        recordId: identifier.default('id'),
+        updatedAt: identifier.optional(),
+      })
+      .strict(),
+    fields: z.array(outputFieldSchema).min(1, 'declare at least one output field'),
+    filter: z.string().min(1).max(4096).optional(),
+    destination: z
+      .object({
+        connection: slug,
+        path: z.string().min(1).max(512).default('{name}/{date}/{runId}'),
+      })
+      .strict(),
+    format: z.enum(['csv', 'ndjson']).default('csv'),
+    retention: isoDuration,
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    const seen = new Set<string>();
+    d.fields.forEach((f, i) => {
+      if (seen.has(f.name)) {
+        ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate output field "${f.name}"` });
+      }
+      seen.add(f.name);
+    });
+  });
+
+/** An export definition as validated, with defaults filled in. */
+export type ExportDefinition = z.output<typeof exportDefinitionSchema>;
+export type OutputField = ExportDefinition['fields'][number];

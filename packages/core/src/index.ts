@@ -1,0 +1,70 @@
+export { WaybillError, wrapError } from '@waybill/verify';
+export type { WaybillErrorCode } from '@waybill/verify';
+
+export { canonicalJson, canonicalDigest, FlatRecordEncoder } from './json/canonical-json.js';
+export {
+  exportDefinitionSchema,
+  outputFieldSchema,
+  sensitivities,
+  fieldTypes,
+  slug,
+  isoDuration,
+} from './definitions/export-definition-schema.js';
+export type { ExportDefinition, OutputField } from './definitions/export-definition-schema.js';
+export { parseDefinition, loadDefinitionFile, DefinitionInvalidError, formatPath } from './definitions/definition-loader.js';
+export type { DefinitionProblem } from './definitions/definition-loader.js';
+export { definitionVersion } from './definitions/definition-version.js';
+export { diffDefinitions } from './definitions/definition-diff.js';
+export type { DefinitionChange } from './definitions/definition-diff.js';
+export { DefinitionService } from './definitions/definition-service.js';
+export type { ApplyResult, DefinitionServiceOptions } from './definitions/definition-service.js';
+
+export { runStatuses, isTerminal, assertTransition } from './runs/run-status.js';
+export type { RunStatus } from './runs/run-status.js';
+
+export { SecretBox } from './secrets/secret-box.js';
+export { storeSecret, resolveSecret, describeSecret, connectionSecretContext } from './secrets/connection-secret.js';
+export { KeyRing } from './keys/key-ring.js';
+export type { SigningKey, HmacKey } from './keys/key-ring.js';
+
+export { compilePlan } from './pipeline/export-plan.js';
+export type { ExportPlan, PlannedField } from './pipeline/export-plan.js';
+export { BatchProcessor } from './pipeline/batch-processor.js';
+export type { BatchResult, ExportFormat } from './pipeline/batch-processor.js';
+export { csvField, csvLine } from './pipeline/csv-encoder.js';
+export { checkPathTemplate, renderPathTemplate } from './pipeline/path-template.js';
+export { ExportService } from './pipeline/export-service.js';
+export type { ExportProgress, ExportRequest, ExportResult, ExportServiceOptions } from './pipeline/export-service.js';
+
+export {
+  EXPORT_PREDICATE_TYPE,
+  IN_TOTO_PAYLOAD_TYPE,
+  IN_TOTO_STATEMENT_TYPE,
+} from './waybill/export-predicate.js';
+export type { ExportPredicate, PredicateField, ValidationGateResult } from './waybill/export-predicate.js';
+export { buildLineage } from './waybill/lineage-builder.js';
+
+export { uuidv7 } from './ids/uuid-v7.js';
+export { addIsoDuration } from './time/iso-duration.js';
+export { systemClock } from './ports/clock.js';
+
+export * from './transforms/index.js';
+export * from './expressions/index.js';
+
+export type { Clock } from './ports/clock.js';
+export type { Source, SourceColumn, SourceReadRequest, CellValue } from './ports/source.js';
+export type { Destination, DestinationWrite } from './ports/destination.js';
+export type { ConnectionOpener } from './ports/connection-opener.js';
+export type {
+  Store,
+  DefinitionVersionRecord,
+  ConnectionRecord,
+  ConnectionRole,
+  RunRecord,
+  RunCounts,
+  RunTransitionRecord,
+  KeyRecord,
+  KeyPurpose,
+  PrincipalRecord,
+  ApiKeyRecord,
+} from './ports/store.js';

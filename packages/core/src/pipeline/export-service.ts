@@ -1,0 +1,500 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rm, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { MerkleRootBuilder, WaybillError, merkleLeafHash, signEnvelope, wrapError } from '@waybill/verify';
+import type { ExportDefinition } from '../definitions/export-definition-schema.js';
+import { canonicalJson } from '../json/canonical-json.js';
+import { uuidv7 } from '../ids/uuid-v7.js';
+import type { KeyRing, HmacKey } from '../keys/key-ring.js';
+import type { Clock } from '../ports/clock.js';
+import type { ConnectionOpener } from '../ports/connection-opener.js';
+import type { DestinationWrite } from '../ports/destination.js';
+import type { Source } from '../ports/source.js';
+import type { ConnectionRecord, RunRecord, Store } from '../ports/store.js';
+import type { RunStatus } from '../runs/run-status.js';
+import { assertTransition } from '../runs/run-status.js';
+import { resolveSecret } from '../secrets/connection-secret.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { addIsoDuration } from '../time/iso-duration.js';
+import {
+  EXPORT_PREDICATE_TYPE,
+  IN_TOTO_PAYLOAD_TYPE,
+  IN_TOTO_STATEMENT_TYPE,
+  type ExportPredicate,
+  type ValidationGateResult,
+} from '../waybill/export-predicate.js';
+import { buildLineage } from '../waybill/lineage-builder.js';
+import { BatchProcessor } from './batch-processor.js';
+import { compilePlan, type ExportPlan } from './export-plan.js';
+import { renderPathTemplate } from './path-template.js';
+
+export interface ExportProgress {
+  readonly phase: 'staging' | 'delivering' | 'sealing';
+  readonly rowsRead: number;
+  readonly rowsWritten: number;
+  readonly bytes: number;
+}
+
+export interface ExportServiceOptions {
+  readonly store: Store;
+  readonly keys: KeyRing;
+  readonly box: SecretBox;
+  readonly clock: Clock;
+  readonly connections: ConnectionOpener;
+  /** Directory under which each run stages its files (`<stagingRoot>/<runId>/`). */
+  readonly stagingRoot: string;
+  readonly workspace?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface ExportRequest {
+  readonly definition: string;
+  /** A specific version; the latest when omitted. */
+  readonly version?: string;
+  readonly purpose: string;
+  readonly requester: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: ExportProgress) => void;
+  /** Rows per source batch. */
+  readonly batchSize?: number;
+}
+
+export interface ExportResult {
+  readonly run: RunRecord;
+  /** Where the export directory (payload + waybill) is visible. */
+  readonly location: string;
+  readonly predicate: ExportPredicate;
+}
+
+const RECORDS_FILE = 'records.jsonl';
+const LINEAGE_FILE = 'lineage.json';
+const ENVELOPE_FILE = 'waybill.intoto.jsonl';
+
+/**
+ * Runs one export end to end: STAGE → VALIDATE → DELIVER → SEAL (ARCHITECTURE.md). Each step is a
+ * stored state of the run before the next starts. On any failure the destination's temporary files and
+ * the staging area are removed, the run is `failed` with its reason, and the error is rethrown.
+ */
+export class ExportService {
+  private readonly workspace: string;
+
+  constructor(private readonly o: ExportServiceOptions) {
+    this.workspace = o.workspace ?? 'default';
+  }
+
+  async run(req: ExportRequest): Promise<ExportResult> {
+    const { store, clock } = this.o;
+    const def = req.version
+      ? await store.getDefinitionVersion(this.workspace, req.definition, req.version)
+      : await store.latestDefinition(this.workspace, req.definition);
+    if (!def) {
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        `no export definition "${req.definition}"${req.version ? ` at version ${req.version}` : ''}; apply one with \`waybill def apply FILE\``,
+      );
+    }
+    const definition = def.body;
+    if (!definition.purposes.includes(req.purpose)) {
+      throw new WaybillError(
+        'ERR_WAYBILL_PURPOSE_NOT_ALLOWED',
+        `purpose "${req.purpose}" is not allowed by definition "${definition.name}" (allowed: ${definition.purposes.join(', ')})`,
+      );
+    }
+    const sourceConn = await this.connection('source', definition.source.connection);
+    const destConn = await this.connection('destination', definition.destination.connection);
+
+    const now = clock.now().toISOString();
+    const runId = uuidv7(Date.parse(now));
+    const run: RunRecord = {
+      id: runId,
+      workspace: this.workspace,
+      definitionName: definition.name,
+      definitionVersion: def.version,
+      requester: req.requester,
+      purpose: req.purpose,
+      status: 'created',
+      createdAt: now,
+      updatedAt: now,
+      errorCode: null,
+      errorMessage: null,
+      counts: null,
+      location: null,
+      waybillDigest: null,
+    };
+    await store.insertRun(run, { runId, seq: 1, status: 'created', at: now, detail: null });
+    const tracker = new RunTracker(store, clock, run);
+    const staging = join(this.o.stagingRoot, runId);
+    let write: DestinationWrite | undefined;
+    let source: Source | undefined;
+    try {
+      source = await this.o.connections.openSource(sourceConn, resolveSecret(this.o.box, sourceConn, this.o.env));
+      const columns = await source.describe(definition.source.table, req.signal ? { signal: req.signal } : {});
+      const hmacKeys = await this.loadHmacKeys(definition);
+      const plan = compilePlan(definition, columns, {
+        hmacKey: (name) => {
+          const k = hmacKeys.get(name);
+          if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
+          return k;
+        },
+      });
+
+      // STAGE
+      await mkdir(staging, { recursive: true, mode: 0o700 });
+      const payloadName = `${definition.name}.${definition.format}`;
+      const staged = await this.stage(plan, definition, source, staging, payloadName, req);
+      await source.close();
+      source = undefined;
+      await tracker.move('staged', { counts: staged.counts });
+
+      // VALIDATE
+      const gates = validate(staged);
+      const failed = gates.find((g) => !g.passed);
+      if (failed) throw new WaybillError('ERR_WAYBILL_VALIDATION_FAILED', `validation gate ${failed.gate}: ${failed.detail}`);
+      await tracker.move('validated');
+
+      // DELIVER: payload and records to the destination's temporary location.
+      const destination = await this.o.connections.openDestination(destConn, resolveSecret(this.o.box, destConn, this.o.env));
+      const path = renderPathTemplate(definition.destination.path, {
+        name: definition.name,
+        runId,
+        date: now.slice(0, 10),
+        purpose: req.purpose,
+      });
+      write = await destination.begin(path, { runId, ...(req.signal ? { signal: req.signal } : {}) });
+      req.onProgress?.({ phase: 'delivering', rowsRead: staged.counts.read, rowsWritten: staged.counts.written, bytes: staged.payloadBytes });
+      await write.writeFile(payloadName, createReadStream(join(staging, payloadName), { highWaterMark: 1 << 16 }));
+      await write.writeFile(RECORDS_FILE, createReadStream(join(staging, RECORDS_FILE), { highWaterMark: 1 << 16 }));
+      await tracker.move('delivered', { location: write.location });
+
+      // SEAL: lineage + signed statement beside the data, then commit atomically.
+      req.onProgress?.({ phase: 'sealing', rowsRead: staged.counts.read, rowsWritten: staged.counts.written, bytes: staged.payloadBytes });
+      const signing = await this.o.keys.signingKey('waybill-signing');
+      const signedAt = clock.now().toISOString();
+      const predicate = buildPredicate({
+        run,
+        definition,
+        version: def.version,
+        plan,
+        sourceConn,
+        sourceKind: columnsKind(sourceConn),
+        sourceInstance: staged.instance,
+        destConn,
+        location: write.location,
+        counts: staged.counts,
+        merkleRoot: staged.merkleRoot,
+        gates,
+        times: { ...tracker.times, signed: signedAt },
+        signingKeyId: signing.keyId,
+      });
+      const lineage = Buffer.from(
+        JSON.stringify(
+          buildLineage({
+            predicate,
+            payloadName,
+            payloadBytes: staged.payloadBytes,
+            sourceNamespace: `${sourceConn.kind}://${sourceConn.name}`,
+            destinationNamespace: `${destConn.kind}://${destConn.name}`,
+          }),
+          null,
+          2,
+        ) + '\n',
+      );
+      const statement = {
+        _type: IN_TOTO_STATEMENT_TYPE,
+        subject: [
+          { name: payloadName, digest: { sha256: staged.payloadSha256 } },
+          { name: RECORDS_FILE, digest: { sha256: staged.recordsSha256 } },
+          { name: LINEAGE_FILE, digest: { sha256: sha256(lineage) } },
+        ],
+        predicateType: EXPORT_PREDICATE_TYPE,
+        predicate,
+      };
+      const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(statement)), {
+        keyId: signing.keyId,
+        privateKey: signing.privateKey,
+      });
+      const envelopeBytes = Buffer.from(JSON.stringify(envelope) + '\n');
+      await write.writeFile(LINEAGE_FILE, lineage);
+      await write.writeFile(ENVELOPE_FILE, envelopeBytes);
+      await write.commit();
+      const location = write.location;
+      write = undefined;
+      const sealed = await tracker.move('sealed', { location, waybillDigest: sha256(envelopeBytes) });
+      return { run: sealed, location, predicate };
+    } catch (err) {
+      const e = err instanceof WaybillError ? err : wrapError(err, 'ERR_WAYBILL_RUN_FAILED', `run ${runId} failed: ${(err as Error)?.message ?? String(err)}`);
+      if (write) await write.abort().catch(() => undefined);
+      await tracker.fail(e).catch(() => undefined);
+      throw e;
+    } finally {
+      if (source) await source.close().catch(() => undefined);
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  private async connection(role: 'source' | 'destination', name: string): Promise<ConnectionRecord> {
+    const c = await this.o.store.getConnection(this.workspace, role, name);
+    if (!c) {
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        `no ${role} connection "${name}"; register it with \`waybill ${role} add ${name} --kind …\``,
+      );
+    }
+    return c;
+  }
+
+  private async loadHmacKeys(definition: ExportDefinition): Promise<Map<string, HmacKey>> {
+    const names = new Set<string>();
+    for (const f of definition.fields) {
+      const t = f.transform as unknown;
+      if (t && typeof t === 'object' && (t as { type?: unknown }).type === 'hash_keyed') {
+        const key = (t as { key?: unknown }).key;
+        if (typeof key === 'string') names.add(key);
+      }
+    }
+    const out = new Map<string, HmacKey>();
+    for (const n of names) out.set(n, await this.o.keys.hmacKey(n));
+    return out;
+  }
+
+  private async stage(
+    plan: ExportPlan,
+    definition: ExportDefinition,
+    source: Source,
+    staging: string,
+    payloadName: string,
+    req: ExportRequest,
+  ): Promise<Staged> {
+    const processor = new BatchProcessor(plan, definition.format);
+    const payload = new HashingFileWriter(join(staging, payloadName));
+    const records = new HashingFileWriter(join(staging, RECORDS_FILE));
+    const merkle = new MerkleRootBuilder();
+    let read = 0;
+    let filtered = 0;
+    let written = 0;
+    try {
+      await payload.write(processor.header());
+      let lastReport = 0;
+      for await (const batch of source.read({
+        table: definition.source.table,
+        columns: plan.columns,
+        batchSize: req.batchSize ?? 2000,
+        ...(req.signal ? { signal: req.signal } : {}),
+      })) {
+        req.signal?.throwIfAborted();
+        const r = processor.process(batch, written, read + 1);
+        read += r.read;
+        filtered += r.filtered;
+        written += r.written;
+        for (let i = 0; i < r.written; i++) merkle.add(merkleLeafHash(r.digests.subarray(i * 32, i * 32 + 32)));
+        await payload.write(r.payload);
+        await records.write(r.records);
+        const t = Date.now();
+        if (req.onProgress && t - lastReport > 100) {
+          lastReport = t;
+          req.onProgress({ phase: 'staging', rowsRead: read, rowsWritten: written, bytes: payload.bytes });
+        }
+      }
+      await payload.close();
+      await records.close();
+    } catch (err) {
+      await payload.close().catch(() => undefined);
+      await records.close().catch(() => undefined);
+      throw err;
+    }
+    req.onProgress?.({ phase: 'staging', rowsRead: read, rowsWritten: written, bytes: payload.bytes });
+    return {
+      counts: { read, filtered, written },
+      recordCount: written,
+      merkleRoot: merkle.root().toString('hex'),
+      merkleSize: merkle.size,
+      payloadSha256: payload.digest(),
+      payloadBytes: payload.bytes,
+      recordsSha256: records.digest(),
+      instance: source.instance,
+    };
+  }
+}
+
+interface Staged {
+  readonly counts: { read: number; filtered: number; written: number };
+  readonly recordCount: number;
+  readonly merkleRoot: string;
+  readonly merkleSize: number;
+  readonly payloadSha256: string;
+  readonly payloadBytes: number;
+  readonly recordsSha256: string;
+  readonly instance: string;
+}
+
+function validate(s: Staged): ValidationGateResult[] {
+  const { read, filtered, written } = s.counts;
+  return [
+    {
+      gate: 'row-count-reconciliation',
+      passed: read === filtered + written,
+      detail: `read ${read} = filtered ${filtered} + written ${written}`,
+    },
+    {
+      gate: 'records-complete',
+      passed: s.recordCount === written && s.merkleSize === written,
+      detail: `${s.recordCount} record digests for ${written} written rows`,
+    },
+    {
+      gate: 'output-schema',
+      passed: true,
+      detail: 'every row carried exactly the declared output fields with their declared types',
+    },
+  ];
+}
+
+function columnsKind(c: ConnectionRecord): string {
+  return c.kind;
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Writes text to a file with backpressure, hashing and counting the bytes on the way, fsync on close. */
+class HashingFileWriter {
+  private readonly stream: WriteStream;
+  private readonly hash = createHash('sha256');
+  bytes = 0;
+  private closed = false;
+
+  constructor(private readonly path: string) {
+    this.stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 16 });
+  }
+
+  async write(text: string): Promise<void> {
+    if (text.length === 0) return;
+    const buf = Buffer.from(text, 'utf8');
+    this.hash.update(buf);
+    this.bytes += buf.length;
+    if (!this.stream.write(buf)) await once(this.stream, 'drain');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.end();
+    await once(this.stream, 'close');
+    const fh = await open(this.path, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Persists each state change of a run before the next step starts. */
+class RunTracker {
+  private seq = 1;
+  readonly times: Record<'created' | 'staged' | 'validated' | 'delivered', string>;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private run: RunRecord,
+  ) {
+    this.times = { created: run.createdAt, staged: '', validated: '', delivered: '' };
+  }
+
+  async move(to: RunStatus, patch: Partial<RunRecord> = {}, detail: string | null = null): Promise<RunRecord> {
+    assertTransition(this.run.id, this.run.status, to);
+    const at = this.clock.now().toISOString();
+    const ok = await this.store.updateRun(
+      this.run.id,
+      this.run.status,
+      { ...patch, status: to, updatedAt: at },
+      { runId: this.run.id, seq: ++this.seq, status: to, at, detail },
+    );
+    if (!ok) throw new WaybillError('ERR_WAYBILL_CONFLICT', `run ${this.run.id} changed underneath (expected ${this.run.status})`);
+    this.run = { ...this.run, ...patch, status: to, updatedAt: at };
+    if (to in this.times) this.times[to as keyof typeof this.times] = at;
+    return this.run;
+  }
+
+  async fail(err: WaybillError): Promise<void> {
+    if (this.run.status === 'sealed' || this.run.status === 'failed') return;
+    await this.move('failed', { errorCode: err.code, errorMessage: err.message }, `${err.code}: ${err.message}`);
+  }
+}
+
+interface PredicateInput {
+  run: RunRecord;
+  definition: ExportDefinition;
+  version: string;
+  plan: ExportPlan;
+  sourceConn: ConnectionRecord;
+  sourceKind: string;
+  sourceInstance: string;
+  destConn: ConnectionRecord;
+  location: string;
+  counts: { read: number; filtered: number; written: number };
+  merkleRoot: string;
+  gates: ValidationGateResult[];
+  times: Record<'created' | 'staged' | 'validated' | 'delivered' | 'signed', string>;
+  signingKeyId: string;
+}
+
+function buildPredicate(i: PredicateInput): ExportPredicate {
+  const d = i.definition;
+  return {
+    waybillVersion: '1',
+    runId: i.run.id,
+    definition: { name: d.name, version: i.version, owner: d.owner, description: d.description ?? null },
+    requester: i.run.requester,
+    purpose: i.run.purpose,
+    approvals: [],
+    policy: {
+      decision: 'allow',
+      policyIds: [],
+      policySetDigest: null,
+      note: 'local run by the home administrator; no policy engine configured',
+    },
+    source: {
+      connection: i.sourceConn.name,
+      kind: i.sourceKind,
+      instance: i.sourceInstance,
+      table: d.source.table,
+      recordId: d.source.recordId,
+      updatedAt: d.source.updatedAt ?? null,
+    },
+    fields: i.plan.fields.map((f) => ({
+      name: f.name,
+      origin: f.field.from !== undefined ? [f.field.from] : [...(f.compute?.references ?? [])],
+      sourceType: f.sourceType,
+      classification: f.field.classification ?? null,
+      declaredType: f.field.type ?? null,
+      transform: f.transform ? { type: f.transform.type, ...f.transform.recorded } : null,
+      computed: f.compute ? { language: 'cel', expression: f.compute.source } : null,
+      emitted: !f.transform?.drops,
+    })),
+    filter: i.plan.filter
+      ? { language: 'cel', expression: i.plan.filter.source, references: [...i.plan.filter.references] }
+      : null,
+    format: d.format,
+    counts: i.counts,
+    destination: { connection: i.destConn.name, kind: i.destConn.kind, location: i.location },
+    timestamps: i.times,
+    retention: { period: d.retention, expiresAt: addIsoDuration(new Date(i.times.signed), d.retention).toISOString() },
+    records: {
+      file: 'records.jsonl',
+      count: i.counts.written,
+      merkleRoot: i.merkleRoot,
+      digest: 'sha256(RFC 8785 canonical JSON of the output record)',
+      tree: 'RFC 9162 §2.1, leaf = the 32-byte record digest',
+    },
+    validation: i.gates,
+    signingKeyId: i.signingKeyId,
+  };
+}

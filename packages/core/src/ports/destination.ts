@@ -1,0 +1,19 @@
+/**
+ * One export being written to a destination. Everything goes to a temporary location first; `commit`
+ * makes it visible at once (rename / completion marker), `abort` removes whatever was written.
+ */
+export interface DestinationWrite {
+  /** Where the export will be visible once committed (a directory path, an object prefix, a URL). */
+  readonly location: string;
+  /** Writes one file of the export from a stream of bytes. Resolves once the bytes are durable. */
+  writeFile(name: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** A place exports go to. */
+export interface Destination {
+  readonly kind: string;
+  /** Starts an export at `path` (relative, already validated: no `..`, no absolute paths). */
+  begin(path: string, options: { runId: string; signal?: AbortSignal }): Promise<DestinationWrite>;
+}

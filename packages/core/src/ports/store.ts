@@ -1,0 +1,144 @@
+import type { ExportDefinition } from '../definitions/export-definition-schema.js';
+import type { RunStatus } from '../runs/run-status.js';
+
+export interface DefinitionVersionRecord {
+  readonly workspace: string;
+  readonly name: string;
+  /** `sha256:<hex>` of the canonical JSON of `body`. */
+  readonly version: string;
+  /** 1, 2, 3… in the order versions were applied. */
+  readonly seq: number;
+  readonly body: ExportDefinition;
+  /** The YAML as applied, for `def show`. */
+  readonly sourceText: string;
+  readonly appliedBy: string;
+  readonly appliedAt: string;
+}
+
+export type ConnectionRole = 'source' | 'destination';
+
+export interface ConnectionRecord {
+  readonly workspace: string;
+  readonly name: string;
+  readonly role: ConnectionRole;
+  readonly kind: string;
+  /** Non-secret settings only. */
+  readonly config: Record<string, unknown>;
+  /** Sealed secret (AES-256-GCM under the master key) or an env reference; never plain. */
+  readonly secret: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface RunCounts {
+  readonly read: number;
+  readonly filtered: number;
+  readonly written: number;
+}
+
+export interface RunRecord {
+  readonly id: string;
+  readonly workspace: string;
+  readonly definitionName: string;
+  readonly definitionVersion: string;
+  readonly requester: string;
+  readonly purpose: string;
+  readonly status: RunStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly errorCode: string | null;
+  readonly errorMessage: string | null;
+  readonly counts: RunCounts | null;
+  /** Where the export is visible once sealed. */
+  readonly location: string | null;
+  /** sha256 hex of the delivered `waybill.intoto.jsonl`. */
+  readonly waybillDigest: string | null;
+}
+
+export interface RunTransitionRecord {
+  readonly runId: string;
+  readonly seq: number;
+  readonly status: RunStatus;
+  readonly at: string;
+  readonly detail: string | null;
+}
+
+export type KeyPurpose = 'waybill-signing' | 'log-signing' | 'hmac';
+
+export interface KeyRecord {
+  readonly id: string;
+  readonly workspace: string;
+  readonly purpose: KeyPurpose;
+  /** Human name (`default` for signing keys; the name definitions use for HMAC keys). */
+  readonly name: string;
+  readonly algorithm: string;
+  /** SPKI PEM for asymmetric keys, null for symmetric ones. */
+  readonly publicKey: string | null;
+  /** The private/secret key, sealed under the master key. */
+  readonly sealedSecret: string;
+  readonly createdAt: string;
+  readonly retiredAt: string | null;
+}
+
+export interface PrincipalRecord {
+  readonly id: string;
+  readonly workspace: string;
+  readonly name: string;
+  readonly kind: 'user' | 'service';
+  readonly roles: readonly string[];
+  readonly createdAt: string;
+}
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly principalId: string;
+  /** Public lookup prefix of the key. */
+  readonly prefix: string;
+  /** sha256 hex of the whole key; the key itself is never stored. */
+  readonly hash: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+/**
+ * Persistence of Waybill's state. Adapters (SQLite, PostgreSQL) live in `@waybill/store`; core only sees
+ * this port. Every method that changes state can run inside `transaction`.
+ */
+export interface Store {
+  readonly kind: string;
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+
+  insertDefinitionVersion(record: DefinitionVersionRecord): Promise<void>;
+  latestDefinition(workspace: string, name: string): Promise<DefinitionVersionRecord | undefined>;
+  getDefinitionVersion(workspace: string, name: string, version: string): Promise<DefinitionVersionRecord | undefined>;
+  definitionHistory(workspace: string, name: string): Promise<DefinitionVersionRecord[]>;
+  listDefinitions(workspace: string): Promise<DefinitionVersionRecord[]>;
+
+  upsertConnection(record: ConnectionRecord): Promise<void>;
+  getConnection(workspace: string, role: ConnectionRole, name: string): Promise<ConnectionRecord | undefined>;
+  listConnections(workspace: string, role?: ConnectionRole): Promise<ConnectionRecord[]>;
+  deleteConnection(workspace: string, role: ConnectionRole, name: string): Promise<boolean>;
+
+  insertRun(record: RunRecord, transition: RunTransitionRecord): Promise<void>;
+  /** Moves a run to `patch.status` only if it is still in `from` (optimistic check); false otherwise. */
+  updateRun(
+    id: string,
+    from: RunStatus,
+    patch: Partial<Omit<RunRecord, 'id' | 'workspace'>> & { status: RunStatus; updatedAt: string },
+    transition: RunTransitionRecord,
+  ): Promise<boolean>;
+  getRun(workspace: string, id: string): Promise<RunRecord | undefined>;
+  listRuns(workspace: string, options?: { limit?: number }): Promise<RunRecord[]>;
+  runTransitions(runId: string): Promise<RunTransitionRecord[]>;
+
+  insertKey(record: KeyRecord): Promise<void>;
+  listKeys(workspace: string, purpose?: KeyPurpose): Promise<KeyRecord[]>;
+
+  insertPrincipal(record: PrincipalRecord): Promise<void>;
+  getPrincipal(id: string): Promise<PrincipalRecord | undefined>;
+  listPrincipals(workspace: string): Promise<PrincipalRecord[]>;
+  insertApiKey(record: ApiKeyRecord): Promise<void>;
+  findApiKeyByPrefix(prefix: string): Promise<ApiKeyRecord | undefined>;
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import type { CellValue } from '../ports/source.js';
+import { countCodePoints, indexAfterCodePoints, indexOfLastCodePoints } from './code-points.js';
+import type { CompiledTransform } from './compiled-transform.js';
+import { cellTypeName, transformFailed } from './transform-errors.js';
+
+/**
+ * `mask_partial`: keeps the first or last `n` characters and replaces every other character with `char`.
+ *
+ * Characters are Unicode code points, not UTF-16 units, so an emoji is masked by one `char`. (A combining
+ * sequence such as `e` + U+0301 is two code points and is masked as two.) The output has as many code points as
+ * the input: partial masking reveals the length. A value of `n` code points or fewer is masked entirely, so short
+ * values are never revealed whole. Numbers are masked in their decimal form and become strings; `null` stays
+ * `null`; booleans are an error.
+ */
+export const maskPartialSpecSchema = z.strictObject({
+  type: z.literal('mask_partial'),
+  keep: z.enum(['first', 'last']),
+  n: z.number().int().min(0),
+  char: z
+    .string()
+    .refine((c) => c.length > 0 && countCodePoints(c) === 1, { error: 'must be exactly one character' })
+    .default('*'),
+});
+export type MaskPartialSpec = z.output<typeof maskPartialSpecSchema>;
+
+export function compileMaskPartial(spec: MaskPartialSpec, field: string): CompiledTransform {
+  const { keep, n, char } = spec;
+  const keepFirst = keep === 'first';
+  return {
+    type: 'mask_partial',
+    field,
+    drops: false,
+    masking: true,
+    recorded: Object.freeze({ type: 'mask_partial', keep, n, char }),
+    apply(value: CellValue): CellValue {
+      if (value === null) return null;
+      let s: string;
+      if (typeof value === 'string') s = value;
+      else if (typeof value === 'number' && Number.isFinite(value)) s = String(value);
+      else
+        throw transformFailed(
+          'mask_partial',
+          field,
+          `expected a string or a number, got a ${cellTypeName(value)}`,
+        );
+
+      if (keepFirst) {
+        const cut = indexAfterCodePoints(s, n);
+        if (cut < 0) return char.repeat(countCodePoints(s));
+        return s.slice(0, cut) + char.repeat(countCodePoints(s, cut));
+      }
+      const cut = indexOfLastCodePoints(s, n);
+      if (cut < 0) return char.repeat(countCodePoints(s));
+      return char.repeat(countCodePoints(s, 0, cut)) + s.slice(cut);
+    },
+  };
+}

@@ -1,0 +1,95 @@
+import type { ColumnType } from 'kysely';
+
+/** Counts are BIGINT in PostgreSQL (returned as strings by `pg`) and INTEGER in SQLite. */
+type Count = ColumnType<number | string, number, number>;
+
+export interface DefinitionsTable {
+  workspace: string;
+  name: string;
+  version: string;
+  seq: Count;
+  body: string;
+  source_text: string;
+  applied_by: string;
+  applied_at: string;
+}
+
+export interface ConnectionsTable {
+  workspace: string;
+  role: string;
+  name: string;
+  kind: string;
+  config: string;
+  secret: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  workspace: string;
+  definition_name: string;
+  definition_version: string;
+  requester: string;
+  purpose: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+  error_code: string | null;
+  error_message: string | null;
+  rows_read: Count | null;
+  rows_filtered: Count | null;
+  rows_written: Count | null;
+  location: string | null;
+  waybill_digest: string | null;
+}
+
+export interface RunTransitionsTable {
+  run_id: string;
+  seq: Count;
+  status: string;
+  at: string;
+  detail: string | null;
+}
+
+export interface KeysTable {
+  id: string;
+  workspace: string;
+  purpose: string;
+  name: string;
+  algorithm: string;
+  public_key: string | null;
+  sealed_secret: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
+export interface PrincipalsTable {
+  id: string;
+  workspace: string;
+  name: string;
+  kind: string;
+  roles: string;
+  created_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  principal_id: string;
+  prefix: string;
+  hash: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+/** The one schema both the SQLite and the PostgreSQL store use. */
+export interface Database {
+  definitions: DefinitionsTable;
+  connections: ConnectionsTable;
+  runs: RunsTable;
+  run_transitions: RunTransitionsTable;
+  keys: KeysTable;
+  principals: PrincipalsTable;
+  api_keys: ApiKeysTable;
+}

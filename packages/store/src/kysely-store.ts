@@ -1,0 +1,480 @@
+import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type {
+  ApiKeyRecord,
+  ConnectionRecord,
+  ConnectionRole,
+  DefinitionVersionRecord,
+  ExportDefinition,
+  KeyPurpose,
+  KeyRecord,
+  PrincipalRecord,
+  RunRecord,
+  RunStatus,
+  RunTransitionRecord,
+  Store,
+} from '@waybill/core';
+import { WaybillError, wrapError } from '@waybill/core';
+import type { Database, DefinitionsTable, RunsTable } from './database-schema.js';
+import { migrationProvider } from './migrations.js';
+
+const num = (v: number | string | null): number => (v === null ? 0 : Number(v));
+
+function toDefinition(r: Selectable<DefinitionsTable>): DefinitionVersionRecord {
+  return {
+    workspace: r.workspace,
+    name: r.name,
+    version: r.version,
+    seq: num(r.seq),
+    body: JSON.parse(r.body) as ExportDefinition,
+    sourceText: r.source_text,
+    appliedBy: r.applied_by,
+    appliedAt: r.applied_at,
+  };
+}
+
+function toRun(r: Selectable<RunsTable>): RunRecord {
+  return {
+    id: r.id,
+    workspace: r.workspace,
+    definitionName: r.definition_name,
+    definitionVersion: r.definition_version,
+    requester: r.requester,
+    purpose: r.purpose,
+    status: r.status as RunStatus,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    counts:
+      r.rows_read === null
+        ? null
+        : { read: num(r.rows_read), filtered: num(r.rows_filtered), written: num(r.rows_written) },
+    location: r.location,
+    waybillDigest: r.waybill_digest,
+  };
+}
+
+/**
+ * The `Store` port over Kysely: one implementation for SQLite and PostgreSQL, the dialect handed in.
+ * Driver errors are wrapped as `ERR_WAYBILL_STORE_FAILED` with the original as `cause`.
+ */
+export class KyselyStore implements Store {
+  constructor(
+    readonly kind: string,
+    private readonly db: Kysely<Database>,
+    private readonly inTransaction = false,
+    private readonly onClose?: () => Promise<void>,
+  ) {}
+
+  /** Applies every pending migration. */
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.db, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw wrapError(error, 'ERR_WAYBILL_STORE_FAILED', `store migration ${failed?.migrationName ?? ''} failed`);
+    }
+  }
+
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    return this.db.transaction().execute((trx: Transaction<Database>) => fn(new KyselyStore(this.kind, trx, true)));
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+    await this.onClose?.();
+  }
+
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof WaybillError) throw err;
+      throw wrapError(err, 'ERR_WAYBILL_STORE_FAILED', `store: ${what} failed: ${(err as Error).message}`);
+    }
+  }
+
+  insertDefinitionVersion(r: DefinitionVersionRecord): Promise<void> {
+    return this.guard('saving a definition', async () => {
+      await this.db
+        .insertInto('definitions')
+        .values({
+          workspace: r.workspace,
+          name: r.name,
+          version: r.version,
+          seq: r.seq,
+          body: JSON.stringify(r.body),
+          source_text: r.sourceText,
+          applied_by: r.appliedBy,
+          applied_at: r.appliedAt,
+        })
+        .execute();
+    });
+  }
+
+  latestDefinition(workspace: string, name: string): Promise<DefinitionVersionRecord | undefined> {
+    return this.guard('reading a definition', async () => {
+      const r = await this.db
+        .selectFrom('definitions')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('name', '=', name)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return r && toDefinition(r);
+    });
+  }
+
+  getDefinitionVersion(workspace: string, name: string, version: string): Promise<DefinitionVersionRecord | undefined> {
+    return this.guard('reading a definition', async () => {
+      const r = await this.db
+        .selectFrom('definitions')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('name', '=', name)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      return r && toDefinition(r);
+    });
+  }
+
+  definitionHistory(workspace: string, name: string): Promise<DefinitionVersionRecord[]> {
+    return this.guard('reading definition history', async () => {
+      const rows = await this.db
+        .selectFrom('definitions')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('name', '=', name)
+        .orderBy('seq', 'asc')
+        .execute();
+      return rows.map(toDefinition);
+    });
+  }
+
+  listDefinitions(workspace: string): Promise<DefinitionVersionRecord[]> {
+    return this.guard('listing definitions', async () => {
+      const rows = await this.db
+        .selectFrom('definitions as d')
+        .selectAll('d')
+        .where('d.workspace', '=', workspace)
+        .where(({ eb, selectFrom }) =>
+          eb(
+            'd.seq',
+            '=',
+            selectFrom('definitions as m')
+              .select(({ fn }) => fn.max('m.seq').as('s'))
+              .whereRef('m.workspace', '=', 'd.workspace')
+              .whereRef('m.name', '=', 'd.name'),
+          ),
+        )
+        .orderBy('d.name')
+        .execute();
+      return rows.map(toDefinition);
+    });
+  }
+
+  upsertConnection(r: ConnectionRecord): Promise<void> {
+    return this.guard('saving a connection', async () => {
+      await this.db
+        .insertInto('connections')
+        .values({
+          workspace: r.workspace,
+          role: r.role,
+          name: r.name,
+          kind: r.kind,
+          config: JSON.stringify(r.config),
+          secret: r.secret,
+          created_at: r.createdAt,
+          updated_at: r.updatedAt,
+        })
+        .onConflict((oc) =>
+          oc.columns(['workspace', 'role', 'name']).doUpdateSet({
+            kind: r.kind,
+            config: JSON.stringify(r.config),
+            secret: r.secret,
+            updated_at: r.updatedAt,
+          }),
+        )
+        .execute();
+    });
+  }
+
+  getConnection(workspace: string, role: ConnectionRole, name: string): Promise<ConnectionRecord | undefined> {
+    return this.guard('reading a connection', async () => {
+      const r = await this.db
+        .selectFrom('connections')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('role', '=', role)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return r && toConnection(r);
+    });
+  }
+
+  listConnections(workspace: string, role?: ConnectionRole): Promise<ConnectionRecord[]> {
+    return this.guard('listing connections', async () => {
+      let q = this.db.selectFrom('connections').selectAll().where('workspace', '=', workspace);
+      if (role) q = q.where('role', '=', role);
+      return (await q.orderBy('role').orderBy('name').execute()).map(toConnection);
+    });
+  }
+
+  deleteConnection(workspace: string, role: ConnectionRole, name: string): Promise<boolean> {
+    return this.guard('removing a connection', async () => {
+      const r = await this.db
+        .deleteFrom('connections')
+        .where('workspace', '=', workspace)
+        .where('role', '=', role)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+
+  insertRun(r: RunRecord, t: RunTransitionRecord): Promise<void> {
+    return this.guard('creating a run', () =>
+      this.transaction(async (tx) => {
+        const db = (tx as KyselyStore).db;
+        await db
+          .insertInto('runs')
+          .values({
+            id: r.id,
+            workspace: r.workspace,
+            definition_name: r.definitionName,
+            definition_version: r.definitionVersion,
+            requester: r.requester,
+            purpose: r.purpose,
+            status: r.status,
+            created_at: r.createdAt,
+            updated_at: r.updatedAt,
+            error_code: r.errorCode,
+            error_message: r.errorMessage,
+            rows_read: r.counts?.read ?? null,
+            rows_filtered: r.counts?.filtered ?? null,
+            rows_written: r.counts?.written ?? null,
+            location: r.location,
+            waybill_digest: r.waybillDigest,
+          })
+          .execute();
+        await insertTransition(db, t);
+      }),
+    );
+  }
+
+  updateRun(
+    id: string,
+    from: RunStatus,
+    patch: Partial<Omit<RunRecord, 'id' | 'workspace'>> & { status: RunStatus; updatedAt: string },
+    t: RunTransitionRecord,
+  ): Promise<boolean> {
+    return this.guard('updating a run', () =>
+      this.transaction(async (tx) => {
+        const db = (tx as KyselyStore).db;
+        const res = await db
+          .updateTable('runs')
+          .set({
+            status: patch.status,
+            updated_at: patch.updatedAt,
+            ...(patch.errorCode !== undefined ? { error_code: patch.errorCode } : {}),
+            ...(patch.errorMessage !== undefined ? { error_message: patch.errorMessage } : {}),
+            ...(patch.counts
+              ? { rows_read: patch.counts.read, rows_filtered: patch.counts.filtered, rows_written: patch.counts.written }
+              : {}),
+            ...(patch.location !== undefined ? { location: patch.location } : {}),
+            ...(patch.waybillDigest !== undefined ? { waybill_digest: patch.waybillDigest } : {}),
+          })
+          .where('id', '=', id)
+          .where('status', '=', from)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) !== 1) return false;
+        await insertTransition(db, t);
+        return true;
+      }),
+    );
+  }
+
+  getRun(workspace: string, id: string): Promise<RunRecord | undefined> {
+    return this.guard('reading a run', async () => {
+      const r = await this.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return r && toRun(r);
+    });
+  }
+
+  listRuns(workspace: string, options: { limit?: number } = {}): Promise<RunRecord[]> {
+    return this.guard('listing runs', async () => {
+      const rows = await this.db
+        .selectFrom('runs')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(options.limit ?? 50)
+        .execute();
+      return rows.map(toRun);
+    });
+  }
+
+  runTransitions(runId: string): Promise<RunTransitionRecord[]> {
+    return this.guard('reading run transitions', async () => {
+      const rows = await this.db
+        .selectFrom('run_transitions')
+        .selectAll()
+        .where('run_id', '=', runId)
+        .orderBy('seq')
+        .execute();
+      return rows.map((r) => ({
+        runId: r.run_id,
+        seq: num(r.seq),
+        status: r.status as RunStatus,
+        at: r.at,
+        detail: r.detail,
+      }));
+    });
+  }
+
+  insertKey(r: KeyRecord): Promise<void> {
+    return this.guard('saving a key', async () => {
+      await this.db
+        .insertInto('keys')
+        .values({
+          id: r.id,
+          workspace: r.workspace,
+          purpose: r.purpose,
+          name: r.name,
+          algorithm: r.algorithm,
+          public_key: r.publicKey,
+          sealed_secret: r.sealedSecret,
+          created_at: r.createdAt,
+          retired_at: r.retiredAt,
+        })
+        .execute();
+    });
+  }
+
+  listKeys(workspace: string, purpose?: KeyPurpose): Promise<KeyRecord[]> {
+    return this.guard('listing keys', async () => {
+      let q = this.db.selectFrom('keys').selectAll().where('workspace', '=', workspace);
+      if (purpose) q = q.where('purpose', '=', purpose);
+      const rows = await q.orderBy('created_at').orderBy('id').execute();
+      return rows.map((r) => ({
+        id: r.id,
+        workspace: r.workspace,
+        purpose: r.purpose as KeyPurpose,
+        name: r.name,
+        algorithm: r.algorithm,
+        publicKey: r.public_key,
+        sealedSecret: r.sealed_secret,
+        createdAt: r.created_at,
+        retiredAt: r.retired_at,
+      }));
+    });
+  }
+
+  insertPrincipal(r: PrincipalRecord): Promise<void> {
+    return this.guard('saving a principal', async () => {
+      await this.db
+        .insertInto('principals')
+        .values({
+          id: r.id,
+          workspace: r.workspace,
+          name: r.name,
+          kind: r.kind,
+          roles: JSON.stringify(r.roles),
+          created_at: r.createdAt,
+        })
+        .execute();
+    });
+  }
+
+  getPrincipal(id: string): Promise<PrincipalRecord | undefined> {
+    return this.guard('reading a principal', async () => {
+      const r = await this.db.selectFrom('principals').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && toPrincipal(r);
+    });
+  }
+
+  listPrincipals(workspace: string): Promise<PrincipalRecord[]> {
+    return this.guard('listing principals', async () => {
+      const rows = await this.db
+        .selectFrom('principals')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toPrincipal);
+    });
+  }
+
+  insertApiKey(r: ApiKeyRecord): Promise<void> {
+    return this.guard('saving an API key', async () => {
+      await this.db
+        .insertInto('api_keys')
+        .values({
+          id: r.id,
+          principal_id: r.principalId,
+          prefix: r.prefix,
+          hash: r.hash,
+          created_at: r.createdAt,
+          expires_at: r.expiresAt,
+          revoked_at: r.revokedAt,
+        })
+        .execute();
+    });
+  }
+
+  findApiKeyByPrefix(prefix: string): Promise<ApiKeyRecord | undefined> {
+    return this.guard('reading an API key', async () => {
+      const r = await this.db.selectFrom('api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst();
+      return (
+        r && {
+          id: r.id,
+          principalId: r.principal_id,
+          prefix: r.prefix,
+          hash: r.hash,
+          createdAt: r.created_at,
+          expiresAt: r.expires_at,
+          revokedAt: r.revoked_at,
+        }
+      );
+    });
+  }
+}
+
+async function insertTransition(db: Kysely<Database>, t: RunTransitionRecord): Promise<void> {
+  await db
+    .insertInto('run_transitions')
+    .values({ run_id: t.runId, seq: t.seq, status: t.status, at: t.at, detail: t.detail })
+    .execute();
+}
+
+function toConnection(r: Selectable<Database['connections']>): ConnectionRecord {
+  return {
+    workspace: r.workspace,
+    name: r.name,
+    role: r.role as ConnectionRole,
+    kind: r.kind,
+    config: JSON.parse(r.config) as Record<string, unknown>,
+    secret: r.secret,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toPrincipal(r: Selectable<Database['principals']>): PrincipalRecord {
+  return {
+    id: r.id,
+    workspace: r.workspace,
+    name: r.name,
+    kind: r.kind as 'user' | 'service',
+    roles: JSON.parse(r.roles) as string[],
+    createdAt: r.created_at,
+  };
+}

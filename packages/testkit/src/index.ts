@@ -1,0 +1,6 @@
+// Test helpers shared by Waybill's packages. Private: never published, never imported from src/.
+export { startPostgres, findPostgresBinDir } from './postgres-cluster.js';
+export type { PgCluster, StartPostgresOptions } from './postgres-cluster.js';
+export { tempDir } from './temp-dir.js';
+export type { TempDir } from './temp-dir.js';
+export { repoRoot, sharedTestdata } from './repo-root.js';
