@@ -18,7 +18,8 @@ import { connectionOpener } from './connection-opener.js';
 
 export interface HomeConfig {
   readonly version: 1;
-  readonly store: { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+  readonly store:
+    { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
 }
 
 /** `--home DIR`, else `$WAYBILL_HOME`, else `./.waybill` (CONTRACT.md). */
@@ -70,16 +71,24 @@ async function openStore(home: string, config: HomeConfig): Promise<Store> {
 
 async function readConfig(home: string): Promise<HomeConfig> {
   if (!homeExists(home)) {
-    throw new WaybillError('ERR_WAYBILL_HOME_INVALID', `no Waybill home at ${home}; run \`waybill init\` first`);
+    throw new WaybillError(
+      'ERR_WAYBILL_HOME_INVALID',
+      `no Waybill home at ${home}; run \`waybill init\` first`,
+    );
   }
   try {
     const c = JSON.parse(await readFile(join(home, 'config.json'), 'utf8')) as HomeConfig;
-    if (c.version !== 1 || !c.store || (c.store.kind !== 'sqlite' && c.store.kind !== 'postgres')) throw new Error('shape');
+    if (c.version !== 1 || !c.store || (c.store.kind !== 'sqlite' && c.store.kind !== 'postgres'))
+      throw new Error('shape');
     return c;
   } catch (err) {
-    throw new WaybillError('ERR_WAYBILL_HOME_INVALID', `${join(home, 'config.json')} is not a valid home configuration`, {
-      cause: err,
-    });
+    throw new WaybillError(
+      'ERR_WAYBILL_HOME_INVALID',
+      `${join(home, 'config.json')} is not a valid home configuration`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -93,14 +102,26 @@ async function resolvePrincipal(store: Store, env: NodeJS.ProcessEnv): Promise<P
   if (key) {
     const m = /^wbk_([a-z0-9]{12})_[A-Za-z0-9_-]{43}$/.exec(key);
     const rec = m ? await store.findApiKeyByPrefix(m[1]!) : undefined;
-    const ok = rec && rec.hash === hashApiKey(key) && !rec.revokedAt && (!rec.expiresAt || Date.parse(rec.expiresAt) > Date.now());
+    const ok =
+      rec &&
+      rec.hash === hashApiKey(key) &&
+      !rec.revokedAt &&
+      (!rec.expiresAt || Date.parse(rec.expiresAt) > Date.now());
     const principal = ok ? await store.getPrincipal(rec.principalId) : undefined;
-    if (!principal) throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'WAYBILL_API_KEY is not a valid, unexpired API key of this home');
+    if (!principal)
+      throw new WaybillError(
+        'ERR_WAYBILL_INVALID_INPUT',
+        'WAYBILL_API_KEY is not a valid, unexpired API key of this home',
+      );
     return principal;
   }
   // Without a key, the local CLI acts as the home's bootstrap administrator (its owner on this machine).
   const admin = (await store.listPrincipals('default')).find((p) => p.roles.includes('admin'));
-  if (!admin) throw new WaybillError('ERR_WAYBILL_HOME_INVALID', 'this home has no administrator; re-create it with `waybill init`');
+  if (!admin)
+    throw new WaybillError(
+      'ERR_WAYBILL_HOME_INVALID',
+      'this home has no administrator; re-create it with `waybill init`',
+    );
   return admin;
 }
 
@@ -142,23 +163,38 @@ export async function initHome(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ home: string; adminKey: string }> {
   if (homeExists(home)) {
-    throw new WaybillError('ERR_WAYBILL_CONFLICT', `${home} is already a Waybill home; use it, or pick another --home`);
+    throw new WaybillError(
+      'ERR_WAYBILL_CONFLICT',
+      `${home} is already a Waybill home; use it, or pick another --home`,
+    );
   }
   if (options.storeUrl !== undefined && !/^postgres(ql)?:\/\//.test(options.storeUrl)) {
-    throw new WaybillError('ERR_WAYBILL_USAGE', '--store must be a postgres:// URL (the default is the embedded SQLite store)');
+    throw new WaybillError(
+      'ERR_WAYBILL_USAGE',
+      '--store must be a postgres:// URL (the default is the embedded SQLite store)',
+    );
   }
   await mkdir(join(home, 'staging'), { recursive: true, mode: 0o700 });
   await chmod(home, 0o700);
   if (env['WAYBILL_MASTER_KEY'] === undefined) {
-    await writeFile(join(home, 'master.key'), randomBytes(32).toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    await writeFile(join(home, 'master.key'), randomBytes(32).toString('base64') + '\n', {
+      mode: 0o600,
+      flag: 'wx',
+    });
   }
   const config: HomeConfig = {
     version: 1,
-    store: options.storeUrl ? { kind: 'postgres', url: options.storeUrl } : { kind: 'sqlite', path: 'waybill.db' },
+    store: options.storeUrl
+      ? { kind: 'postgres', url: options.storeUrl }
+      : { kind: 'sqlite', path: 'waybill.db' },
   };
   const box = new SecretBox(await readMasterKey(home, env));
   const store = await openStore(home, config);
-  const prefix = randomBytes(9).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0').slice(0, 12);
+  const prefix = randomBytes(9)
+    .toString('base64url')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '0')
+    .slice(0, 12);
   const adminKey = `wbk_${prefix}_${randomBytes(32).toString('base64url')}`;
   try {
     const keys = new KeyRing(store, box, systemClock);
@@ -167,7 +203,14 @@ export async function initHome(
     const now = new Date().toISOString();
     const principalId = uuidv7();
     await store.transaction(async (tx) => {
-      await tx.insertPrincipal({ id: principalId, workspace: 'default', name: 'admin', kind: 'user', roles: ['admin'], createdAt: now });
+      await tx.insertPrincipal({
+        id: principalId,
+        workspace: 'default',
+        name: 'admin',
+        kind: 'user',
+        roles: ['admin'],
+        createdAt: now,
+      });
       await tx.insertApiKey({
         id: uuidv7(),
         principalId,

@@ -25,7 +25,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
       // Commander's own usage errors become the one-line contract format.
-      outputError: (s) => io.stderr.write(`waybill: ERR_WAYBILL_USAGE: ${s.replace(/^error: /, '').trim()}\n`),
+      outputError: (s) =>
+        io.stderr.write(`waybill: ERR_WAYBILL_USAGE: ${s.replace(/^error: /, '').trim()}\n`),
     });
   program.enablePositionalOptions(false);
   const ctx = { io, setExit };
@@ -54,14 +55,17 @@ export async function main(argv: readonly string[], io?: Partial<Io>): Promise<n
     return exit;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT_OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+        return EXIT_OK;
       // A command group called without its subcommand: help was shown, but it is still a usage error.
-      if (err.code === 'commander.help') full.stderr.write('waybill: ERR_WAYBILL_USAGE: a subcommand is required (see the list above)\n');
+      if (err.code === 'commander.help')
+        full.stderr.write('waybill: ERR_WAYBILL_USAGE: a subcommand is required (see the list above)\n');
       return EXIT_USAGE;
     }
     if (err instanceof WaybillError) {
       full.stderr.write(`waybill: ${err.code}: ${oneLine(err.message)}\n`);
-      if (full.env['WAYBILL_DEBUG'] === '1' && err.cause) full.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+      if (full.env['WAYBILL_DEBUG'] === '1' && err.cause instanceof Error)
+        full.stderr.write(`${err.cause.stack ?? ''}\n`);
       return err.code === 'ERR_WAYBILL_USAGE' ? EXIT_USAGE : EXIT_REFUSED;
     }
     full.stderr.write(`waybill: ERR_WAYBILL_INTERNAL: ${oneLine((err as Error)?.message ?? String(err))}\n`);

@@ -15,7 +15,9 @@ before(async () => {
 });
 after(async () => t.cleanup());
 
-const def = (over: Partial<Record<'source' | 'fields' | 'filter' | 'format', string>> = {}) => `apiVersion: waybill/v1
+const def = (
+  over: Partial<Record<'source' | 'fields' | 'filter' | 'format', string>> = {},
+) => `apiVersion: waybill/v1
 kind: ExportDefinition
 name: people
 owner: team:data
@@ -36,7 +38,14 @@ test('init on an existing home is refused with exit 1 and one line', async () =>
 });
 
 test('usage errors exit 2 with one clear line', async () => {
-  for (const args of [['frobnicate'], ['def'], ['def', 'apply'], ['export', 'run', 'x'], ['source', 'add', 'x', '--kind', 'oracle', '--path', 'x'], ['--home']]) {
+  for (const args of [
+    ['frobnicate'],
+    ['def'],
+    ['def', 'apply'],
+    ['export', 'run', 'x'],
+    ['source', 'add', 'x', '--kind', 'oracle', '--path', 'x'],
+    ['--home'],
+  ]) {
     const r = await cli(['--home', t.home, ...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /waybill: ERR_WAYBILL_USAGE: /, args.join(' '));
@@ -54,10 +63,43 @@ test('a malformed definition is refused naming file, line and field; nothing is 
   const dir = join(t.dir, 'src');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'people.ndjson'), '{"id":1,"email":"a@example.com"}\n');
-  assert.equal((await cli(['--home', t.home, 'source', 'add', 'people', '--kind', 'ndjson', '--path', join(dir, 'people.ndjson')])).code, 0);
-  assert.equal((await cli(['--home', t.home, 'destination', 'add', 'out', '--kind', 'directory', '--path', join(t.dir, 'out')])).code, 0);
+  assert.equal(
+    (
+      await cli([
+        '--home',
+        t.home,
+        'source',
+        'add',
+        'people',
+        '--kind',
+        'ndjson',
+        '--path',
+        join(dir, 'people.ndjson'),
+      ])
+    ).code,
+    0,
+  );
+  assert.equal(
+    (
+      await cli([
+        '--home',
+        t.home,
+        'destination',
+        'add',
+        'out',
+        '--kind',
+        'directory',
+        '--path',
+        join(t.dir, 'out'),
+      ])
+    ).code,
+    0,
+  );
   const file = join(t.dir, 'bad.yaml');
-  await writeFile(file, def({ fields: '  - { name: id, from: id, transform: { type: mask_partial, keep: middle, n: 2 } }' }));
+  await writeFile(
+    file,
+    def({ fields: '  - { name: id, from: id, transform: { type: mask_partial, keep: middle, n: 2 } }' }),
+  );
   const r = await cli(['--home', t.home, 'def', 'apply', file]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, errLine);
@@ -82,13 +124,26 @@ test('def apply, history and diff track versions with who and when', async () =>
   assert.equal((JSON.parse(a.stdout) as { seq: number }).seq, 1);
   const again = await cli(['--home', t.home, 'def', 'apply', file, '--json']);
   assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false);
-  await writeFile(file, def({ fields: '  - { name: id, from: id }\n  - { name: email, from: email, transform: redact }' }));
+  await writeFile(
+    file,
+    def({ fields: '  - { name: id, from: id }\n  - { name: email, from: email, transform: redact }' }),
+  );
   assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
-  const h = JSON.parse((await cli(['--home', t.home, 'def', 'history', 'people', '--json'])).stdout) as { versions: { seq: number; appliedBy: string; appliedAt: string }[] };
-  assert.deepEqual(h.versions.map((v) => v.seq), [1, 2]);
+  const h = JSON.parse((await cli(['--home', t.home, 'def', 'history', 'people', '--json'])).stdout) as {
+    versions: { seq: number; appliedBy: string; appliedAt: string }[];
+  };
+  assert.deepEqual(
+    h.versions.map((v) => v.seq),
+    [1, 2],
+  );
   assert.equal(h.versions[0]!.appliedBy, 'admin');
-  const d = JSON.parse((await cli(['--home', t.home, 'def', 'diff', 'people', '--json'])).stdout) as { changes: { kind: string; path: string }[] };
-  assert.deepEqual(d.changes.map((c) => `${c.kind} ${c.path}`), ['changed fields.email.transform']);
+  const d = JSON.parse((await cli(['--home', t.home, 'def', 'diff', 'people', '--json'])).stdout) as {
+    changes: { kind: string; path: string }[];
+  };
+  assert.deepEqual(
+    d.changes.map((c) => `${c.kind} ${c.path}`),
+    ['changed fields.email.transform'],
+  );
   const show = await cli(['--home', t.home, 'def', 'show', 'people', '--at', '@1']);
   assert.match(show.stdout, /mask_email/);
 });
@@ -96,10 +151,27 @@ test('def apply, history and diff track versions with who and when', async () =>
 test('a source that fails mid-stream leaves nothing at the destination and a failed run with its reason', async () => {
   const dir = join(t.dir, 'broken');
   await mkdir(dir, { recursive: true });
-  const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ id: i + 1, email: `u${i}@example.com` }));
+  const lines = Array.from({ length: 5000 }, (_, i) =>
+    JSON.stringify({ id: i + 1, email: `u${i}@example.com` }),
+  );
   lines[4321] = '{"id": 4322, "email": ';
   await writeFile(join(dir, 'people.ndjson'), lines.join('\n') + '\n');
-  assert.equal((await cli(['--home', t.home, 'source', 'add', 'people', '--kind', 'ndjson', '--path', join(dir, 'people.ndjson')])).code, 0);
+  assert.equal(
+    (
+      await cli([
+        '--home',
+        t.home,
+        'source',
+        'add',
+        'people',
+        '--kind',
+        'ndjson',
+        '--path',
+        join(dir, 'people.ndjson'),
+      ])
+    ).code,
+    0,
+  );
   const out = join(t.dir, 'out');
   const before = existsSync(out) ? await readdir(out, { recursive: true }) : [];
   const r = await cli(['--home', t.home, 'export', 'run', 'people', '--purpose', 'testing']);
@@ -108,11 +180,18 @@ test('a source that fails mid-stream leaves nothing at the destination and a fai
   assert.ok(!r.stderr.includes('u4321'), 'no row content in the error');
   const after = existsSync(out) ? await readdir(out, { recursive: true }) : [];
   assert.deepEqual(after, before, 'nothing at the destination');
-  const runs = JSON.parse((await cli(['--home', t.home, 'export', 'list', '--json'])).stdout) as { runs: { id: string; status: string; errorCode: string }[] };
+  const runs = JSON.parse((await cli(['--home', t.home, 'export', 'list', '--json'])).stdout) as {
+    runs: { id: string; status: string; errorCode: string }[];
+  };
   assert.equal(runs.runs[0]!.status, 'failed');
   assert.equal(runs.runs[0]!.errorCode, 'ERR_WAYBILL_SOURCE_ROW_INVALID');
-  const show = JSON.parse((await cli(['--home', t.home, 'export', 'show', runs.runs[0]!.id, '--json'])).stdout) as { transitions: { status: string }[] };
-  assert.deepEqual(show.transitions.map((x) => x.status), ['created', 'failed']);
+  const show = JSON.parse(
+    (await cli(['--home', t.home, 'export', 'show', runs.runs[0]!.id, '--json'])).stdout,
+  ) as { transitions: { status: string }[] };
+  assert.deepEqual(
+    show.transitions.map((x) => x.status),
+    ['created', 'failed'],
+  );
   assert.deepEqual(await readdir(join(t.home, 'staging')), [], 'staging purged');
 });
 
@@ -124,15 +203,47 @@ test('a purpose the definition does not allow is refused', async () => {
 
 test('credentials are stored encrypted and never printed', async () => {
   const secret = 'pw-Zq9!correct-horse';
-  const r = await cliProcess(['--home', t.home, 'source', 'add', 'warehouse', '--kind', 'postgres', '--host', '/tmp', '--database', 'w', '--user', 'u', '--password-stdin', '--json'], {}, secret + '\n');
+  const r = await cliProcess(
+    [
+      '--home',
+      t.home,
+      'source',
+      'add',
+      'warehouse',
+      '--kind',
+      'postgres',
+      '--host',
+      '/tmp',
+      '--database',
+      'w',
+      '--user',
+      'u',
+      '--password-stdin',
+      '--json',
+    ],
+    {},
+    secret + '\n',
+  );
   assert.equal(r.code, 0, r.stderr);
-  const viaUrl = await cli(['--home', t.home, 'source', 'add', 'warehouse2', '--kind', 'postgres', '--url', `postgres://u:${encodeURIComponent(secret)}@localhost:5432/w`]);
+  const viaUrl = await cli([
+    '--home',
+    t.home,
+    'source',
+    'add',
+    'warehouse2',
+    '--kind',
+    'postgres',
+    '--url',
+    `postgres://u:${encodeURIComponent(secret)}@localhost:5432/w`,
+  ]);
   assert.equal(viaUrl.code, 0, viaUrl.stderr);
   const list = await cli(['--home', t.home, 'source', 'list', '--json']);
   assert.ok(!list.stdout.includes(secret) && !list.stdout.includes(encodeURIComponent(secret)));
   assert.match(list.stdout, /stored encrypted/);
   const db = await readFile(join(t.home, 'waybill.db'));
   assert.ok(!db.includes(Buffer.from(secret)), 'plaintext password in the store file');
-  const wal = existsSync(join(t.home, 'waybill.db-wal')) ? await readFile(join(t.home, 'waybill.db-wal')) : Buffer.alloc(0);
+  const wal = existsSync(join(t.home, 'waybill.db-wal'))
+    ? await readFile(join(t.home, 'waybill.db-wal'))
+    : Buffer.alloc(0);
   assert.ok(!wal.includes(Buffer.from(secret)), 'plaintext password in the WAL');
 });

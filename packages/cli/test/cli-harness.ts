@@ -22,7 +22,11 @@ class Capture extends Writable {
 }
 
 /** Runs the CLI in-process through its real entry point `main`, capturing stdout and stderr. */
-export async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): Promise<CliResult> {
+export async function cli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd = process.cwd(),
+): Promise<CliResult> {
   const stdout = new Capture();
   const stderr = new Capture();
   const code = await main(args, { stdout, stderr, env: { ...process.env, ...env }, cwd });
@@ -32,9 +36,16 @@ export async function cli(args: readonly string[], env: NodeJS.ProcessEnv = {}, 
 export const binPath = fileURLToPath(new URL('../../bin/waybill.js', import.meta.url));
 
 /** Runs the installed `waybill` binary as a separate process. */
-export function cliProcess(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+export function cliProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  input?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath, ...args], { env: { ...process.env, ...env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [binPath, ...args], {
+      env: { ...process.env, ...env },
+      stdio: 'pipe',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -15,7 +15,15 @@ const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).de
   addFormatsModule) as unknown as AddFormats;
 
 let t: Awaited<ReturnType<typeof tempHome>>;
-let demo: { runId: string; definition: string; purpose: string; waybillDir: string; sourceDatabase: string; rows: number; verified: boolean };
+let demo: {
+  runId: string;
+  definition: string;
+  purpose: string;
+  waybillDir: string;
+  sourceDatabase: string;
+  rows: number;
+  verified: boolean;
+};
 
 before(async () => {
   t = await tempHome();
@@ -26,23 +34,35 @@ before(async () => {
 after(async () => t.cleanup());
 
 test('demo prints the contract JSON and verifies', () => {
-  assert.deepEqual(Object.keys(demo).sort(), ['definition', 'purpose', 'rows', 'runId', 'sourceDatabase', 'verified', 'waybillDir'].sort());
+  assert.deepEqual(
+    Object.keys(demo).sort(),
+    ['definition', 'purpose', 'rows', 'runId', 'sourceDatabase', 'verified', 'waybillDir'].sort(),
+  );
   assert.equal(demo.verified, true);
   assert.equal(demo.purpose, 'marketing-analytics');
   assert.match(demo.runId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
 
-test('the demo CRM is seeded with the promised tables and sizes, deterministically', async () => {
+test('the demo CRM is seeded with the promised tables and sizes, deterministically', () => {
   const db = new BetterSqlite3(demo.sourceDatabase, { readonly: true });
   try {
     const c = db.prepare('SELECT count(*) AS n FROM customers').get() as { n: number };
     const o = db.prepare('SELECT count(*) AS n FROM orders').get() as { n: number };
     assert.ok(c.n >= 5000 && o.n >= 20000);
-    const notes = db.prepare("SELECT count(*) AS n FROM customers WHERE notes LIKE '%@%'").get() as { n: number };
+    const notes = db.prepare("SELECT count(*) AS n FROM customers WHERE notes LIKE '%@%'").get() as {
+      n: number;
+    };
     assert.ok(notes.n > 0, 'some notes embed an email');
-    const first = db.prepare('SELECT name, email, ssn FROM customers WHERE id = 1').get() as Record<string, string>;
+    const first = db.prepare('SELECT name, email, ssn FROM customers WHERE id = 1').get() as Record<
+      string,
+      string
+    >;
     assert.match(first['ssn']!, /^9\d\d-\d\d-\d{4}$/);
-    assert.equal(demo.rows, (db.prepare("SELECT count(*) AS n FROM customers WHERE country IN ('US','CA')").get() as { n: number }).n);
+    assert.equal(
+      demo.rows,
+      (db.prepare("SELECT count(*) AS n FROM customers WHERE country IN ('US','CA')").get() as { n: number })
+        .n,
+    );
   } finally {
     db.close();
   }
@@ -57,7 +77,10 @@ test('the export is masked as the definition says', async () => {
   try {
     for (const line of lines.slice(1, 50)) {
       const [id, email, phone, birth, country, band] = line.split(',');
-      const src = db.prepare('SELECT * FROM customers WHERE id = ?').get(Number(id)) as Record<string, string | number>;
+      const src = db.prepare('SELECT * FROM customers WHERE id = ?').get(Number(id)) as Record<
+        string,
+        string | number
+      >;
       assert.notEqual(email, src['email']);
       assert.match(email!, /^[0-9a-f]{64}$/);
       assert.ok(!csv.includes(String(src['ssn'])), 'no SSN anywhere in the export');
@@ -78,7 +101,12 @@ test('the export is masked as the definition says', async () => {
 
 test('the export directory holds exactly the promised files', async () => {
   const files = (await readdir(demo.waybillDir)).sort();
-  assert.deepEqual(files, ['customers-marketing.csv', 'lineage.json', 'records.jsonl', 'waybill.intoto.jsonl']);
+  assert.deepEqual(files, [
+    'customers-marketing.csv',
+    'lineage.json',
+    'records.jsonl',
+    'waybill.intoto.jsonl',
+  ]);
 });
 
 test('lineage.json validates against the official OpenLineage JSON Schemas', async () => {
@@ -90,7 +118,10 @@ test('lineage.json validates against the official OpenLineage JSON Schemas', asy
   for (const f of await readdir(facetsDir)) {
     if (f.endsWith('.json')) ajv.addSchema(JSON.parse(await readFile(join(facetsDir, f), 'utf8')) as object);
   }
-  const event = JSON.parse(await readFile(join(demo.waybillDir, 'lineage.json'), 'utf8')) as Record<string, unknown>;
+  const event = JSON.parse(await readFile(join(demo.waybillDir, 'lineage.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   const validateEvent = ajv.getSchema('https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent')!;
   assert.ok(validateEvent(event), JSON.stringify(validateEvent.errors));
   // Each facet also validates against its own schema (the core schema leaves facets open).
@@ -100,7 +131,10 @@ test('lineage.json validates against the official OpenLineage JSON Schemas', asy
     assert.ok(v, `schema for facet ${name}`);
     assert.ok(v(facet), `${name}: ${JSON.stringify(v.errors)}`);
   }
-  const cl = out.facets['columnLineage'] as unknown as { fields: Record<string, { inputFields: { transformations: { masking: boolean; subtype: string }[] }[] }>; dataset: { transformations: { type: string; subtype: string }[] }[] };
+  const cl = out.facets['columnLineage'] as unknown as {
+    fields: Record<string, { inputFields: { transformations: { masking: boolean; subtype: string }[] }[] }>;
+    dataset: { transformations: { type: string; subtype: string }[] }[];
+  };
   assert.equal(cl.fields['email_pseudonym']!.inputFields[0]!.transformations[0]!.masking, true);
   assert.equal(cl.fields['country']!.inputFields[0]!.transformations[0]!.subtype, 'IDENTITY');
   assert.equal(cl.dataset[0]!.transformations[0]!.subtype, 'FILTER');
@@ -110,20 +144,37 @@ test('the predicate validates against docs/predicate.schema.json and records wha
   const line = (await readFile(join(demo.waybillDir, 'waybill.intoto.jsonl'), 'utf8')).trim();
   const env = JSON.parse(line) as { payload: string; payloadType: string };
   assert.equal(env.payloadType, 'application/vnd.in-toto+json');
-  const statement = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as { predicate: Record<string, unknown>; subject: { name: string }[] };
+  const statement = JSON.parse(Buffer.from(env.payload, 'base64').toString('utf8')) as {
+    predicate: Record<string, unknown>;
+    subject: { name: string }[];
+  };
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
-  const schema = JSON.parse(await readFile(join(repoRoot(), 'docs', 'predicate.schema.json'), 'utf8')) as object;
+  const schema = JSON.parse(
+    await readFile(join(repoRoot(), 'docs', 'predicate.schema.json'), 'utf8'),
+  ) as object;
   const v = ajv.compile(schema);
   assert.ok(v(statement.predicate), JSON.stringify(v.errors));
-  const p = statement.predicate as { fields: { name: string; transform: Record<string, unknown> | null; emitted: boolean; computed: unknown }[]; counts: { read: number; written: number; filtered: number } };
+  const p = statement.predicate as {
+    fields: {
+      name: string;
+      transform: Record<string, unknown> | null;
+      emitted: boolean;
+      computed: unknown;
+    }[];
+    counts: { read: number; written: number; filtered: number };
+  };
   const email = p.fields.find((f) => f.name === 'email_pseudonym')!;
   assert.equal(email.transform!['type'], 'hash_keyed');
   assert.ok(!JSON.stringify(statement).match(/"secret"/), 'no key material in the statement');
   assert.equal(p.fields.find((f) => f.name === 'ssn')!.emitted, false);
   assert.ok(p.fields.find((f) => f.name === 'value_band')!.computed);
   assert.equal(p.counts.read, p.counts.filtered + p.counts.written);
-  assert.deepEqual(statement.subject.map((s) => s.name).sort(), ['customers-marketing.csv', 'lineage.json', 'records.jsonl']);
+  assert.deepEqual(statement.subject.map((s) => s.name).sort(), [
+    'customers-marketing.csv',
+    'lineage.json',
+    'records.jsonl',
+  ]);
 });
 
 test('waybill verify accepts the export (as a separate process, JSON contract)', async () => {
@@ -141,7 +192,9 @@ test('waybill verify --key with the public key from keys public', async () => {
   assert.match(pem.stdout, /^-----BEGIN PUBLIC KEY-----/);
   const keyFile = join(t.dir, 'waybill.pub');
   await writeFile(keyFile, pem.stdout);
-  const r = await cli(['verify', demo.waybillDir, '--key', keyFile, '--json'], { WAYBILL_HOME: join(t.dir, 'nohome') });
+  const r = await cli(['verify', demo.waybillDir, '--key', keyFile, '--json'], {
+    WAYBILL_HOME: join(t.dir, 'nohome'),
+  });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   const j = await cli(['--home', t.home, 'keys', 'public', '--json']);
   const k = JSON.parse(j.stdout) as { keyId: string; pem: string };
@@ -155,7 +208,15 @@ test('waybill verify --record proves one record without the others', async () =>
   const out = JSON.parse(r.stdout) as { valid: boolean; recordProof: Record<string, unknown> };
   assert.equal(out.valid, true);
   assert.ok(out.recordProof);
-  const bad = await cli(['--home', t.home, 'verify', demo.waybillDir, '--record', String(demo.rows + 5), '--json']);
+  const bad = await cli([
+    '--home',
+    t.home,
+    'verify',
+    demo.waybillDir,
+    '--record',
+    String(demo.rows + 5),
+    '--json',
+  ]);
   assert.equal(bad.code, 1);
   const usage = await cli(['--home', t.home, 'verify', demo.waybillDir, '--record', 'x']);
   assert.equal(usage.code, 2);

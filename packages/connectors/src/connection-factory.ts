@@ -42,7 +42,9 @@ class ConfigReader {
         this.fail('"password" must not be in the settings; store it as the connection\'s secret');
       }
       if (!names.includes(key)) {
-        this.fail(`unknown field ${JSON.stringify(key)} (allowed: ${names.map((n) => JSON.stringify(n)).join(', ')})`);
+        this.fail(
+          `unknown field ${JSON.stringify(key)} (allowed: ${names.map((n) => JSON.stringify(n)).join(', ')})`,
+        );
       }
     }
   }
@@ -91,14 +93,20 @@ class ConfigReader {
 
 function reader(what: string, config: unknown): ConfigReader {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${what} connection: the settings must be an object`);
+    throw new WaybillError(
+      'ERR_WAYBILL_CONNECTION_INVALID',
+      `${what} connection: the settings must be an object`,
+    );
   }
   return new ConfigReader(what, config as Fields);
 }
 
 function noPassword(kind: string, secrets: ConnectionSecrets): void {
   if (secrets.password !== undefined) {
-    throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${kind} connection: a ${kind} source takes no password; remove the connection's secret`);
+    throw new WaybillError(
+      'ERR_WAYBILL_CONNECTION_INVALID',
+      `${kind} connection: a ${kind} source takes no password; remove the connection's secret`,
+    );
   }
 }
 
@@ -125,8 +133,8 @@ function postgresConfig(r: ConfigReader, secrets: ConnectionSecrets): PostgresSo
 
 function delimiterOf(r: ConfigReader): string | undefined {
   const d = r.string('delimiter', true);
-  if (d !== undefined && (d.length > 4 || /["\r\n]/.test(d))) {
-    r.fail('field "delimiter" must be 1 to 4 characters and no quote or line break');
+  if (d !== undefined && (d.length !== 1 || /["\r\n]/.test(d))) {
+    r.fail('field "delimiter" must be one character other than a quote or a line break');
   }
   return d;
 }
@@ -158,7 +166,10 @@ export function createSource(kind: string, config: unknown, secrets: ConnectionS
       r.allow('path', 'delimiter');
       noPassword(kind, secrets);
       const delimiter = delimiterOf(r);
-      const c: CsvSourceConfig = { path: r.string('path'), ...(delimiter !== undefined ? { delimiter } : {}) };
+      const c: CsvSourceConfig = {
+        path: r.string('path'),
+        ...(delimiter !== undefined ? { delimiter } : {}),
+      };
       return createCsvSource(c);
     }
     case 'ndjson': {
@@ -206,6 +217,11 @@ export function createDestination(kind: string, config: unknown): Destination {
 /**
  * The `ConnectionOpener` port of core, backed by `createSource`/`createDestination`: the connection's
  * secret becomes the source's password.
+ *
+ * @example
+ * ```ts
+ * const service = new ExportService({ connections: createConnectionOpener(), … });
+ * ```
  */
 export function createConnectionOpener(): ConnectionOpener {
   return {
@@ -216,7 +232,10 @@ export function createConnectionOpener(): ConnectionOpener {
     openDestination: (connection, secret) =>
       Promise.resolve().then(() => {
         if (secret !== undefined) {
-          throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${connection.kind} connection: a ${connection.kind} destination takes no secret; remove it`);
+          throw new WaybillError(
+            'ERR_WAYBILL_CONNECTION_INVALID',
+            `${connection.kind} connection: a ${connection.kind} destination takes no secret; remove it`,
+          );
         }
         return createDestination(connection.kind, connection.config);
       }),

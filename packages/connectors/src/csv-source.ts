@@ -1,39 +1,39 @@
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
-import { pipeline } from 'node:stream';
-import { parse } from 'csv-parse';
-import type { Parser } from 'csv-parse';
 import type { CellValue, Source, SourceColumn, SourceReadRequest } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
-import { isAbortReason, resolveBatchSize } from './lib/batching.js';
+import { resolveBatchSize } from './lib/batching.js';
+import { CsvFormatError, CsvRecordReader } from './lib/csv-record-reader.js';
+import type { CsvRecord } from './lib/csv-record-reader.js';
 import { checkFileTable, checkRegularFile, fileError } from './lib/file-table.js';
 import { listNames, resolveColumns } from './lib/identifiers.js';
+import { validUtf8Prefix } from './lib/utf8.js';
 
 /** Settings of a CSV source. */
 export interface CsvSourceConfig {
   /** Path of the file (relative paths resolve against the working directory). */
   readonly path: string;
-  /** Field delimiter. Default `,`. */
+  /** Field delimiter, one character (`,` `;` `\t` `|` …). Default `,`. */
   readonly delimiter?: string;
 }
 
 /** Type reported by `describe` for every CSV column: CSV carries text only. */
 export const CSV_COLUMN_TYPE = 'text';
 
-// A record longer than this (in characters) is refused, so an unclosed quote cannot make the parser
+// A record longer than this (in characters) is refused, so an unclosed quote cannot make the reader
 // buffer the rest of a large file.
 const MAX_RECORD_CHARS = 16 * 1024 * 1024;
 
-type CsvRecord = (string | null)[];
-
 /**
- * Reads one CSV file (RFC 4180: quoted fields may hold delimiters, quotes and line breaks) as one table
- * named after the file (`people.csv` → `people`). The first record is the header and names the columns.
+ * Reads one UTF-8 CSV file (RFC 4180: quoted fields may hold delimiters, doubled quotes and line breaks;
+ * records end at CRLF, LF or CR) as one table named after the file (`people.csv` → `people`). The first
+ * record is the header and names the columns.
  *
  * Values are strings, with one rule for missing values: an empty *unquoted* field is `null`, an empty
- * quoted field (`""`) is the empty string. Empty lines are skipped; a UTF-8 byte order mark is dropped.
- * Every record must have as many fields as the header, otherwise the read fails with
- * `ERR_WAYBILL_SOURCE_ROW_INVALID` naming the file and line (never the content).
+ * quoted field (`""`) is the empty string. Empty lines are skipped; a byte order mark is dropped. Every
+ * record must have as many fields as the header; that, a stray quote, an unclosed quote or invalid
+ * UTF-8 fails the read with `ERR_WAYBILL_SOURCE_ROW_INVALID` naming the file and line (never the
+ * content).
  */
 export class CsvSource implements Source {
   readonly kind = 'csv';
@@ -47,43 +47,59 @@ export class CsvSource implements Source {
     this.#delimiter = config.delimiter ?? ',';
   }
 
-  #rowError(err: unknown): WaybillError {
-    const e = err as { code?: unknown; lines?: unknown } | null;
-    const line = typeof e?.lines === 'number' ? ` at line ${e.lines}` : '';
-    const code = typeof e?.code === 'string' ? e.code : 'CSV_UNKNOWN_ERROR';
-    // csv-parse's message and its error object quote the offending field, so neither is passed on.
-    return new WaybillError(
-      'ERR_WAYBILL_SOURCE_ROW_INVALID',
-      `${this.#where}: the file is not valid CSV${line} (${code}); fix the file or the delimiter setting`,
-    );
-  }
-
   #mapError(err: unknown): WaybillError {
     if (err instanceof WaybillError) return err;
-    const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && (code.startsWith('CSV_') || code === 'INVALID_OPENING_QUOTE')) {
-      return this.#rowError(err);
+    if (err instanceof CsvFormatError) {
+      return new WaybillError(
+        'ERR_WAYBILL_SOURCE_ROW_INVALID',
+        `${this.#where}: line ${err.line} is not valid CSV: ${err.reason}; fix the file or the delimiter setting`,
+      );
     }
     return fileError(this.#where, err);
   }
 
-  /** Opens a parser over the file; `pipeline` forwards file errors to it and destroys both on early exit. */
-  #open(): Parser {
-    const parser = parse({
-      delimiter: this.#delimiter,
-      bom: true,
-      skip_empty_lines: true,
-      relax_column_count: false,
-      max_record_size: MAX_RECORD_CHARS,
-      cast: (value, context) => (value === '' && !context.quoting ? null : value),
-    });
-    pipeline(createReadStream(this.instance), parser, () => undefined);
-    return parser;
+  /** Records of the file as it is read; the file is closed when the consumer stops. */
+  async *#records(signal: AbortSignal | undefined): AsyncGenerator<CsvRecord[]> {
+    await checkRegularFile(this.#where, this.instance);
+    const reader = new CsvRecordReader(this.#delimiter, MAX_RECORD_CHARS);
+    const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const stream = createReadStream(this.instance, signal ? { signal } : {});
+    let previous: Buffer = Buffer.alloc(0);
+    // On invalid UTF-8, parse up to the bad byte first, so the error names the line it is on.
+    const decode = (chunk: Buffer | undefined, out: CsvRecord[]): string => {
+      try {
+        return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true });
+      } catch {
+        const bytes = Buffer.concat([previous.subarray(validUtf8Prefix(previous)), chunk ?? Buffer.alloc(0)]);
+        reader.push(new TextDecoder().decode(bytes.subarray(0, validUtf8Prefix(bytes))), out);
+        throw new CsvFormatError('the file is not valid UTF-8', reader.line);
+      }
+    };
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        const out: CsvRecord[] = [];
+        reader.push(decode(chunk, out), out);
+        previous = chunk;
+        if (out.length > 0) yield out;
+      }
+      const out: CsvRecord[] = [];
+      reader.push(decode(undefined, out), out);
+      reader.end(out);
+      if (out.length > 0) yield out;
+    } catch (err) {
+      if (signal?.aborted === true) throw signal.reason;
+      throw this.#mapError(err);
+    } finally {
+      stream.destroy();
+    }
   }
 
   #header(record: CsvRecord | undefined): string[] {
     if (record === undefined) {
-      throw new WaybillError('ERR_WAYBILL_SOURCE_ROW_INVALID', `${this.#where}: the file is empty; line 1 must be a header`);
+      throw new WaybillError(
+        'ERR_WAYBILL_SOURCE_ROW_INVALID',
+        `${this.#where}: the file is empty; line 1 must be a header`,
+      );
     }
     const names = record.map((v) => v ?? '');
     const seen = new Set<string>();
@@ -91,7 +107,7 @@ export class CsvSource implements Source {
     if (duplicates.length > 0) {
       throw new WaybillError(
         'ERR_WAYBILL_SOURCE_ROW_INVALID',
-        `${this.#where}: the header (line 1) names ${listNames([...new Set(duplicates)])} more than once; column names must be unique`,
+        `${this.#where}: the header names ${listNames([...new Set(duplicates)])} more than once; column names must be unique`,
       );
     }
     return names;
@@ -101,18 +117,10 @@ export class CsvSource implements Source {
   async describe(table: string, options: { signal?: AbortSignal } = {}): Promise<SourceColumn[]> {
     options.signal?.throwIfAborted();
     checkFileTable(this.#where, this.instance, table);
-    await checkRegularFile(this.#where, this.instance);
-    const parser = this.#open();
-    try {
-      for await (const record of parser as AsyncIterable<CsvRecord>) {
-        return this.#header(record).map((name) => ({ name, type: CSV_COLUMN_TYPE }));
-      }
-      return this.#header(undefined).map((name) => ({ name, type: CSV_COLUMN_TYPE }));
-    } catch (err) {
-      throw this.#mapError(err);
-    } finally {
-      parser.destroy();
+    for await (const records of this.#records(options.signal)) {
+      return this.#header(records[0]).map((name) => ({ name, type: CSV_COLUMN_TYPE }));
     }
+    return this.#header(undefined).map((name) => ({ name, type: CSV_COLUMN_TYPE }));
   }
 
   /** Streams the requested columns in batches, reading the file as the consumer pulls. */
@@ -121,17 +129,17 @@ export class CsvSource implements Source {
     const batchSize = resolveBatchSize(this.#where, request.batchSize);
     signal?.throwIfAborted();
     checkFileTable(this.#where, this.instance, table);
-    await checkRegularFile(this.#where, this.instance);
-    const parser = this.#open();
-    try {
-      let positions: number[] | undefined;
-      let batch: CellValue[][] = [];
-      for await (const record of parser as AsyncIterable<CsvRecord>) {
-        if (positions === undefined) {
-          const header = this.#header(record).map((name) => ({ name, type: CSV_COLUMN_TYPE }));
-          positions = resolveColumns(this.#where, table, header, columns);
-          continue;
-        }
+    let positions: number[] | undefined;
+    let batch: CellValue[][] = [];
+    for await (const records of this.#records(signal)) {
+      let start = 0;
+      if (positions === undefined) {
+        const header = this.#header(records[0]).map((name) => ({ name, type: CSV_COLUMN_TYPE }));
+        positions = resolveColumns(this.#where, table, header, columns);
+        start = 1;
+      }
+      for (let r = start; r < records.length; r++) {
+        const record = records[r]!;
         const row = new Array<CellValue>(positions.length);
         for (let i = 0; i < positions.length; i++) row[i] = record[positions[i]!] ?? null;
         batch.push(row);
@@ -141,14 +149,9 @@ export class CsvSource implements Source {
           signal?.throwIfAborted();
         }
       }
-      if (positions === undefined) this.#header(undefined);
-      if (batch.length > 0) yield batch;
-    } catch (err) {
-      if (isAbortReason(err, signal)) throw err;
-      throw this.#mapError(err);
-    } finally {
-      parser.destroy();
     }
+    if (positions === undefined) this.#header(undefined);
+    if (batch.length > 0) yield batch;
   }
 
   close(): Promise<void> {

@@ -22,7 +22,8 @@ function invalidPath(what: string, message: string): WaybillError {
  * meant for: absolute paths, `..` (and `.` or empty) segments, backslashes, NUL.
  */
 function segmentsOf(what: string, path: string): string[] {
-  if (typeof path !== 'string' || path.length === 0) throw invalidPath(what, 'must be a non-empty relative path');
+  if (typeof path !== 'string' || path.length === 0)
+    throw invalidPath(what, 'must be a non-empty relative path');
   if (path.includes('\0')) throw invalidPath(what, 'must not contain a NUL character');
   if (path.includes('\\')) throw invalidPath(what, 'must use / as separator and contain no backslash');
   if (isAbsolute(path) || /^[A-Za-z]:/.test(path)) {
@@ -31,7 +32,8 @@ function segmentsOf(what: string, path: string): string[] {
   const segments = path.split('/');
   for (const s of segments) {
     if (s === '..') throw invalidPath(what, `${JSON.stringify(path)} must not contain ".." segments`);
-    if (s === '.' || s === '') throw invalidPath(what, `${JSON.stringify(path)} must not contain empty or "." segments`);
+    if (s === '.' || s === '')
+      throw invalidPath(what, `${JSON.stringify(path)} must not contain empty or "." segments`);
   }
   return segments;
 }
@@ -67,7 +69,18 @@ async function syncDirectory(path: string): Promise<void> {
 }
 
 function failed(err: unknown, message: string): WaybillError {
-  return wrapError(err, 'ERR_WAYBILL_DESTINATION_FAILED', `directory destination: ${message} (${errnoCode(err) ?? 'error'})`);
+  return wrapError(
+    err,
+    'ERR_WAYBILL_DESTINATION_FAILED',
+    `directory destination: ${message} (${errnoCode(err) ?? 'error'})`,
+  );
+}
+
+/** An error raised by the caller's data stream, passed on as it is: the destination did not fail. */
+class UpstreamError extends Error {
+  constructor(readonly error: unknown) {
+    super('the data stream failed');
+  }
 }
 
 /** Writes every chunk in order, looping over short writes; the next chunk is pulled once this one is written. */
@@ -76,16 +89,44 @@ async function writeAll(
   data: AsyncIterable<Uint8Array> | Uint8Array,
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = data instanceof Uint8Array ? [data] : data;
-  for await (const chunk of chunks) {
-    signal?.throwIfAborted();
-    if (!(chunk instanceof Uint8Array)) {
-      throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'directory destination: file data must be a stream of bytes (Uint8Array)');
+  const iterator: AsyncIterator<Uint8Array> | Iterator<Uint8Array> =
+    data instanceof Uint8Array ? [data][Symbol.iterator]() : data[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (err) {
+        done = true;
+        throw new UpstreamError(err);
+      }
+      if (next.done === true) {
+        done = true;
+        return;
+      }
+      const chunk = next.value;
+      if (!(chunk instanceof Uint8Array)) {
+        throw new WaybillError(
+          'ERR_WAYBILL_INVALID_INPUT',
+          'directory destination: file data must be a stream of bytes (Uint8Array)',
+        );
+      }
+      let offset = 0;
+      while (offset < chunk.byteLength) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+        offset += bytesWritten;
+      }
     }
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-      offset += bytesWritten;
+  } finally {
+    // Stopping early (write error, abort) tells the producer, so it can release what it holds.
+    if (!done) {
+      try {
+        await iterator.return?.();
+      } catch {
+        // The producer failing to clean up does not change why the write stopped.
+      }
     }
   }
 }
@@ -126,7 +167,8 @@ class DirectoryWrite implements DestinationWrite {
       for (const s of segments.slice(0, -1)) {
         dir = join(dir, s);
         if (!this.#directories.has(dir)) {
-          await mkdir(dir);
+          // Recursive: two files of one sub-folder may be written at the same time.
+          await mkdir(dir, { recursive: true });
           this.#directories.add(dir);
         }
       }
@@ -141,9 +183,14 @@ class DirectoryWrite implements DestinationWrite {
       }
     } catch (err) {
       if (this.#signal?.aborted === true) throw this.#signal.reason;
+      if (err instanceof UpstreamError) throw err.error;
       if (err instanceof WaybillError) throw err;
       if (errnoCode(err) === 'EEXIST') {
-        throw new WaybillError('ERR_WAYBILL_CONFLICT', `directory destination: ${JSON.stringify(name)} was already written to this export`, { cause: err });
+        throw new WaybillError(
+          'ERR_WAYBILL_CONFLICT',
+          `directory destination: ${JSON.stringify(name)} was already written to this export`,
+          { cause: err },
+        );
       }
       throw failed(err, `could not write ${JSON.stringify(name)} of ${this.location}`);
     } finally {
@@ -154,14 +201,20 @@ class DirectoryWrite implements DestinationWrite {
   async commit(): Promise<void> {
     this.#requireOpen('commit');
     if (this.#pending > 0) {
-      throw new WaybillError('ERR_WAYBILL_CONFLICT', `directory destination: cannot commit ${this.location} while files are still being written`);
+      throw new WaybillError(
+        'ERR_WAYBILL_CONFLICT',
+        `directory destination: cannot commit ${this.location} while files are still being written`,
+      );
     }
     this.#signal?.throwIfAborted();
     try {
       for (const dir of [...this.#directories].reverse()) await syncDirectory(dir);
       // rename(2) replaces an empty directory silently, so the target is checked again right before.
       if (await exists(this.location)) {
-        throw new WaybillError('ERR_WAYBILL_CONFLICT', `directory destination: ${this.location} appeared while the export was being written; it was not replaced`);
+        throw new WaybillError(
+          'ERR_WAYBILL_CONFLICT',
+          `directory destination: ${this.location} appeared while the export was being written; it was not replaced`,
+        );
       }
       await rename(this.#temp, this.location);
       this.#state = 'committed';
@@ -174,7 +227,10 @@ class DirectoryWrite implements DestinationWrite {
   async abort(): Promise<void> {
     if (this.#state === 'aborted') return;
     if (this.#state === 'committed') {
-      throw new WaybillError('ERR_WAYBILL_CONFLICT', `directory destination: ${this.location} is already committed and cannot be aborted`);
+      throw new WaybillError(
+        'ERR_WAYBILL_CONFLICT',
+        `directory destination: ${this.location} is already committed and cannot be aborted`,
+      );
     }
     this.#state = 'aborted';
     try {
@@ -216,10 +272,15 @@ export class DirectoryDestination implements Destination {
     let root: string;
     try {
       root = await realpath(this.root);
-      if (!(await lstat(root)).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+      if (!(await lstat(root)).isDirectory())
+        throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') {
-        throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `directory destination: the root ${this.root} is not an existing directory; create it first`, { cause: err });
+        throw new WaybillError(
+          'ERR_WAYBILL_NOT_FOUND',
+          `directory destination: the root ${this.root} is not an existing directory; create it first`,
+          { cause: err },
+        );
       }
       throw failed(err, `could not open the root ${this.root}`);
     }
@@ -239,7 +300,10 @@ export class DirectoryDestination implements Destination {
           stats = await lstat(parent);
         }
         if (stats.isSymbolicLink() || !stats.isDirectory()) {
-          throw invalidPath('path', `${JSON.stringify(path)} passes through ${JSON.stringify(relative(root, parent))}, which is not a plain directory`);
+          throw invalidPath(
+            'path',
+            `${JSON.stringify(path)} passes through ${JSON.stringify(relative(root, parent))}, which is not a plain directory`,
+          );
         }
       }
       const name = segments[segments.length - 1]!;

@@ -1,5 +1,11 @@
 // The public face of @waybill/connectors: adapters behind core's Source and Destination ports.
-export { createSource, createDestination, createConnectionOpener, sourceKinds, destinationKinds } from './connection-factory.js';
+export {
+  createSource,
+  createDestination,
+  createConnectionOpener,
+  sourceKinds,
+  destinationKinds,
+} from './connection-factory.js';
 export { SqliteSource, createSqliteSource } from './sqlite-source.js';
 export { PostgresSource, createPostgresSource } from './postgres-source.js';
 export { CsvSource, createCsvSource, CSV_COLUMN_TYPE } from './csv-source.js';

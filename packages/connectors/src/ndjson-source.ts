@@ -22,8 +22,8 @@ export interface NdjsonSourceConfig {
 /** Type reported by `describe` for every NDJSON column: the file declares no types. */
 export const NDJSON_COLUMN_TYPE = 'json';
 
-/** Longest accepted line, in characters. */
-const MAX_LINE_CHARS = 16 * 1024 * 1024;
+/** Longest accepted line, in bytes. */
+const MAX_LINE_BYTES = 16 * 1024 * 1024;
 
 type JsonObject = { [key: string]: unknown };
 
@@ -74,13 +74,16 @@ export class NdjsonSource implements Source {
     await checkRegularFile(this.#where, this.instance);
     const stream = createReadStream(this.instance, signal ? { signal } : {});
     try {
-      for await (const { number, text } of readLines(stream, MAX_LINE_CHARS)) {
+      for await (const { number, text } of readLines(stream, MAX_LINE_BYTES)) {
         if (text.trim() === '') continue;
         yield { line: number, record: this.#parse(number, text) };
       }
     } catch (err) {
       if (err instanceof LineError) {
-        throw this.#invalid(err.line, err.reason === 'too-long' ? `is longer than ${MAX_LINE_CHARS} characters` : 'is not valid UTF-8');
+        throw this.#invalid(
+          err.line,
+          err.reason === 'too-long' ? `is longer than ${MAX_LINE_BYTES} bytes` : 'is not valid UTF-8',
+        );
       }
       if (signal?.aborted === true) throw signal.reason;
       if (err instanceof WaybillError) throw err;
@@ -139,7 +142,12 @@ function cell(record: JsonObject, column: string): CellValue {
   // Own properties only: `constructor` or `__proto__` must not reach into Object.prototype.
   if (!Object.hasOwn(record, column)) return null;
   const value = record[column];
-  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+  if (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean'
+  ) {
     return value;
   }
   return canonicalJson(value);

@@ -1,10 +1,16 @@
 import pg from 'pg';
-import type { PoolClient, PoolConfig } from 'pg';
+import type { ClientConfig, PoolClient, PoolConfig } from 'pg';
 import { canonicalJson } from '@waybill/core';
 import type { CellValue, Source, SourceColumn, SourceReadRequest } from '@waybill/core';
 import { WaybillError, wrapError } from '@waybill/verify';
 import { isAbortReason, resolveBatchSize } from './lib/batching.js';
-import { bytesCell, decimalTextCell, floatCell, integerTextCell, pgTimestampCell } from './lib/cell-values.js';
+import {
+  bytesCell,
+  decimalTextCell,
+  floatCell,
+  integerTextCell,
+  pgTimestampCell,
+} from './lib/cell-values.js';
 import { quoteIdentifier, resolveColumns, tableNotFound } from './lib/identifiers.js';
 
 /** Settings shared by both ways of naming a PostgreSQL server. */
@@ -57,44 +63,70 @@ function invalid(message: string): WaybillError {
   return new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `postgres connection: ${message}`);
 }
 
-/** Parses a connection URL without ever putting any part of it into an error message. */
-function parseUrl(url: string, sslOption: boolean | undefined): Endpoint {
-  let u: URL;
+function decode(part: string, what: string): string {
   try {
-    u = new URL(url);
+    return decodeURIComponent(part);
   } catch {
-    throw invalid('"url" is not a valid URL; expected postgresql://user@host:port/database');
+    throw invalid(`"url" has a malformed percent-encoding in its ${what}`);
   }
-  if (u.protocol !== 'postgresql:' && u.protocol !== 'postgres:') {
-    throw invalid('"url" must start with postgresql:// or postgres://');
+}
+
+/**
+ * Parses a libpq connection URI (`postgresql://[user@][host][:port][/database][?param=value&…]`,
+ * PostgreSQL docs §34.1.1.2) without ever putting any part of it into an error message. WHATWG `URL` is
+ * not used: it rejects the libpq form for unix sockets, `postgresql://user@/db?host=/run/postgresql`.
+ */
+function parseUrl(url: string, sslOption: boolean | undefined): Endpoint {
+  const m = /^(postgres|postgresql):\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/.exec(url);
+  if (m === null) {
+    throw invalid('"url" is not a valid connection URL; expected postgresql://user@host:port/database');
   }
-  if (u.password !== '') {
+  const authority = m[2] ?? '';
+  const at = authority.lastIndexOf('@');
+  const userinfo = at === -1 ? '' : authority.slice(0, at);
+  const hostport = authority.slice(at + 1);
+  if (userinfo.includes(':')) {
     throw invalid(
       '"url" must not contain a password; remove it from the URL and store it as the connection\'s secret',
     );
   }
-  let host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  let port = u.port;
+  if (hostport.includes(',')) throw invalid('"url" must name a single host');
+  const hp = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(hostport);
+  if (hp === null) throw invalid('"url" has a malformed host or port');
+  let host = decode((hp[1] ?? '').replace(/^\[(.*)\]$/, '$1'), 'host');
+  let port = hp[2] ?? '';
   let ssl = sslOption;
-  for (const [key, value] of u.searchParams) {
+  for (const pair of (m[4] ?? '').split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = decode(eq === -1 ? pair : pair.slice(0, eq), 'parameters');
+    const value = decode(eq === -1 ? '' : pair.slice(eq + 1), 'parameters');
     if (key === 'host') host = value;
     else if (key === 'port') port = value;
     else if (key === 'sslmode') {
-      const mode = value === 'disable' ? false : ['require', 'verify-ca', 'verify-full'].includes(value) ? true : undefined;
-      if (mode === undefined) throw invalid('"url" parameter sslmode must be disable, require, verify-ca or verify-full');
+      const mode =
+        value === 'disable'
+          ? false
+          : ['require', 'verify-ca', 'verify-full'].includes(value)
+            ? true
+            : undefined;
+      if (mode === undefined)
+        throw invalid('"url" parameter sslmode must be disable, require, verify-ca or verify-full');
       if (ssl !== undefined && ssl !== mode) throw invalid('"url" sslmode contradicts the "ssl" setting');
       ssl = mode;
     } else {
-      throw invalid(`"url" parameter ${JSON.stringify(key)} is not supported (supported: host, port, sslmode)`);
+      throw invalid(
+        `"url" parameter ${JSON.stringify(key)} is not supported (supported: host, port, sslmode)`,
+      );
     }
   }
-  const user = decodeURIComponent(u.username);
-  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  const user = decode(userinfo, 'user');
+  const database = decode(m[3] ?? '', 'database');
   if (host === '') throw invalid('"url" names no host');
   if (user === '') throw invalid('"url" names no user (postgresql://user@host/database)');
-  if (database === '' || database.includes('/')) throw invalid('"url" must name one database as its path');
+  if (database === '') throw invalid('"url" must name the database as its path');
   const portNumber = port === '' ? 5432 : Number(port);
-  if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
+  if (!/^\d*$/.test(port) || !Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) {
     throw invalid('"url" port must be an integer from 1 to 65535');
   }
   return { host, port: portNumber, database, user, ssl: ssl ?? false };
@@ -200,7 +232,7 @@ const CURSOR = 'waybill_read';
 // SQLSTATE classes whose server messages name objects, roles or settings but never row values, so they
 // may be shown; other classes (data exceptions, constraint violations) can quote data and are reduced
 // to their code. https://www.postgresql.org/docs/current/errcodes-appendix.html
-const SAFE_SQLSTATE_CLASSES = new Set(['08', '0A', '25', '28', '3D', '3F', '40', '42', '53', '54', '55', '57', '58']);
+const SAFE_SQLSTATE_CLASSES = new Set('08 0A 25 28 3D 3F 40 42 53 54 55 57 58'.split(' '));
 
 /**
  * Streams tables of a PostgreSQL database through a server-side cursor (`DECLARE … CURSOR` and
@@ -224,7 +256,9 @@ export class PostgresSource implements Source {
   readonly #schema: string;
   readonly #password: string | undefined;
   readonly #pool: pg.Pool;
-  readonly #active = new Set<(reason: Error) => void>();
+  readonly #clientConfig: ClientConfig;
+  readonly #active = new Set<(reason: Error, cancelRunning?: boolean) => void>();
+  readonly #cancels = new Set<Promise<void>>();
   #closed = false;
 
   constructor(config: PostgresSourceConfig) {
@@ -233,7 +267,7 @@ export class PostgresSource implements Source {
     this.#password = config.password;
     this.instance = describeEndpoint(endpoint);
     this.#where = `postgres source ${this.instance}`;
-    const poolConfig: PoolConfig = {
+    const poolConfig: PoolConfig & ClientConfig = {
       host: endpoint.host,
       port: endpoint.port,
       database: endpoint.database,
@@ -247,6 +281,7 @@ export class PostgresSource implements Source {
       allowExitOnIdle: true,
     };
     if (config.password !== undefined) poolConfig.password = config.password;
+    this.#clientConfig = poolConfig;
     this.#pool = new pg.Pool(poolConfig);
     // An idle pooled connection that breaks (server restart) is dropped by the pool; without a listener
     // the 'error' event would crash the process.
@@ -260,17 +295,45 @@ export class PostgresSource implements Source {
     const code = typeof e?.code === 'string' ? e.code : undefined;
     let detail: string;
     if (code !== undefined && typeof e?.severity === 'string') {
-      detail = SAFE_SQLSTATE_CLASSES.has(code.slice(0, 2)) ? `${String(e.message)} (SQLSTATE ${code})` : `SQLSTATE ${code}`;
+      detail = SAFE_SQLSTATE_CLASSES.has(code.slice(0, 2))
+        ? `${String(e.message)} (SQLSTATE ${code})`
+        : `SQLSTATE ${code}`;
     } else {
       // Network and driver errors (ECONNREFUSED, ENOTFOUND, TLS, timeouts).
       detail = typeof e?.message === 'string' ? e.message : String(err);
     }
-    if (this.#password !== undefined && this.#password !== '') detail = detail.replaceAll(this.#password, '***');
+    // Belt and braces: no known driver message carries the password, but none may ever.
+    if (this.#password !== undefined && this.#password !== '') {
+      detail = detail.replaceAll(this.#password, '***');
+    }
     return wrapError(err, 'ERR_WAYBILL_SOURCE_FAILED', `${this.#where}: ${doing}: ${detail}`);
   }
 
+  /**
+   * Cancels what a backend is running (pg_cancel_backend, allowed for one's own sessions), on a separate
+   * short-lived connection. Closing our socket alone does not stop a long query: the server notices a
+   * vanished client only when it next writes to it.
+   */
+  #cancelBackend(pid: number): void {
+    const cancel = (async () => {
+      const client = new pg.Client({ ...this.#clientConfig, connectionTimeoutMillis: 5000 });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query('SELECT pg_catalog.pg_cancel_backend($1)', [pid]);
+      } catch {
+        // Best effort: the backend ends anyway once it finds its client gone.
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    })();
+    this.#cancels.add(cancel);
+    void cancel.finally(() => this.#cancels.delete(cancel));
+  }
+
   async #connect(): Promise<PoolClient> {
-    if (this.#closed) throw new WaybillError('ERR_WAYBILL_SOURCE_FAILED', `${this.#where}: the source is closed`);
+    if (this.#closed)
+      throw new WaybillError('ERR_WAYBILL_SOURCE_FAILED', `${this.#where}: the source is closed`);
     try {
       return await this.#pool.connect();
     } catch (err) {
@@ -317,9 +380,13 @@ export class PostgresSource implements Source {
     signal?.throwIfAborted();
     const client = await this.#connect();
     let released = false;
-    const destroy = (reason: Error): void => {
+    // True while the consumer holds a batch: no statement runs on the server then.
+    let suspended = false;
+    const destroy = (reason: Error, cancelRunning = false): void => {
       if (released) return;
       released = true;
+      const pid = (client as unknown as { processID?: unknown }).processID;
+      if (cancelRunning && !suspended && typeof pid === 'number') this.#cancelBackend(pid);
       // Releasing with an error ends the connection; a query in flight fails at once.
       client.release(reason);
     };
@@ -328,7 +395,7 @@ export class PostgresSource implements Source {
       clientError = err;
       destroy(err);
     };
-    const onAbort = (): void => destroy(new Error('read aborted'));
+    const onAbort = (): void => destroy(new Error('read aborted'), true);
     // A checked-out client has no pool listener: an unhandled 'error' would crash the process.
     client.on('error', onClientError);
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -339,14 +406,22 @@ export class PostgresSource implements Source {
       await client.query(BEGIN_SQL);
       resolveColumns(this.#where, table, await this.#columns(client, table), columns);
       const from = `${quoteIdentifier(this.#schema)}.${quoteIdentifier(table)}`;
-      await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT ${columns.map(quoteIdentifier).join(', ')} FROM ${from}`);
+      await client.query(
+        `DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT ${columns.map(quoteIdentifier).join(', ')} FROM ${from}`,
+      );
       // batchSize is a checked positive integer; FETCH takes no bind parameter for its count.
       const fetch = { text: `FETCH FORWARD ${batchSize} FROM ${CURSOR}`, rowMode: 'array' as const };
       for (;;) {
         const result = await client.query<CellValue[]>(fetch);
         if (result.rows.length > 0) {
+          suspended = true;
           yield result.rows;
-          if (released) throw new WaybillError('ERR_WAYBILL_SOURCE_FAILED', `${this.#where}: the connection was closed during the read`);
+          suspended = false;
+          if (released)
+            throw new WaybillError(
+              'ERR_WAYBILL_SOURCE_FAILED',
+              `${this.#where}: the connection was closed during the read`,
+            );
           signal?.throwIfAborted();
         }
         if (result.rows.length < batchSize) break;
@@ -383,8 +458,9 @@ export class PostgresSource implements Source {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const destroy of [...this.#active]) destroy(new Error('source closed'));
+    for (const destroy of [...this.#active]) destroy(new Error('source closed'), true);
     await this.#pool.end();
+    await Promise.all([...this.#cancels]);
   }
 }
 

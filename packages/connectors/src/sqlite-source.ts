@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { CellValue, Source, SourceColumn, SourceReadRequest } from '@waybill/core';
 import { WaybillError, wrapError } from '@waybill/verify';
@@ -73,7 +74,7 @@ export class SqliteSource implements Source {
 
   #columns(db: Database.Database, table: string): SourceColumn[] {
     if (typeof table !== 'string' || db.prepare(TABLE_EXISTS_SQL).get(table) === undefined) {
-      const names = (db.prepare(TABLES_SQL).pluck().all() as unknown[]).map(String);
+      const names = db.prepare(TABLES_SQL).pluck().all().map(String);
       throw tableNotFound(this.#where, String(table), names);
     }
     const rows = db.prepare(COLUMNS_SQL).all(table) as { name: string; type: string }[];
@@ -82,14 +83,16 @@ export class SqliteSource implements Source {
 
   /** The table's (or view's) columns with their declared types (`''` for a column declared without one). */
   describe(table: string, options: { signal?: AbortSignal } = {}): Promise<SourceColumn[]> {
-    try {
-      options.signal?.throwIfAborted();
-      this.#db ??= this.#open();
-      return Promise.resolve(this.#columns(this.#db, table));
-    } catch (err) {
-      if (isAbortReason(err, options.signal)) return Promise.reject(err as Error);
-      return Promise.reject(this.#wrap(err, `could not describe table ${JSON.stringify(table)}`));
-    }
+    return Promise.resolve().then(() => {
+      try {
+        options.signal?.throwIfAborted();
+        this.#db ??= this.#open();
+        return this.#columns(this.#db, table);
+      } catch (err) {
+        if (isAbortReason(err, options.signal)) throw err;
+        throw this.#wrap(err, `could not describe table ${JSON.stringify(table)}`);
+      }
+    });
   }
 
   /** Streams the requested columns in batches; breaking out of the loop or aborting closes the cursor. */
@@ -113,6 +116,9 @@ export class SqliteSource implements Source {
         if (batch.length >= batchSize) {
           yield batch;
           batch = [];
+          // better-sqlite3 reads synchronously: give timers and sockets a turn between batches, so a
+          // long export does not freeze a server that runs it in-process.
+          await nextMacrotask();
           this.#checkStillOpen(active);
           signal?.throwIfAborted();
         }
@@ -130,7 +136,10 @@ export class SqliteSource implements Source {
 
   #checkStillOpen(active: ActiveRead): void {
     if (active.closedBySource) {
-      throw new WaybillError('ERR_WAYBILL_SOURCE_FAILED', `${this.#where}: the source was closed during the read`);
+      throw new WaybillError(
+        'ERR_WAYBILL_SOURCE_FAILED',
+        `${this.#where}: the source was closed during the read`,
+      );
     }
   }
 

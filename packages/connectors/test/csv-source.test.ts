@@ -45,7 +45,10 @@ describe('csv source', () => {
       { name: 'name', type: 'text' },
       { name: 'note', type: 'text' },
     ]);
-    await assert.rejects(source.describe('other'), isWaybillError('ERR_WAYBILL_NOT_FOUND', /"other"/, /"people"/));
+    await assert.rejects(
+      source.describe('other'),
+      isWaybillError('ERR_WAYBILL_NOT_FOUND', /"other"/, /"people"/),
+    );
   });
 
   test('quoted fields keep delimiters, quotes and line breaks; empty unquoted fields are null', async () => {
@@ -81,7 +84,7 @@ describe('csv source', () => {
       isWaybillError('ERR_WAYBILL_SOURCE_ROW_INVALID', /ragged\.csv/, /line 3/)(err);
       const e = err as Error;
       assert.doesNotMatch(e.message, /secret-value/);
-      assert.equal(e.cause, undefined, 'the parser error quotes the record, so it is not attached');
+      assert.equal(e.cause, undefined);
       return true;
     });
   });
@@ -90,7 +93,7 @@ describe('csv source', () => {
     const source = createCsvSource({ path: path('unclosed.csv') });
     await assert.rejects(
       rows(source.read({ table: 'unclosed', columns: ['a'] })),
-      isWaybillError('ERR_WAYBILL_SOURCE_ROW_INVALID', /CSV_QUOTE_NOT_CLOSED/),
+      isWaybillError('ERR_WAYBILL_SOURCE_ROW_INVALID', /line 2 .*never closed/),
     );
   });
 
@@ -103,13 +106,86 @@ describe('csv source', () => {
       createCsvSource({ path: path('empty.csv') }).describe('empty'),
       isWaybillError('ERR_WAYBILL_SOURCE_ROW_INVALID', /empty/),
     );
-    assert.deepEqual(await rows(createCsvSource({ path: path('header-only.csv') }).read({ table: 'header-only', columns: ['b'] })), []);
+    assert.deepEqual(
+      await rows(
+        createCsvSource({ path: path('header-only.csv') }).read({ table: 'header-only', columns: ['b'] }),
+      ),
+      [],
+    );
+  });
+
+  test('line endings CRLF, LF and CR, a missing final line break and a trailing delimiter', async () => {
+    writeFileSync(path('endings.csv'), 'a\tb\r1\t\n2\t"x"\r\n3\t');
+    const source = createCsvSource({ path: path('endings.csv'), delimiter: '\t' });
+    assert.deepEqual(await rows(source.read({ table: 'endings', columns: ['a', 'b'] })), [
+      ['1', null],
+      ['2', 'x'],
+      ['3', null],
+    ]);
+  });
+
+  test('stray quotes and invalid UTF-8 are ERR_WAYBILL_SOURCE_ROW_INVALID with the line', async () => {
+    const cases: [string, string | Buffer, RegExp][] = [
+      ['stray', 'a,b\n1,2\n3,ab"c\n', /line 3 .*quote appears inside an unquoted field/],
+      ['after', 'a,b\n"1"x,2\n', /line 2 .*characters follow the closing quote/],
+      [
+        'bytes',
+        Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xff]), Buffer.from('\n')]),
+        /line 3 .*not valid UTF-8/,
+      ],
+    ];
+    for (const [name, content, pattern] of cases) {
+      writeFileSync(path(`${name}.csv`), content);
+      await assert.rejects(
+        rows(createCsvSource({ path: path(`${name}.csv`) }).read({ table: name, columns: ['a'] })),
+        isWaybillError('ERR_WAYBILL_SOURCE_ROW_INVALID', pattern),
+        name,
+      );
+    }
+  });
+
+  test('random records survive chunk boundaries byte for byte', async () => {
+    // A seeded generator (mulberry32), so a failure can be replayed.
+    let seed = 0x5eed;
+    const random = (): number => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const alphabet = ['a', 'Z', '0', ' ', ',', '"', '\n', '\r\n', 'é', '日本', '🚀', ';'];
+    const value = (): string | null => {
+      if (random() < 0.1) return null;
+      let v = '';
+      const length = Math.floor(random() * 12);
+      for (let i = 0; i < length; i++) v += alphabet[Math.floor(random() * alphabet.length)]!;
+      return v;
+    };
+    const field = (v: string | null): string =>
+      v === null ? '' : v === '' || /[",\r\n]/.test(v) || random() < 0.2 ? `"${v.replaceAll('"', '""')}"` : v;
+    const expected: (string | null)[][] = [];
+    let text = 'x,y,z\r\n';
+    while (text.length < 400_000) {
+      const record = [value(), value(), value()];
+      // A record of one empty unquoted field would be an empty line; the generator has three fields.
+      expected.push(record);
+      text += record.map(field).join(',') + (random() < 0.5 ? '\r\n' : '\n');
+    }
+    writeFileSync(path('random.csv'), text);
+    const got = await rows(
+      createCsvSource({ path: path('random.csv') }).read({ table: 'random', columns: ['x', 'y', 'z'] }),
+    );
+    assert.equal(got.length, expected.length);
+    assert.deepEqual(got, expected);
   });
 
   test('a missing file is ERR_WAYBILL_NOT_FOUND', async () => {
     const source = createCsvSource({ path: path('nope.csv') });
     await assert.rejects(source.describe('nope'), isWaybillError('ERR_WAYBILL_NOT_FOUND', /does not exist/));
-    await assert.rejects(rows(source.read({ table: 'nope', columns: ['a'] })), isWaybillError('ERR_WAYBILL_NOT_FOUND'));
+    await assert.rejects(
+      rows(source.read({ table: 'nope', columns: ['a'] })),
+      isWaybillError('ERR_WAYBILL_NOT_FOUND'),
+    );
   });
 
   test('50k rows stream in batches, and a break stops reading', async () => {
@@ -131,7 +207,13 @@ describe('csv source', () => {
     const controller = new AbortController();
     await assert.rejects(
       (async () => {
-        for await (const _ of source.read({ table: 'big', columns: ['n'], batchSize: 10, signal: controller.signal })) {
+        for await (const batch of source.read({
+          table: 'big',
+          columns: ['n'],
+          batchSize: 10,
+          signal: controller.signal,
+        })) {
+          assert.ok(batch.length > 0);
           controller.abort();
         }
       })(),

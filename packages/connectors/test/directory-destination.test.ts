@@ -64,7 +64,10 @@ describe('directory destination', () => {
     assert.equal(readFileSync(join(final, 'people.csv'), 'utf8'), 'id,name\n1,Zoë\n2,Jan\n');
     assert.equal(readFileSync(join(final, 'records.jsonl'), 'utf8'), '{"index":0}\n');
 
-    await assert.rejects(write.writeFile('late.csv', Buffer.from('x')), isWaybillError('ERR_WAYBILL_CONFLICT', /committed/));
+    await assert.rejects(
+      write.writeFile('late.csv', Buffer.from('x')),
+      isWaybillError('ERR_WAYBILL_CONFLICT', /committed/),
+    );
     await assert.rejects(write.commit(), isWaybillError('ERR_WAYBILL_CONFLICT'));
     await assert.rejects(write.abort(), isWaybillError('ERR_WAYBILL_CONFLICT', /already committed/));
     assert.equal(existsSync(join(final, 'people.csv')), true, 'abort after commit removes nothing');
@@ -84,7 +87,7 @@ describe('directory destination', () => {
     const destination = createDirectoryDestination({ path: root });
     const write = await destination.begin('people', { runId: RUN });
     async function* failing(): AsyncGenerator<Uint8Array> {
-      yield Buffer.from('partial');
+      yield* chunks('partial');
       throw new Error('upstream broke');
     }
     await assert.rejects(write.writeFile('people.csv', failing()), /upstream broke/);
@@ -111,16 +114,33 @@ describe('directory destination', () => {
       'nul\0byte',
     ];
     for (const path of attacks) {
-      await assert.rejects(destination.begin(path, { runId: RUN }), isWaybillError('ERR_WAYBILL_INVALID_INPUT'), path);
+      await assert.rejects(
+        destination.begin(path, { runId: RUN }),
+        isWaybillError('ERR_WAYBILL_INVALID_INPUT'),
+        path,
+      );
     }
     // A file name inside an export cannot climb out either.
     const write = await destination.begin('export', { runId: RUN });
-    for (const name of ['../escape.csv', '../../outside/escape.csv', '/tmp/escape.csv', 'a/../../escape.csv', '']) {
-      await assert.rejects(write.writeFile(name, Buffer.from('x')), isWaybillError('ERR_WAYBILL_INVALID_INPUT'), name);
+    for (const name of [
+      '../escape.csv',
+      '../../outside/escape.csv',
+      '/tmp/escape.csv',
+      'a/../../escape.csv',
+      '',
+    ]) {
+      await assert.rejects(
+        write.writeFile(name, Buffer.from('x')),
+        isWaybillError('ERR_WAYBILL_INVALID_INPUT'),
+        name,
+      );
     }
     await write.abort();
     // A run id becomes part of a file name, so it is checked too.
-    await assert.rejects(destination.begin('export', { runId: '../../outside' }), isWaybillError('ERR_WAYBILL_INVALID_INPUT'));
+    await assert.rejects(
+      destination.begin('export', { runId: '../../outside' }),
+      isWaybillError('ERR_WAYBILL_INVALID_INPUT'),
+    );
     assert.deepEqual(tree(outside), []);
     assert.deepEqual(tree(root), []);
     assert.deepEqual(readdirSync(sandbox.path).sort(), ['outside', 'root']);
@@ -133,7 +153,10 @@ describe('directory destination', () => {
       destination.begin('link/export', { runId: RUN }),
       isWaybillError('ERR_WAYBILL_INVALID_INPUT', /not a plain directory/),
     );
-    await assert.rejects(destination.begin('link/deeper/export', { runId: RUN }), isWaybillError('ERR_WAYBILL_INVALID_INPUT'));
+    await assert.rejects(
+      destination.begin('link/deeper/export', { runId: RUN }),
+      isWaybillError('ERR_WAYBILL_INVALID_INPUT'),
+    );
     assert.deepEqual(tree(outside), []);
   });
 
@@ -149,7 +172,10 @@ describe('directory destination', () => {
   test('an existing target is ERR_WAYBILL_CONFLICT and is never touched', async () => {
     mkdirSync(join(root, 'taken'));
     const destination = createDirectoryDestination({ path: root });
-    await assert.rejects(destination.begin('taken', { runId: RUN }), isWaybillError('ERR_WAYBILL_CONFLICT', /already exists/));
+    await assert.rejects(
+      destination.begin('taken', { runId: RUN }),
+      isWaybillError('ERR_WAYBILL_CONFLICT', /already exists/),
+    );
     assert.deepEqual(tree(root), ['taken']);
 
     // The target appearing during the write is caught at commit: rename(2) would replace an empty directory.
@@ -180,17 +206,23 @@ describe('directory destination', () => {
 
   test('a missing root is ERR_WAYBILL_NOT_FOUND', async () => {
     const destination = createDirectoryDestination({ path: join(sandbox.path, 'nope') });
-    await assert.rejects(destination.begin('export', { runId: RUN }), isWaybillError('ERR_WAYBILL_NOT_FOUND', /create it first/));
+    await assert.rejects(
+      destination.begin('export', { runId: RUN }),
+      isWaybillError('ERR_WAYBILL_NOT_FOUND', /create it first/),
+    );
     assert.equal(existsSync(join(sandbox.path, 'nope')), false);
   });
 
   test('an aborted signal stops a write', async () => {
     const controller = new AbortController();
-    const write = await createDirectoryDestination({ path: root }).begin('export', { runId: RUN, signal: controller.signal });
+    const write = await createDirectoryDestination({ path: root }).begin('export', {
+      runId: RUN,
+      signal: controller.signal,
+    });
     async function* slow(): AsyncGenerator<Uint8Array> {
-      yield Buffer.from('first');
+      yield* chunks('first');
       controller.abort();
-      yield Buffer.from('second');
+      yield* chunks('second');
     }
     await assert.rejects(write.writeFile('a.csv', slow()), { name: 'AbortError' });
     await write.abort();

@@ -172,7 +172,10 @@ describe('sqlite source', () => {
     const iterator = stream[Symbol.asyncIterator]();
     assert.equal((await iterator.next()).done, false);
     await source.close();
-    await assert.rejects(iterator.next(), isWaybillError('ERR_WAYBILL_SOURCE_FAILED', /closed during the read/));
+    await assert.rejects(
+      iterator.next(),
+      isWaybillError('ERR_WAYBILL_SOURCE_FAILED', /closed during the read/),
+    );
   });
 
   test('a read does not block describe or a second read', async () => {
@@ -211,7 +214,12 @@ describe('sqlite source', () => {
     try {
       await assert.rejects(
         rows(source.read({ table: 'people', columns: ['id', 'email'] })),
-        isWaybillError('ERR_WAYBILL_NOT_FOUND', /"email"/, /table "people"/, /available columns: "id", "name"/),
+        isWaybillError(
+          'ERR_WAYBILL_NOT_FOUND',
+          /"email"/,
+          /table "people"/,
+          /available columns: "id", "name"/,
+        ),
       );
       await assert.rejects(
         rows(source.read({ table: 'people', columns: [] })),
@@ -234,7 +242,9 @@ describe('sqlite source', () => {
         isWaybillError('ERR_WAYBILL_NOT_FOUND'),
       );
       // Real names with quotes and keywords are quoted correctly.
-      assert.deepEqual(await rows(source.read({ table: 'we"ird', columns: ['select', 'col"umn'] })), [[7, 'ok']]);
+      assert.deepEqual(await rows(source.read({ table: 'we"ird', columns: ['select', 'col"umn'] })), [
+        [7, 'ok'],
+      ]);
       assert.equal((await rows(source.read({ table: 'people', columns: ['id'] }))).length, 3);
     } finally {
       await source.close();
@@ -244,7 +254,10 @@ describe('sqlite source', () => {
   test('a missing database file is ERR_WAYBILL_NOT_FOUND and nothing is created', async () => {
     const missing = join(dir.path, 'missing.sqlite');
     const source = createSqliteSource({ path: missing });
-    await assert.rejects(source.describe('people'), isWaybillError('ERR_WAYBILL_NOT_FOUND', /does not exist/));
+    await assert.rejects(
+      source.describe('people'),
+      isWaybillError('ERR_WAYBILL_NOT_FOUND', /does not exist/),
+    );
     await assert.rejects(
       rows(source.read({ table: 'people', columns: ['id'] })),
       isWaybillError('ERR_WAYBILL_NOT_FOUND'),
@@ -254,7 +267,10 @@ describe('sqlite source', () => {
 
   test('a file that is not a database is ERR_WAYBILL_SOURCE_FAILED', async () => {
     const source = createSqliteSource({ path: new URL(import.meta.url).pathname });
-    await assert.rejects(source.describe('people'), isWaybillError('ERR_WAYBILL_SOURCE_FAILED', /SQLITE_NOTADB/));
+    await assert.rejects(
+      source.describe('people'),
+      isWaybillError('ERR_WAYBILL_SOURCE_FAILED', /SQLITE_NOTADB/),
+    );
     await source.close();
   });
 });

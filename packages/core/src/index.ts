@@ -11,7 +11,12 @@ export {
   isoDuration,
 } from './definitions/export-definition-schema.js';
 export type { ExportDefinition, OutputField } from './definitions/export-definition-schema.js';
-export { parseDefinition, loadDefinitionFile, DefinitionInvalidError, formatPath } from './definitions/definition-loader.js';
+export {
+  parseDefinition,
+  loadDefinitionFile,
+  DefinitionInvalidError,
+  formatPath,
+} from './definitions/definition-loader.js';
 export type { DefinitionProblem } from './definitions/definition-loader.js';
 export { definitionVersion } from './definitions/definition-version.js';
 export { diffDefinitions } from './definitions/definition-diff.js';
@@ -23,7 +28,12 @@ export { runStatuses, isTerminal, assertTransition } from './runs/run-status.js'
 export type { RunStatus } from './runs/run-status.js';
 
 export { SecretBox } from './secrets/secret-box.js';
-export { storeSecret, resolveSecret, describeSecret, connectionSecretContext } from './secrets/connection-secret.js';
+export {
+  storeSecret,
+  resolveSecret,
+  describeSecret,
+  connectionSecretContext,
+} from './secrets/connection-secret.js';
 export { KeyRing } from './keys/key-ring.js';
 export type { SigningKey, HmacKey } from './keys/key-ring.js';
 
@@ -34,7 +44,12 @@ export type { BatchResult, ExportFormat } from './pipeline/batch-processor.js';
 export { csvField, csvLine } from './pipeline/csv-encoder.js';
 export { checkPathTemplate, renderPathTemplate } from './pipeline/path-template.js';
 export { ExportService } from './pipeline/export-service.js';
-export type { ExportProgress, ExportRequest, ExportResult, ExportServiceOptions } from './pipeline/export-service.js';
+export type {
+  ExportProgress,
+  ExportRequest,
+  ExportResult,
+  ExportServiceOptions,
+} from './pipeline/export-service.js';
 
 export {
   EXPORT_PREDICATE_TYPE,

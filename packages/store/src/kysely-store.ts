@@ -72,13 +72,19 @@ export class KyselyStore implements Store {
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
       const failed = results?.find((r) => r.status === 'Error');
-      throw wrapError(error, 'ERR_WAYBILL_STORE_FAILED', `store migration ${failed?.migrationName ?? ''} failed`);
+      throw wrapError(
+        error,
+        'ERR_WAYBILL_STORE_FAILED',
+        `store migration ${failed?.migrationName ?? ''} failed`,
+      );
     }
   }
 
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.inTransaction) return fn(this);
-    return this.db.transaction().execute((trx: Transaction<Database>) => fn(new KyselyStore(this.kind, trx, true)));
+    return this.db
+      .transaction()
+      .execute((trx: Transaction<Database>) => fn(new KyselyStore(this.kind, trx, true)));
   }
 
   async close(): Promise<void> {
@@ -127,7 +133,11 @@ export class KyselyStore implements Store {
     });
   }
 
-  getDefinitionVersion(workspace: string, name: string, version: string): Promise<DefinitionVersionRecord | undefined> {
+  getDefinitionVersion(
+    workspace: string,
+    name: string,
+    version: string,
+  ): Promise<DefinitionVersionRecord | undefined> {
     return this.guard('reading a definition', async () => {
       const r = await this.db
         .selectFrom('definitions')
@@ -159,12 +169,13 @@ export class KyselyStore implements Store {
         .selectFrom('definitions as d')
         .selectAll('d')
         .where('d.workspace', '=', workspace)
-        .where(({ eb, selectFrom }) =>
+        .where((eb) =>
           eb(
             'd.seq',
             '=',
-            selectFrom('definitions as m')
-              .select(({ fn }) => fn.max('m.seq').as('s'))
+            eb
+              .selectFrom('definitions as m')
+              .select((qb) => qb.fn.max('m.seq').as('s'))
               .whereRef('m.workspace', '=', 'd.workspace')
               .whereRef('m.name', '=', 'd.name'),
           ),
@@ -201,7 +212,11 @@ export class KyselyStore implements Store {
     });
   }
 
-  getConnection(workspace: string, role: ConnectionRole, name: string): Promise<ConnectionRecord | undefined> {
+  getConnection(
+    workspace: string,
+    role: ConnectionRole,
+    name: string,
+  ): Promise<ConnectionRecord | undefined> {
     return this.guard('reading a connection', async () => {
       const r = await this.db
         .selectFrom('connections')
@@ -281,7 +296,11 @@ export class KyselyStore implements Store {
             ...(patch.errorCode !== undefined ? { error_code: patch.errorCode } : {}),
             ...(patch.errorMessage !== undefined ? { error_message: patch.errorMessage } : {}),
             ...(patch.counts
-              ? { rows_read: patch.counts.read, rows_filtered: patch.counts.filtered, rows_written: patch.counts.written }
+              ? {
+                  rows_read: patch.counts.read,
+                  rows_filtered: patch.counts.filtered,
+                  rows_written: patch.counts.written,
+                }
               : {}),
             ...(patch.location !== undefined ? { location: patch.location } : {}),
             ...(patch.waybillDigest !== undefined ? { waybill_digest: patch.waybillDigest } : {}),
@@ -432,7 +451,11 @@ export class KyselyStore implements Store {
 
   findApiKeyByPrefix(prefix: string): Promise<ApiKeyRecord | undefined> {
     return this.guard('reading an API key', async () => {
-      const r = await this.db.selectFrom('api_keys').selectAll().where('prefix', '=', prefix).executeTakeFirst();
+      const r = await this.db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('prefix', '=', prefix)
+        .executeTakeFirst();
       return (
         r && {
           id: r.id,

@@ -51,7 +51,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('location', 'text')
         .addColumn('waybill_digest', 'text')
         .execute();
-      await db.schema.createIndex('runs_ws_created_idx').on('runs').columns(['workspace', 'created_at']).execute();
+      await db.schema
+        .createIndex('runs_ws_created_idx')
+        .on('runs')
+        .columns(['workspace', 'created_at'])
+        .execute();
       await db.schema
         .createTable('run_transitions')
         .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id'))

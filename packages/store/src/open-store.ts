@@ -17,7 +17,11 @@ export async function openSqliteStore(path: string): Promise<KyselyStore> {
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
   } catch (err) {
-    throw wrapError(err, 'ERR_WAYBILL_STORE_FAILED', `cannot open the SQLite store at ${path}: ${(err as Error).message}`);
+    throw wrapError(
+      err,
+      'ERR_WAYBILL_STORE_FAILED',
+      `cannot open the SQLite store at ${path}: ${(err as Error).message}`,
+    );
   }
   const store = new KyselyStore('sqlite', new Kysely<Database>({ dialect: new SqliteDialect({ database }) }));
   await store.migrate();
@@ -44,7 +48,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   } catch (err) {
     await pool.end().catch(() => undefined);
     // The pg error message never contains the password; the URL is not repeated.
-    throw wrapError(err, 'ERR_WAYBILL_STORE_FAILED', `cannot connect to the PostgreSQL store: ${(err as Error).message}`);
+    throw wrapError(
+      err,
+      'ERR_WAYBILL_STORE_FAILED',
+      `cannot connect to the PostgreSQL store: ${(err as Error).message}`,
+    );
   }
   const store = new KyselyStore('postgres', new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
   await store.migrate();

@@ -62,17 +62,39 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
       if (!st) return;
       const body = parseDefinition(defText);
       const base = { workspace: 'default', name: 'people', body, sourceText: defText, appliedBy: 'alice' };
-      await st.insertDefinitionVersion({ ...base, version: definitionVersion(body), seq: 1, appliedAt: '2026-11-29T10:00:00.000Z' });
+      await st.insertDefinitionVersion({
+        ...base,
+        version: definitionVersion(body),
+        seq: 1,
+        appliedAt: '2026-11-29T10:00:00.000Z',
+      });
       const body2 = parseDefinition(defText.replace('P7D', 'P8D'));
-      await st.insertDefinitionVersion({ ...base, body: body2, version: definitionVersion(body2), seq: 2, appliedAt: '2026-11-29T11:00:00.000Z' });
+      await st.insertDefinitionVersion({
+        ...base,
+        body: body2,
+        version: definitionVersion(body2),
+        seq: 2,
+        appliedAt: '2026-11-29T11:00:00.000Z',
+      });
       assert.equal((await st.latestDefinition('default', 'people'))?.seq, 2);
       assert.equal((await st.latestDefinition('default', 'people'))?.body.retention, 'P8D');
-      assert.deepEqual((await st.definitionHistory('default', 'people')).map((d) => d.seq), [1, 2]);
-      assert.deepEqual((await st.listDefinitions('default')).map((d) => [d.name, d.seq]), [['people', 2]]);
+      assert.deepEqual(
+        (await st.definitionHistory('default', 'people')).map((d) => d.seq),
+        [1, 2],
+      );
+      assert.deepEqual(
+        (await st.listDefinitions('default')).map((d) => [d.name, d.seq]),
+        [['people', 2]],
+      );
       assert.equal(await st.latestDefinition('other-workspace', 'people'), undefined);
       // The same version can never be stored twice (immutability by primary key).
       await assert.rejects(
-        st.insertDefinitionVersion({ ...base, version: definitionVersion(body), seq: 3, appliedAt: '2026-11-29T12:00:00.000Z' }),
+        st.insertDefinitionVersion({
+          ...base,
+          version: definitionVersion(body),
+          seq: 3,
+          appliedAt: '2026-11-29T12:00:00.000Z',
+        }),
         { code: 'ERR_WAYBILL_STORE_FAILED' },
       );
     });
@@ -80,7 +102,16 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
     test('connections upsert, list by role, delete', async (t) => {
       const st = s(t);
       if (!st) return;
-      const c = { workspace: 'default', name: 'crm', role: 'source' as const, kind: 'sqlite', config: { path: '/x' }, secret: null, createdAt: 'a', updatedAt: 'a' };
+      const c = {
+        workspace: 'default',
+        name: 'crm',
+        role: 'source' as const,
+        kind: 'sqlite',
+        config: { path: '/x' },
+        secret: null,
+        createdAt: 'a',
+        updatedAt: 'a',
+      };
       await st.upsertConnection(c);
       await st.upsertConnection({ ...c, config: { path: '/y' }, updatedAt: 'b' });
       await st.upsertConnection({ ...c, role: 'destination', kind: 'directory' });
@@ -96,20 +127,39 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
     test('runs are a persisted state machine with optimistic transitions', async (t) => {
       const st = s(t);
       if (!st) return;
-      await st.insertRun(run('r1', '2026-11-29T10:00:00.000Z'), { runId: 'r1', seq: 1, status: 'created', at: 't1', detail: null });
+      await st.insertRun(run('r1', '2026-11-29T10:00:00.000Z'), {
+        runId: 'r1',
+        seq: 1,
+        status: 'created',
+        at: 't1',
+        detail: null,
+      });
       assert.equal(
-        await st.updateRun('r1', 'created', { status: 'staged', updatedAt: 't2', counts: { read: 5_000_000_000, filtered: 1, written: 4 } }, { runId: 'r1', seq: 2, status: 'staged', at: 't2', detail: null }),
+        await st.updateRun(
+          'r1',
+          'created',
+          { status: 'staged', updatedAt: 't2', counts: { read: 5_000_000_000, filtered: 1, written: 4 } },
+          { runId: 'r1', seq: 2, status: 'staged', at: 't2', detail: null },
+        ),
         true,
       );
       // A second worker that still believes the run is `created` loses.
       assert.equal(
-        await st.updateRun('r1', 'created', { status: 'failed', updatedAt: 't3' }, { runId: 'r1', seq: 3, status: 'failed', at: 't3', detail: null }),
+        await st.updateRun(
+          'r1',
+          'created',
+          { status: 'failed', updatedAt: 't3' },
+          { runId: 'r1', seq: 3, status: 'failed', at: 't3', detail: null },
+        ),
         false,
       );
       const r = await st.getRun('default', 'r1');
       assert.equal(r?.status, 'staged');
       assert.deepEqual(r?.counts, { read: 5_000_000_000, filtered: 1, written: 4 });
-      assert.deepEqual((await st.runTransitions('r1')).map((x) => x.status), ['created', 'staged']);
+      assert.deepEqual(
+        (await st.runTransitions('r1')).map((x) => x.status),
+        ['created', 'staged'],
+      );
       assert.equal(await st.getRun('other', 'r1'), undefined, 'runs do not cross workspaces');
     });
 
@@ -118,7 +168,13 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
       if (!st) return;
       await assert.rejects(
         st.transaction(async (tx) => {
-          await tx.insertRun(run('r-tx', '2026-11-29T10:00:00.000Z'), { runId: 'r-tx', seq: 1, status: 'created', at: 't', detail: null });
+          await tx.insertRun(run('r-tx', '2026-11-29T10:00:00.000Z'), {
+            runId: 'r-tx',
+            seq: 1,
+            status: 'created',
+            at: 't',
+            detail: null,
+          });
           throw new Error('boom');
         }),
         /boom/,
@@ -129,11 +185,36 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
     test('keys, principals and API keys', async (t) => {
       const st = s(t);
       if (!st) return;
-      await st.insertKey({ id: 'k1', workspace: 'default', purpose: 'hmac', name: 'n', algorithm: 'hmac', publicKey: null, sealedSecret: 'v1:x', createdAt: 'a', retiredAt: null });
+      await st.insertKey({
+        id: 'k1',
+        workspace: 'default',
+        purpose: 'hmac',
+        name: 'n',
+        algorithm: 'hmac',
+        publicKey: null,
+        sealedSecret: 'v1:x',
+        createdAt: 'a',
+        retiredAt: null,
+      });
       assert.equal((await st.listKeys('default', 'hmac'))[0]?.id, 'k1');
       assert.equal((await st.listKeys('default', 'waybill-signing')).length, 0);
-      await st.insertPrincipal({ id: 'p1', workspace: 'default', name: 'alice', kind: 'user', roles: ['admin'], createdAt: 'a' });
-      await st.insertApiKey({ id: 'a1', principalId: 'p1', prefix: 'abc', hash: 'h', createdAt: 'a', expiresAt: null, revokedAt: null });
+      await st.insertPrincipal({
+        id: 'p1',
+        workspace: 'default',
+        name: 'alice',
+        kind: 'user',
+        roles: ['admin'],
+        createdAt: 'a',
+      });
+      await st.insertApiKey({
+        id: 'a1',
+        principalId: 'p1',
+        prefix: 'abc',
+        hash: 'h',
+        createdAt: 'a',
+        expiresAt: null,
+        revokedAt: null,
+      });
       assert.deepEqual((await st.getPrincipal('p1'))?.roles, ['admin']);
       assert.equal((await st.findApiKeyByPrefix('abc'))?.principalId, 'p1');
     });

@@ -1,6 +1,15 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chownSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +59,9 @@ export function findPostgresBinDir(): string | null {
   if (!existsSync(PG_ROOT)) return null;
   const versions = readdirSync(PG_ROOT)
     .filter((v) => /^\d+(\.\d+)?$/.test(v))
-    .filter((v) => existsSync(join(PG_ROOT, v, 'bin', 'initdb')) && existsSync(join(PG_ROOT, v, 'bin', 'postgres')))
+    .filter(
+      (v) => existsSync(join(PG_ROOT, v, 'bin', 'initdb')) && existsSync(join(PG_ROOT, v, 'bin', 'postgres')),
+    )
     .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
   const newest = versions[0];
   return newest === undefined ? null : join(PG_ROOT, newest, 'bin');
@@ -96,7 +107,8 @@ function run(
       },
       (err, stdout, stderr) => {
         const output = `${stdout}${stderr}`;
-        if (err) reject(new Error(`startPostgres: ${file} failed: ${err.message}\n${output}`, { cause: err }));
+        if (err)
+          reject(new Error(`startPostgres: ${file} failed: ${err.message}\n${output}`, { cause: err }));
         else resolve(output);
       },
     );

@@ -1,5 +1,4 @@
-import { mkdtempSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeOnExit } from './exit-cleanup.js';
@@ -23,7 +22,7 @@ export interface TempDir {
  */
 export async function tempDir(prefix = 'waybill-test-'): Promise<TempDir> {
   if (/[/\\\0]/.test(prefix)) throw new TypeError('tempDir: the prefix must be a plain name, not a path');
-  const path = mkdtempSync(join(tmpdir(), prefix));
+  const path = await mkdtemp(join(tmpdir(), prefix));
   const forget = removeOnExit(path);
   return {
     path,

@@ -13,7 +13,9 @@ test('tempDir creates an empty directory and cleanup removes it', async () => {
 });
 
 test('repoRoot finds the workspace root and sharedTestdata sits beside it', () => {
-  const manifest = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as { workspaces?: unknown };
+  const manifest = JSON.parse(readFileSync(join(repoRoot(), 'package.json'), 'utf8')) as {
+    workspaces?: unknown;
+  };
   assert.ok(Array.isArray(manifest.workspaces));
   assert.ok(sharedTestdata('signed-note.json').endsWith(join('shared', 'testdata', 'signed-note.json')));
 });

@@ -33,7 +33,8 @@ function encode(value: unknown, at: string): string {
       if (value === null) return 'null';
       if (Array.isArray(value)) return `[${value.map((v, i) => encode(v, `${at}[${i}]`)).join(',')}]`;
       const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw invalid(at, 'an object that is not a plain object');
+      if (proto !== Object.prototype && proto !== null)
+        throw invalid(at, 'an object that is not a plain object');
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record).sort();
       return `{${keys.map((k) => `${encode(k, at)}:${encode(record[k], `${at}.${k}`)}`).join(',')}}`;
@@ -44,5 +45,8 @@ function encode(value: unknown, at: string): string {
 }
 
 function invalid(at: string, what: string): WaybillError {
-  return new WaybillError('ERR_WAYBILL_INVALID_INPUT', `${at} is ${what}, which has no RFC 8785 canonical JSON form`);
+  return new WaybillError(
+    'ERR_WAYBILL_INVALID_INPUT',
+    `${at} is ${what}, which has no RFC 8785 canonical JSON form`,
+  );
 }

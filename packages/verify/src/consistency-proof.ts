@@ -32,7 +32,13 @@ export function consistencyProof(
 
 // SUBPROOF(m, D[start:end], b) of RFC 9162 §2.1.4.1. `b` says whether the subtree for m is a subtree
 // the verifier already knows the hash of (the old root), in which case it is left out.
-function subproof(m: number, leaves: readonly Uint8Array[], start: number, end: number, b: boolean): Buffer[] {
+function subproof(
+  m: number,
+  leaves: readonly Uint8Array[],
+  start: number,
+  end: number,
+  b: boolean,
+): Buffer[] {
   const n = end - start;
   if (m === n) return b ? [] : [subtreeHash(leaves, start, end)];
   const k = largestPowerOfTwoBelow(n);

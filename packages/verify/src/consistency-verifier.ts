@@ -35,7 +35,8 @@ export function verifyConsistency(
   // Step 1.
   if (path.length === 0) throw invalid('the proof is empty');
   path.forEach((p, i) => {
-    if (p.length !== MERKLE_HASH_SIZE) throw invalid(`proof hash ${i} has ${p.length} bytes, expected ${MERKLE_HASH_SIZE}`);
+    if (p.length !== MERKLE_HASH_SIZE)
+      throw invalid(`proof hash ${i} has ${p.length} bytes, expected ${MERKLE_HASH_SIZE}`);
   });
   // Step 2: when the old tree is a perfect subtree of the new one, its root is the start of the path.
   const hashes = (first & (first - 1n)) === 0n ? [root1, ...path] : [...path];

@@ -59,7 +59,9 @@ export function parseEnvelope(input: unknown): DsseEnvelope {
     try {
       value = JSON.parse(input);
     } catch (err) {
-      throw new WaybillError('ERR_WAYBILL_ENVELOPE_MALFORMED', 'DSSE envelope is not valid JSON', { cause: err });
+      throw new WaybillError('ERR_WAYBILL_ENVELOPE_MALFORMED', 'DSSE envelope is not valid JSON', {
+        cause: err,
+      });
     }
   }
   if (!isPlainObject(value)) throw malformed('DSSE envelope must be a JSON object');
@@ -68,7 +70,8 @@ export function parseEnvelope(input: unknown): DsseEnvelope {
   }
   const { payload, payloadType, signatures } = value;
   if (typeof payload !== 'string') throw malformed('DSSE envelope field "payload" must be a base64 string');
-  if (decodeBase64Lenient(payload) === null) throw malformed('DSSE envelope field "payload" is not valid base64');
+  if (decodeBase64Lenient(payload) === null)
+    throw malformed('DSSE envelope field "payload" is not valid base64');
   if (typeof payloadType !== 'string' || payloadType.length === 0) {
     throw malformed('DSSE envelope field "payloadType" must be a non-empty string');
   }
@@ -76,7 +79,9 @@ export function parseEnvelope(input: unknown): DsseEnvelope {
     throw malformed('DSSE envelope field "signatures" must be a non-empty array');
   }
   if (signatures.length > MAX_SIGNATURES) {
-    throw malformed(`DSSE envelope has ${signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`);
+    throw malformed(
+      `DSSE envelope has ${signatures.length} signatures; at most ${MAX_SIGNATURES} are accepted`,
+    );
   }
   const parsed = signatures.map((s: unknown, i): DsseSignature => {
     if (!isPlainObject(s)) throw malformed(`DSSE signature ${i} must be a JSON object`);
@@ -84,8 +89,10 @@ export function parseEnvelope(input: unknown): DsseEnvelope {
       if (!SIGNATURE_FIELDS.has(key)) throw malformed(`DSSE signature ${i} has an unknown field "${key}"`);
     }
     const { keyid, sig } = s;
-    if (typeof sig !== 'string' || sig.length === 0) throw malformed(`DSSE signature ${i} needs a base64 "sig"`);
-    if (decodeBase64Lenient(sig) === null) throw malformed(`DSSE signature ${i} field "sig" is not valid base64`);
+    if (typeof sig !== 'string' || sig.length === 0)
+      throw malformed(`DSSE signature ${i} needs a base64 "sig"`);
+    if (decodeBase64Lenient(sig) === null)
+      throw malformed(`DSSE signature ${i} field "sig" is not valid base64`);
     if (keyid === undefined) return { sig };
     if (typeof keyid !== 'string') throw malformed(`DSSE signature ${i} field "keyid" must be a string`);
     return { keyid, sig };
@@ -108,8 +115,10 @@ export function signEnvelope(
   signers: EnvelopeSigner | readonly EnvelopeSigner[],
 ): DsseEnvelope {
   const list: readonly EnvelopeSigner[] = Array.isArray(signers) ? signers : [signers as EnvelopeSigner];
-  if (list.length === 0) throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'signEnvelope needs at least one signer');
-  if (payloadType.length === 0) throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'payloadType must not be empty');
+  if (list.length === 0)
+    throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'signEnvelope needs at least one signer');
+  if (payloadType.length === 0)
+    throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'payloadType must not be empty');
   const message = pae(payloadType, payload);
   return {
     payload: Buffer.from(payload).toString('base64'),

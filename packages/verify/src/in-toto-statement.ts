@@ -60,14 +60,18 @@ export function parseWaybillStatement(payload: Uint8Array | string): WaybillStat
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new WaybillError('ERR_WAYBILL_STATEMENT_INVALID', 'the statement is not valid JSON', { cause: err });
+    throw new WaybillError('ERR_WAYBILL_STATEMENT_INVALID', 'the statement is not valid JSON', {
+      cause: err,
+    });
   }
   if (!isObject(value)) throw invalid('the statement must be a JSON object');
   if (value['_type'] !== IN_TOTO_STATEMENT_TYPE) {
     throw invalid(`_type must be "${IN_TOTO_STATEMENT_TYPE}", got ${JSON.stringify(value['_type'])}`);
   }
   if (value['predicateType'] !== WAYBILL_PREDICATE_TYPE) {
-    throw invalid(`predicateType must be "${WAYBILL_PREDICATE_TYPE}", got ${JSON.stringify(value['predicateType'])}`);
+    throw invalid(
+      `predicateType must be "${WAYBILL_PREDICATE_TYPE}", got ${JSON.stringify(value['predicateType'])}`,
+    );
   }
   const subject = value['subject'];
   if (!Array.isArray(subject) || subject.length === 0) throw invalid('subject must be a non-empty array');
@@ -76,7 +80,9 @@ export function parseWaybillStatement(payload: Uint8Array | string): WaybillStat
     if (!isObject(s)) throw invalid(`subject[${i}] must be an object`);
     const name = s['name'];
     if (typeof name !== 'string' || !isPlainFileName(name)) {
-      throw invalid(`subject[${i}].name must be a plain file name inside the waybill directory, got ${JSON.stringify(name)}`);
+      throw invalid(
+        `subject[${i}].name must be a plain file name inside the waybill directory, got ${JSON.stringify(name)}`,
+      );
     }
     if (seen.has(name)) throw invalid(`subject "${name}" is listed twice`);
     seen.add(name);
@@ -85,29 +91,39 @@ export function parseWaybillStatement(payload: Uint8Array | string): WaybillStat
     }
     const digest = s['digest'];
     const sha256 = isObject(digest) ? digest['sha256'] : undefined;
-    if (!isLowerHex(sha256, 64)) throw invalid(`subject "${name}" needs digest.sha256 as 64 lowercase hex digits`);
+    if (!isLowerHex(sha256, 64))
+      throw invalid(`subject "${name}" needs digest.sha256 as 64 lowercase hex digits`);
     return { name, sha256 };
   });
   const predicate = value['predicate'];
   if (!isObject(predicate)) throw invalid('predicate must be an object');
   const runId = predicate['runId'];
-  if (typeof runId !== 'string' || runId.length === 0) throw invalid('predicate.runId must be a non-empty string');
+  if (typeof runId !== 'string' || runId.length === 0)
+    throw invalid('predicate.runId must be a non-empty string');
   const records = predicate['records'];
   if (!isObject(records)) throw invalid('predicate.records must be an object');
   if (records['file'] !== WAYBILL_FILES.records) {
-    throw invalid(`predicate.records.file must be "${WAYBILL_FILES.records}", got ${JSON.stringify(records['file'])}`);
+    throw invalid(
+      `predicate.records.file must be "${WAYBILL_FILES.records}", got ${JSON.stringify(records['file'])}`,
+    );
   }
   const count = records['count'];
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
     throw invalid('predicate.records.count must be a non-negative integer');
   }
   const merkleRoot = records['merkleRoot'];
-  if (!isLowerHex(merkleRoot, 64)) throw invalid('predicate.records.merkleRoot must be 64 lowercase hex digits');
+  if (!isLowerHex(merkleRoot, 64))
+    throw invalid('predicate.records.merkleRoot must be 64 lowercase hex digits');
   const signingKeyId = predicate['signingKeyId'];
   if (!isLowerHex(signingKeyId, 32)) throw invalid('predicate.signingKeyId must be 32 lowercase hex digits');
   return {
     subjects,
-    predicate: { runId, records: { file: WAYBILL_FILES.records, count, merkleRoot }, signingKeyId, raw: predicate },
+    predicate: {
+      runId,
+      records: { file: WAYBILL_FILES.records, count, merkleRoot },
+      signingKeyId,
+      raw: predicate,
+    },
   };
 }
 

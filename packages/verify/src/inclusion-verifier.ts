@@ -60,7 +60,8 @@ export function rootFromInclusionProof(
   let sn = treeSize - 1n;
   let r: Buffer = Buffer.from(leafHash);
   for (const p of path) {
-    if (sn === 0n) throw invalid(`proof has more than the expected hashes for leaf ${leafIndex} of ${treeSize}`);
+    if (sn === 0n)
+      throw invalid(`proof has more than the expected hashes for leaf ${leafIndex} of ${treeSize}`);
     if ((fn & 1n) === 1n || fn === sn) {
       r = merkleNodeHash(p, r);
       if ((fn & 1n) === 0n) {
@@ -76,13 +77,15 @@ export function rootFromInclusionProof(
     sn >>= 1n;
   }
   // Step 5: a proof that stops early leaves sn above 0.
-  if (sn !== 0n) throw invalid(`proof has fewer than the expected hashes for leaf ${leafIndex} of ${treeSize}`);
+  if (sn !== 0n)
+    throw invalid(`proof has fewer than the expected hashes for leaf ${leafIndex} of ${treeSize}`);
   return r;
 }
 
 function checkPath(path: readonly Uint8Array[]): void {
   path.forEach((p, i) => {
-    if (p.length !== MERKLE_HASH_SIZE) throw invalid(`proof hash ${i} has ${p.length} bytes, expected ${MERKLE_HASH_SIZE}`);
+    if (p.length !== MERKLE_HASH_SIZE)
+      throw invalid(`proof hash ${i} has ${p.length} bytes, expected ${MERKLE_HASH_SIZE}`);
   });
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 // RFC 9162 §2.1.1 domain-separates leaves from interior nodes so a leaf can never be passed off as a
 // node (second-preimage attack on the tree).
@@ -20,6 +20,11 @@ export function merkleLeafHash(leaf: Uint8Array): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
 }
 
+// Interior nodes are hashed once per leaf when a tree is built, so they use the one-shot `crypto.hash`
+// (Node >= 20.12) over a reused 65-byte buffer instead of a hash object per node.
+const nodeInput = Buffer.alloc(1 + 2 * MERKLE_HASH_SIZE);
+nodeInput[0] = NODE_PREFIX[0]!;
+
 /**
  * The RFC 9162 §2.1.1 interior node hash: `SHA-256(0x01 || left || right)`.
  *
@@ -29,7 +34,12 @@ export function merkleLeafHash(leaf: Uint8Array): Buffer {
  * ```
  */
 export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== MERKLE_HASH_SIZE || right.length !== MERKLE_HASH_SIZE) {
+    return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  }
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 1 + MERKLE_HASH_SIZE);
+  return hash('sha256', nodeInput, 'buffer');
 }
 
 /**

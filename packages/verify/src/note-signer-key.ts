@@ -28,14 +28,19 @@ export interface NoteSigner {
  * ```
  */
 export function parseSignerKey(skey: string): NoteSigner {
-  const parts = skey.split('+');
-  if (parts.length !== 5 || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') {
+  // Only the first four "+" separate fields: the base64 key may itself contain "+".
+  const prefix = 'PRIVATE+KEY+';
+  const nameEnd = skey.indexOf('+', prefix.length);
+  const idEnd = nameEnd === -1 ? -1 : skey.indexOf('+', nameEnd + 1);
+  if (!skey.startsWith(prefix) || idEnd === -1) {
     throw new WaybillError(
       'ERR_WAYBILL_NOTE_INVALID',
       'a signer key has the form PRIVATE+KEY+name+hexkeyid+base64key',
     );
   }
-  const [, , name, id, encoded] = parts as [string, string, string, string, string];
+  const name = skey.slice(prefix.length, nameEnd);
+  const id = skey.slice(nameEnd + 1, idEnd);
+  const encoded = skey.slice(idEnd + 1);
   assertNoteKeyName(name);
   const bytes = decodeBase64Strict(encoded);
   if (!isLowerHex(id, 8) || bytes === null || bytes.length !== 33 || bytes[0] !== NOTE_ED25519_TYPE) {
@@ -47,7 +52,10 @@ export function parseSignerKey(skey: string): NoteSigner {
   const privateKey = ed25519PrivateKeyFromSeed(bytes.subarray(1));
   const publicKey = createPublicKey(privateKey);
   if (noteKeyId(name, publicKey) !== id) {
-    throw new WaybillError('ERR_WAYBILL_NOTE_INVALID', `signer key for ${name}: key id ${id} does not match the key`);
+    throw new WaybillError(
+      'ERR_WAYBILL_NOTE_INVALID',
+      `signer key for ${name}: key id ${id} does not match the key`,
+    );
   }
   return { name, keyId: id, privateKey, publicKey };
 }

@@ -63,17 +63,24 @@ export function assertNoteKeyName(name: string): void {
  * ```
  */
 export function parseVerifierKey(vkey: string): NoteVerifier {
-  const parts = vkey.split('+');
-  if (parts.length !== 3) {
+  // Only the first two "+" separate fields: the base64 key may itself contain "+".
+  const first = vkey.indexOf('+');
+  const second = first === -1 ? -1 : vkey.indexOf('+', first + 1);
+  if (second === -1) {
     throw new WaybillError(
       'ERR_WAYBILL_NOTE_INVALID',
       'a verifier key has the form name+hexkeyid+base64key (three parts joined by "+")',
     );
   }
-  const [name, id, encoded] = parts as [string, string, string];
+  const name = vkey.slice(0, first);
+  const id = vkey.slice(first + 1, second);
+  const encoded = vkey.slice(second + 1);
   assertNoteKeyName(name);
   if (!isLowerHex(id, 8)) {
-    throw new WaybillError('ERR_WAYBILL_NOTE_INVALID', `verifier key id ${JSON.stringify(id)} is not 8 lowercase hex digits`);
+    throw new WaybillError(
+      'ERR_WAYBILL_NOTE_INVALID',
+      `verifier key id ${JSON.stringify(id)} is not 8 lowercase hex digits`,
+    );
   }
   const bytes = decodeBase64Strict(encoded);
   if (bytes === null || bytes.length !== 33 || bytes[0] !== NOTE_ED25519_TYPE) {
@@ -84,7 +91,10 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   }
   const raw = bytes.subarray(1);
   if (noteKeyIdFromRaw(name, raw) !== id) {
-    throw new WaybillError('ERR_WAYBILL_NOTE_INVALID', `verifier key for ${name}: key id ${id} does not match the key`);
+    throw new WaybillError(
+      'ERR_WAYBILL_NOTE_INVALID',
+      `verifier key for ${name}: key id ${id} does not match the key`,
+    );
   }
   return { name, keyId: id, publicKey: ed25519PublicKeyFromRaw(raw) };
 }
@@ -104,7 +114,15 @@ export function vkeyFor(name: string, publicKey: KeyObject): string {
   return `${name}+${noteKeyIdFromRaw(name, raw)}+${encoded}`;
 }
 
-/** A verifier from a name and a key, for callers that hold the key rather than its vkey. */
+/**
+ * A verifier from a name and a key, for callers that hold the key rather than its vkey.
+ *
+ * @example
+ * ```ts
+ * const verifier = noteVerifierFor('waybill.example/audit', logPublicKey);
+ * verifyNote(checkpointNote, [verifier]);
+ * ```
+ */
 export function noteVerifierFor(name: string, publicKey: KeyObject): NoteVerifier {
   return parseVerifierKey(vkeyFor(name, publicKey));
 }

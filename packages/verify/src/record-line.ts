@@ -14,7 +14,8 @@ export interface RecordLine {
 }
 
 const FIELDS = new Set(['digest', 'index', 'sourceRecordId', 'sourceUpdatedAt']);
-const RFC3339 = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
+const RFC3339 =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 
 /**
  * Formats a `records.jsonl` line (without its LF): the RFC 8785 canonical JSON of the record.
@@ -49,7 +50,8 @@ export function parseRecordLine(line: string): RecordLine {
   } catch {
     throw invalid('is not valid JSON');
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('is not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid('is not a JSON object');
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) if (!FIELDS.has(key)) throw invalid(`has an unknown field "${key}"`);
   const { digest, index, sourceRecordId, sourceUpdatedAt } = record;
@@ -58,7 +60,10 @@ export function parseRecordLine(line: string): RecordLine {
     throw invalid('needs "index" as a non-negative integer');
   }
   if (typeof sourceRecordId !== 'string') throw invalid('needs "sourceRecordId" as a string');
-  if (sourceUpdatedAt !== undefined && (typeof sourceUpdatedAt !== 'string' || !RFC3339.test(sourceUpdatedAt))) {
+  if (
+    sourceUpdatedAt !== undefined &&
+    (typeof sourceUpdatedAt !== 'string' || !RFC3339.test(sourceUpdatedAt))
+  ) {
     throw invalid('has a "sourceUpdatedAt" that is not an RFC 3339 date-time');
   }
   let canonical: string;
@@ -70,7 +75,7 @@ export function parseRecordLine(line: string): RecordLine {
   if (canonical !== line) throw invalid('is not in RFC 8785 canonical form');
   return sourceUpdatedAt === undefined
     ? { digest, index, sourceRecordId }
-    : { digest, index, sourceRecordId, sourceUpdatedAt: sourceUpdatedAt as string };
+    : { digest, index, sourceRecordId, sourceUpdatedAt };
 }
 
 function invalid(reason: string): WaybillError {

@@ -1,11 +1,6 @@
 import { sign, verify, type KeyObject } from 'node:crypto';
 import { WaybillError } from './waybill-error.js';
-import {
-  assertNoteKeyName,
-  noteKeyId,
-  parseVerifierKey,
-  type NoteVerifier,
-} from './note-verifier-key.js';
+import { assertNoteKeyName, noteKeyId, parseVerifierKey, type NoteVerifier } from './note-verifier-key.js';
 import { decodeBase64Strict } from './lib/strict-base64.js';
 import { assertEd25519PrivateKey, toEd25519PublicKey } from './lib/ed25519-key.js';
 import { decodeUtf8Strict, hasControlCharacter } from './lib/utf8-text.js';
@@ -61,9 +56,11 @@ const SIGNATURE_PREFIX = '\u2014 ';
 export function parseNote(note: string | Uint8Array): ParsedNote {
   const str = typeof note === 'string' ? note : decodeUtf8Strict(note);
   if (str === null) throw invalid('the note is not valid UTF-8');
-  if (Buffer.byteLength(str, 'utf8') > MAX_NOTE_BYTES) throw invalid(`the note is larger than ${MAX_NOTE_BYTES} bytes`);
+  if (Buffer.byteLength(str, 'utf8') > MAX_NOTE_BYTES)
+    throw invalid(`the note is larger than ${MAX_NOTE_BYTES} bytes`);
   if (/\p{Surrogate}/u.test(str)) throw invalid('the note is not valid UTF-8 (lone surrogate)');
-  if (hasControlCharacter(str, true)) throw invalid('the note contains a control character other than newline');
+  if (hasControlCharacter(str, true))
+    throw invalid('the note contains a control character other than newline');
   if (!str.endsWith('\n')) throw invalid('the note does not end with a newline');
   const split = str.lastIndexOf('\n\n');
   if (split === -1) throw invalid('the note has no blank line separating the text from the signatures');
@@ -109,7 +106,10 @@ export function parseNote(note: string | Uint8Array): ParsedNote {
  * const { text } = verifyNote(note, ['example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k']);
  * ```
  */
-export function verifyNote(note: string | Uint8Array, verifiers: readonly (NoteVerifier | string)[]): VerifiedNote {
+export function verifyNote(
+  note: string | Uint8Array,
+  verifiers: readonly (NoteVerifier | string)[],
+): VerifiedNote {
   const parsed = parseNote(note);
   const trusted = verifiers.map((v) => (typeof v === 'string' ? parseVerifierKey(v) : v));
   const message = Buffer.from(parsed.text, 'utf8');
@@ -122,7 +122,10 @@ export function verifyNote(note: string | Uint8Array, verifiers: readonly (NoteV
     if (seen.has(id)) throw invalid(`the note carries two signatures by ${id}`);
     seen.add(id);
     // Ed25519 signatures are 64 bytes (RFC 8032 §5.1.6); other lengths cannot verify.
-    if (sig.signature.length !== 64 || !verify(null, message, toEd25519PublicKey(key.publicKey), sig.signature)) {
+    if (
+      sig.signature.length !== 64 ||
+      !verify(null, message, toEd25519PublicKey(key.publicKey), sig.signature)
+    ) {
       throw new WaybillError(
         'ERR_WAYBILL_SIGNATURE_INVALID',
         `the note's signature by trusted key ${id} does not verify; the note was altered`,
@@ -151,7 +154,8 @@ export function verifyNote(note: string | Uint8Array, verifiers: readonly (NoteV
  */
 export function signNote(text: string, signers: NoteSigningKey | readonly NoteSigningKey[]): string {
   const list: readonly NoteSigningKey[] = Array.isArray(signers) ? signers : [signers as NoteSigningKey];
-  if (list.length === 0) throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'signNote needs at least one signer');
+  if (list.length === 0)
+    throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'signNote needs at least one signer');
   if (!text.endsWith('\n')) throw invalid('the note text must end with a newline');
   if (hasControlCharacter(text, true) || /\p{Surrogate}/u.test(text)) {
     throw invalid('the note text must be valid Unicode without control characters other than newline');

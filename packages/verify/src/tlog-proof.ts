@@ -51,8 +51,10 @@ const MAX_PROOF_BYTES = 1 << 20;
 export function parseTlogProof(input: string | Uint8Array): TlogProof {
   const text = typeof input === 'string' ? input : decodeUtf8Strict(input);
   if (text === null) throw invalid('the proof is not valid UTF-8');
-  if (Buffer.byteLength(text, 'utf8') > MAX_PROOF_BYTES) throw invalid(`the proof is larger than ${MAX_PROOF_BYTES} bytes`);
-  if (hasControlCharacter(text, true)) throw invalid('the proof contains a control character other than newline');
+  if (Buffer.byteLength(text, 'utf8') > MAX_PROOF_BYTES)
+    throw invalid(`the proof is larger than ${MAX_PROOF_BYTES} bytes`);
+  if (hasControlCharacter(text, true))
+    throw invalid('the proof contains a control character other than newline');
   const split = text.indexOf('\n\n');
   if (split === -1) throw invalid('no blank line separates the inclusion proof from the checkpoint');
   const head = text.slice(0, split).split('\n');
@@ -62,16 +64,19 @@ export function parseTlogProof(input: string | Uint8Array): TlogProof {
   let extra: Buffer | null = null;
   if (head[line]?.startsWith('extra ')) {
     extra = decodeBase64Strict(head[line]!.slice('extra '.length));
-    if (extra === null || extra.length === 0) throw invalid('the extra line does not hold non-empty base64 data');
+    if (extra === null || extra.length === 0)
+      throw invalid('the extra line does not hold non-empty base64 data');
     line++;
   }
   const indexLine = head[line++];
   const indexMatch = indexLine === undefined ? null : /^index (0|[1-9][0-9]{0,19})$/.exec(indexLine);
-  if (indexMatch === null) throw invalid('the index line ("index N", N decimal without leading zeroes) is missing');
+  if (indexMatch === null)
+    throw invalid('the index line ("index N", N decimal without leading zeroes) is missing');
   const index = BigInt(indexMatch[1]!);
   if (index >= 1n << 64n) throw invalid(`index ${index} does not fit in 64 bits`);
   const hashLines = head.slice(line);
-  if (hashLines.length > MAX_PROOF_HASHES) throw invalid(`the proof has more than ${MAX_PROOF_HASHES} hashes`);
+  if (hashLines.length > MAX_PROOF_HASHES)
+    throw invalid(`the proof has more than ${MAX_PROOF_HASHES} hashes`);
   const proof = hashLines.map((h, i) => {
     const bytes = decodeBase64Strict(h);
     if (bytes === null || bytes.length !== MERKLE_HASH_SIZE) {
@@ -135,7 +140,9 @@ export function verifyTlogProof(
   const note = verifyNote(parsed.checkpoint, options.verifiers);
   const checkpoint = parseCheckpoint(note.text);
   if (options.origin !== undefined && checkpoint.origin !== options.origin) {
-    throw invalid(`the checkpoint is from log ${JSON.stringify(checkpoint.origin)}, expected ${JSON.stringify(options.origin)}`);
+    throw invalid(
+      `the checkpoint is from log ${JSON.stringify(checkpoint.origin)}, expected ${JSON.stringify(options.origin)}`,
+    );
   }
   verifyInclusion(parsed.index, checkpoint.size, options.leafHash, parsed.proof, checkpoint.rootHash);
   return {

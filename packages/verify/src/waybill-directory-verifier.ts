@@ -67,12 +67,20 @@ export interface RecordInclusionProof {
   readonly verified: boolean;
 }
 
-/** What was learnt from `receipt.tlog-proof`. */
+/**
+ * What was learnt from `receipt.tlog-proof`. Index and tree size are decimal strings: exact for any log
+ * size, and the report stays JSON-serializable.
+ */
 export type ReceiptStatus =
   | { readonly status: 'absent' }
   | { readonly status: 'unchecked' }
   | { readonly status: 'invalid' }
-  | { readonly status: 'verified'; readonly origin: string; readonly index: bigint; readonly treeSize: bigint };
+  | {
+      readonly status: 'verified';
+      readonly origin: string;
+      readonly index: string;
+      readonly treeSize: string;
+    };
 
 /** The outcome of {@link verifyWaybillDirectory}. */
 export interface WaybillDirectoryReport {
@@ -170,7 +178,10 @@ class IssueList {
   finish(): WaybillVerificationError[] {
     for (const { code, count, what } of this.#counts.values()) {
       if (count > MAX_REPORTED_PER_CHECK) {
-        this.#errors.push({ code, message: `…and ${count - MAX_REPORTED_PER_CHECK} more ${what} not listed` });
+        this.#errors.push({
+          code,
+          message: `…and ${count - MAX_REPORTED_PER_CHECK} more ${what} not listed`,
+        });
       }
     }
     return this.#errors;
@@ -185,7 +196,10 @@ async function verifyInto(
 ): Promise<void> {
   const { signal } = options;
   if (options.record !== undefined && (!Number.isSafeInteger(options.record) || options.record < 0)) {
-    issues.add('ERR_WAYBILL_INVALID_INPUT', `record must be a non-negative integer, got ${String(options.record)}`);
+    issues.add(
+      'ERR_WAYBILL_INVALID_INPUT',
+      `record must be a non-negative integer, got ${String(options.record)}`,
+    );
   }
 
   let entries: Dirent[];
@@ -214,22 +228,32 @@ async function verifyInto(
   // 2. The directory must hold exactly the signed subjects, byte for byte.
   const subjectNames = new Set(statement.subjects.map((s) => s.name));
   for (const required of [WAYBILL_FILES.records, WAYBILL_FILES.lineage]) {
-    if (!subjectNames.has(required)) issues.add('ERR_WAYBILL_STATEMENT_INVALID', `the statement does not list ${required} as a subject`);
+    if (!subjectNames.has(required))
+      issues.add('ERR_WAYBILL_STATEMENT_INVALID', `the statement does not list ${required} as a subject`);
   }
   const payloads = statement.subjects.filter((s) => PAYLOAD_NAME.test(s.name));
   if (payloads.length === 0) {
-    issues.add('ERR_WAYBILL_STATEMENT_INVALID', 'the statement lists no payload file (<name>.csv or <name>.ndjson)');
+    issues.add(
+      'ERR_WAYBILL_STATEMENT_INVALID',
+      'the statement lists no payload file (<name>.csv or <name>.ndjson)',
+    );
   }
   const present = new Set<string>();
   for (const subject of statement.subjects) {
     signal?.throwIfAborted();
     const entry = files.get(subject.name);
     if (entry === undefined) {
-      issues.add('ERR_WAYBILL_FILE_MISSING', `${subject.name} is listed in the signed statement but missing from the directory`);
+      issues.add(
+        'ERR_WAYBILL_FILE_MISSING',
+        `${subject.name} is listed in the signed statement but missing from the directory`,
+      );
       continue;
     }
     if (!entry.isFile()) {
-      issues.add('ERR_WAYBILL_FILE_MISSING', `${subject.name} is listed in the signed statement but is not a regular file`);
+      issues.add(
+        'ERR_WAYBILL_FILE_MISSING',
+        `${subject.name} is listed in the signed statement but is not a regular file`,
+      );
       continue;
     }
     let actual: string;
@@ -259,9 +283,10 @@ async function verifyInto(
 
   // 3. records.jsonl against the predicate (and the payload lines, for NDJSON).
   if (present.has(WAYBILL_FILES.records)) {
-    const ndjson = payloads.length === 1 && payloads[0]!.name.endsWith('.ndjson') && present.has(payloads[0]!.name)
-      ? payloads[0]!.name
-      : null;
+    const ndjson =
+      payloads.length === 1 && payloads[0]!.name.endsWith('.ndjson') && present.has(payloads[0]!.name)
+        ? payloads[0]!.name
+        : null;
     await checkRecords(dir, statement, ndjson, options, issues, state);
   }
 
@@ -283,7 +308,10 @@ async function authenticate(
   issues: IssueList,
 ): Promise<{ envelope: VerifiedEnvelope; statement: WaybillStatement } | null> {
   const keys = options.keys;
-  if (keys === undefined || (Array.isArray(keys) ? keys.length === 0 : (keys as ReadonlyMap<string, KeyObject>).size === 0)) {
+  if (
+    keys === undefined ||
+    (Array.isArray(keys) ? keys.length === 0 : (keys as ReadonlyMap<string, KeyObject>).size === 0)
+  ) {
     issues.add(
       'ERR_WAYBILL_UNKNOWN_KEY',
       "no trusted public keys were given: pass the exporter's public key(s) as `keys`; without them the waybill cannot be authenticated",
@@ -298,10 +326,20 @@ async function authenticate(
     return null;
   }
 
-  const text = await readWholeFile(dir, files, WAYBILL_FILES.envelope, MAX_ENVELOPE_FILE_BYTES, 'ERR_WAYBILL_ENVELOPE_MALFORMED', issues);
+  const text = await readWholeFile(
+    dir,
+    files,
+    WAYBILL_FILES.envelope,
+    MAX_ENVELOPE_FILE_BYTES,
+    'ERR_WAYBILL_ENVELOPE_MALFORMED',
+    issues,
+  );
   if (text === null) return null;
   if (!text.endsWith('\n')) {
-    issues.add('ERR_WAYBILL_ENVELOPE_MALFORMED', `${WAYBILL_FILES.envelope} must be JSON Lines ending with a newline`);
+    issues.add(
+      'ERR_WAYBILL_ENVELOPE_MALFORMED',
+      `${WAYBILL_FILES.envelope} must be JSON Lines ending with a newline`,
+    );
     return null;
   }
   const envelopes: DsseEnvelope[] = [];
@@ -312,7 +350,10 @@ async function authenticate(
       try {
         envelopes.push(parseEnvelope(line));
       } catch (err) {
-        issues.add('ERR_WAYBILL_ENVELOPE_MALFORMED', `${WAYBILL_FILES.envelope} line ${i + 1}: ${messageOf(err)}`);
+        issues.add(
+          'ERR_WAYBILL_ENVELOPE_MALFORMED',
+          `${WAYBILL_FILES.envelope} line ${i + 1}: ${messageOf(err)}`,
+        );
       }
     });
   if (issues.size > 0) return null;
@@ -340,7 +381,9 @@ async function authenticate(
   const rejections: string[] = [];
   for (const envelope of verified) {
     if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      rejections.push(`payloadType is ${JSON.stringify(envelope.payloadType)}, expected "${IN_TOTO_PAYLOAD_TYPE}"`);
+      rejections.push(
+        `payloadType is ${JSON.stringify(envelope.payloadType)}, expected "${IN_TOTO_PAYLOAD_TYPE}"`,
+      );
       continue;
     }
     try {
@@ -372,17 +415,23 @@ async function checkRecords(
   const { signal } = options;
   const expected = statement.predicate.records;
   const root = new MerkleRootBuilder();
-  const wanted = options.record !== undefined && Number.isSafeInteger(options.record) && options.record >= 0
-    ? options.record
-    : null;
+  const wanted =
+    options.record !== undefined && Number.isSafeInteger(options.record) && options.record >= 0
+      ? options.record
+      : null;
   const prover = wanted === null ? null : new InclusionProofBuilder(wanted);
   let proven: RecordLine | null = null;
   let count = 0;
   // Once a line cannot be parsed, its leaf is unknown and no root or proof can be computed.
   let leavesKnown = true;
-  const payload: AsyncIterator<FileLine> | null = ndjsonPayload === null
-    ? null
-    : readFileLines(join(dir, ndjsonPayload), { maxLineBytes: MAX_PAYLOAD_LINE_BYTES, code: 'ERR_WAYBILL_RECORDS_MISMATCH', signal })[Symbol.asyncIterator]();
+  const payload: AsyncIterator<FileLine> | null =
+    ndjsonPayload === null
+      ? null
+      : readFileLines(join(dir, ndjsonPayload), {
+          maxLineBytes: MAX_PAYLOAD_LINE_BYTES,
+          code: 'ERR_WAYBILL_RECORDS_MISMATCH',
+          signal,
+        })[Symbol.asyncIterator]();
   let payloadEnded = false;
   const mismatch = (kind: string, message: string, what: string): void =>
     issues.addCapped(kind, 'ERR_WAYBILL_RECORDS_MISMATCH', message, what);
@@ -396,15 +445,25 @@ async function checkRecords(
     for await (const line of lines) {
       const i = count++;
       if (i % 65536 === 0) signal?.throwIfAborted();
-      if (!line.terminated) mismatch('records-lf', `records.jsonl: the last line (${i + 1}) does not end with LF`, 'unterminated lines');
+      if (!line.terminated)
+        mismatch(
+          'records-lf',
+          `records.jsonl: the last line (${i + 1}) does not end with LF`,
+          'unterminated lines',
+        );
       let record: RecordLine | null = null;
       const text = decodeUtf8Strict(line.bytes);
-      if (text === null) mismatch('records-line', `records.jsonl line ${i + 1} is not valid UTF-8`, 'malformed records lines');
+      if (text === null)
+        mismatch('records-line', `records.jsonl line ${i + 1} is not valid UTF-8`, 'malformed records lines');
       else {
         try {
           record = parseRecordLine(text);
         } catch (err) {
-          mismatch('records-line', `records.jsonl line ${i + 1}: ${messageOf(err)}`, 'malformed records lines');
+          mismatch(
+            'records-line',
+            `records.jsonl line ${i + 1}: ${messageOf(err)}`,
+            'malformed records lines',
+          );
         }
       }
       if (record === null) leavesKnown = false;
@@ -427,10 +486,18 @@ async function checkRecords(
         const next = await payload.next();
         if (next.done === true) {
           payloadEnded = true;
-          mismatch('payload-count', `${ndjsonPayload} has ${i} lines, fewer than the records in records.jsonl`, 'payload line count problems');
+          mismatch(
+            'payload-count',
+            `${ndjsonPayload} has ${i} lines, fewer than the records in records.jsonl`,
+            'payload line count problems',
+          );
         } else {
           if (!next.value.terminated) {
-            mismatch('payload-lf', `${ndjsonPayload}: the last line (${i + 1}) does not end with LF`, 'unterminated payload lines');
+            mismatch(
+              'payload-lf',
+              `${ndjsonPayload}: the last line (${i + 1}) does not end with LF`,
+              'unterminated payload lines',
+            );
           }
           const digest = createHash('sha256').update(next.value.bytes).digest('hex');
           if (record !== null && digest !== record.digest) {
@@ -446,19 +513,29 @@ async function checkRecords(
     if (payload !== null && !payloadEnded) {
       const next = await payload.next();
       if (next.done !== true) {
-        mismatch('payload-count', `${ndjsonPayload} has more lines than the ${count} records in records.jsonl`, 'payload line count problems');
+        mismatch(
+          'payload-count',
+          `${ndjsonPayload} has more lines than the ${count} records in records.jsonl`,
+          'payload line count problems',
+        );
       }
     }
   } catch (err) {
     if (signal?.aborted) throw err;
-    issues.add('ERR_WAYBILL_RECORDS_MISMATCH', err instanceof WaybillError ? err.message : `records.jsonl cannot be read (${errnoOf(err)})`);
+    issues.add(
+      'ERR_WAYBILL_RECORDS_MISMATCH',
+      err instanceof WaybillError ? err.message : `records.jsonl cannot be read (${errnoOf(err)})`,
+    );
     return;
   } finally {
     await payload?.return?.();
   }
 
   if (count !== expected.count) {
-    issues.add('ERR_WAYBILL_RECORDS_MISMATCH', `records.jsonl has ${count} records, but the signed predicate says ${expected.count}`);
+    issues.add(
+      'ERR_WAYBILL_RECORDS_MISMATCH',
+      `records.jsonl has ${count} records, but the signed predicate says ${expected.count}`,
+    );
   }
   if (leavesKnown) {
     const actual = root.root().toString('hex');
@@ -485,10 +562,19 @@ async function checkRecords(
   const built = prover.finish();
   let verified = true;
   try {
-    verifyInclusion(built.index, built.size, built.leafHash, built.proof, Buffer.from(expected.merkleRoot, 'hex'));
+    verifyInclusion(
+      built.index,
+      built.size,
+      built.leafHash,
+      built.proof,
+      Buffer.from(expected.merkleRoot, 'hex'),
+    );
   } catch (err) {
     verified = false;
-    issues.add('ERR_WAYBILL_PROOF_INVALID', `record ${wanted} is not included under the signed Merkle root: ${messageOf(err)}`);
+    issues.add(
+      'ERR_WAYBILL_PROOF_INVALID',
+      `record ${wanted} is not included under the signed Merkle root: ${messageOf(err)}`,
+    );
   }
   state.recordProof = {
     index: built.index,
@@ -505,7 +591,13 @@ async function checkRecords(
 
 async function checkLineage(dir: string, statement: WaybillStatement, issues: IssueList): Promise<void> {
   const path = join(dir, WAYBILL_FILES.lineage);
-  const text = await readFileChecked(path, WAYBILL_FILES.lineage, MAX_LINEAGE_BYTES, 'ERR_WAYBILL_LINEAGE_INVALID', issues);
+  const text = await readFileChecked(
+    path,
+    WAYBILL_FILES.lineage,
+    MAX_LINEAGE_BYTES,
+    'ERR_WAYBILL_LINEAGE_INVALID',
+    issues,
+  );
   if (text === null) return;
   const bad = (reason: string): void => issues.add('ERR_WAYBILL_LINEAGE_INVALID', `lineage.json ${reason}`);
   let event: unknown;
@@ -522,13 +614,17 @@ async function checkLineage(dir: string, statement: WaybillStatement, issues: Is
   }
   const { predicate } = statement;
   if (facet['envelope'] !== WAYBILL_FILES.envelope) {
-    bad(`names envelope ${JSON.stringify(facet['envelope'])} in its attestation facet, expected "${WAYBILL_FILES.envelope}"`);
+    bad(
+      `names envelope ${JSON.stringify(facet['envelope'])} in its attestation facet, expected "${WAYBILL_FILES.envelope}"`,
+    );
   }
   if (facet['predicateType'] !== WAYBILL_PREDICATE_TYPE) {
     bad(`names predicateType ${JSON.stringify(facet['predicateType'])} in its attestation facet`);
   }
   if (facet['runId'] !== predicate.runId) {
-    bad(`describes run ${JSON.stringify(facet['runId'])}, but the signed predicate is for run ${predicate.runId}`);
+    bad(
+      `describes run ${JSON.stringify(facet['runId'])}, but the signed predicate is for run ${predicate.runId}`,
+    );
   }
   if (facet['recordsMerkleRoot'] !== predicate.records.merkleRoot) {
     bad(
@@ -543,7 +639,13 @@ async function checkReceipt(
   issues: IssueList,
 ): Promise<ReceiptStatus> {
   const path = join(dir, WAYBILL_FILES.receipt);
-  const text = await readFileChecked(path, WAYBILL_FILES.receipt, MAX_RECEIPT_BYTES, 'ERR_WAYBILL_PROOF_INVALID', issues);
+  const text = await readFileChecked(
+    path,
+    WAYBILL_FILES.receipt,
+    MAX_RECEIPT_BYTES,
+    'ERR_WAYBILL_PROOF_INVALID',
+    issues,
+  );
   if (text === null) return { status: 'invalid' };
   try {
     const proof = parseTlogProof(text);
@@ -554,9 +656,17 @@ async function checkReceipt(
       throw new WaybillError('ERR_WAYBILL_PROOF_INVALID', 'it has no extra line carrying the logged entry');
     }
     const result = verifyTlogProof(proof, { leafHash: merkleLeafHash(proof.extra), verifiers });
-    return { status: 'verified', origin: result.origin, index: result.index, treeSize: result.treeSize };
+    return {
+      status: 'verified',
+      origin: result.origin,
+      index: result.index.toString(),
+      treeSize: result.treeSize.toString(),
+    };
   } catch (err) {
-    issues.add(err instanceof WaybillError ? err.code : 'ERR_WAYBILL_PROOF_INVALID', `${WAYBILL_FILES.receipt}: ${messageOf(err)}`);
+    issues.add(
+      err instanceof WaybillError ? err.code : 'ERR_WAYBILL_PROOF_INVALID',
+      `${WAYBILL_FILES.receipt}: ${messageOf(err)}`,
+    );
     return { status: 'invalid' };
   }
 }
@@ -571,7 +681,10 @@ async function readWholeFile(
 ): Promise<string | null> {
   const entry = files.get(name);
   if (entry === undefined || !entry.isFile()) {
-    issues.add('ERR_WAYBILL_FILE_MISSING', `${name} is missing from the waybill directory (or is not a regular file)`);
+    issues.add(
+      'ERR_WAYBILL_FILE_MISSING',
+      `${name} is missing from the waybill directory (or is not a regular file)`,
+    );
     return null;
   }
   return readFileChecked(join(dir, name), name, maxBytes, code, issues);

@@ -5,16 +5,30 @@ import { canonicalJson, formatRecordLine, parseRecordLine } from '../src/index.j
 
 describe('RFC 8785 canonical JSON', () => {
   it('sorts members by UTF-16 code units and drops whitespace', () => {
-    const value = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    const value = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
     assert.equal(
       canonicalJson(value),
       '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
     );
-    assert.equal(canonicalJson({ b: [1, { d: true, c: null }], a: 'x' }), '{"a":"x","b":[1,{"c":null,"d":true}]}');
+    assert.equal(
+      canonicalJson({ b: [1, { d: true, c: null }], a: 'x' }),
+      '{"a":"x","b":[1,{"c":null,"d":true}]}',
+    );
   });
 
   it('serializes numbers as ECMAScript does (§3.2.2.3)', () => {
-    assert.equal(canonicalJson([0, -0, 1e21, 1e-7, 333333333.3333333, 4.5, 2e-3, 9007199254740992]), '[0,0,1e+21,1e-7,333333333.3333333,4.5,0.002,9007199254740992]');
+    assert.equal(
+      canonicalJson([0, -0, 1e21, 1e-7, 333333333.3333333, 4.5, 2e-3, 9007199254740992]),
+      '[0,0,1e+21,1e-7,333333333.3333333,4.5,0.002,9007199254740992]',
+    );
   });
 
   it('refuses values without a canonical form', () => {
@@ -27,8 +41,16 @@ describe('RFC 8785 canonical JSON', () => {
 describe('records.jsonl lines', () => {
   const digest = 'a'.repeat(64);
   it('round-trips canonical lines', () => {
-    const line = formatRecordLine({ sourceRecordId: '7', index: 3, digest, sourceUpdatedAt: '2025-06-01T12:00:00.5+02:00' });
-    assert.equal(line, `{"digest":"${digest}","index":3,"sourceRecordId":"7","sourceUpdatedAt":"2025-06-01T12:00:00.5+02:00"}`);
+    const line = formatRecordLine({
+      sourceRecordId: '7',
+      index: 3,
+      digest,
+      sourceUpdatedAt: '2025-06-01T12:00:00.5+02:00',
+    });
+    assert.equal(
+      line,
+      `{"digest":"${digest}","index":3,"sourceRecordId":"7","sourceUpdatedAt":"2025-06-01T12:00:00.5+02:00"}`,
+    );
     assert.deepEqual(parseRecordLine(line).index, 3);
   });
 

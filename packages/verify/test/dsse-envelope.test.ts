@@ -12,7 +12,9 @@ interface PaeVector {
 }
 
 // secure-systems-lab/dsse protocol.md, via ../shared/testdata/signed-note.json.
-const vectors = (JSON.parse(readFileSync(sharedTestdata('signed-note.json'), 'utf8')) as { dssePae: PaeVector[] }).dssePae;
+const vectors = (
+  JSON.parse(readFileSync(sharedTestdata('signed-note.json'), 'utf8')) as { dssePae: PaeVector[] }
+).dssePae;
 
 describe('DSSE PAE', () => {
   it('matches the DSSE protocol.md example', () => {
@@ -43,7 +45,10 @@ describe('DSSE envelope', () => {
 
   it('signs and verifies with a map or a list of keys', () => {
     const env = signEnvelope('application/vnd.in-toto+json', payload, { keyId, privateKey });
-    assert.deepEqual(env.signatures.map((s) => s.keyid), [keyId]);
+    assert.deepEqual(
+      env.signatures.map((s) => s.keyid),
+      [keyId],
+    );
     const viaMap = verifyEnvelope(env, new Map([[keyId, publicKey]]));
     assert.deepEqual(viaMap.payload, payload);
     assert.deepEqual(viaMap.keyIds, [keyId]);
@@ -87,7 +92,10 @@ describe('DSSE envelope', () => {
     const urlSafe = {
       ...env,
       payload: Buffer.from([0xfb, 0xff]).toString('base64url'),
-      signatures: env.signatures.map((s) => ({ ...s, sig: Buffer.from(s.sig, 'base64').toString('base64url') })),
+      signatures: env.signatures.map((s) => ({
+        ...s,
+        sig: Buffer.from(s.sig, 'base64').toString('base64url'),
+      })),
     };
     assert.deepEqual(verifyEnvelope(urlSafe, [publicKey]).payload, Buffer.from([0xfb, 0xff]));
   });
@@ -112,8 +120,14 @@ describe('DSSE envelope', () => {
       [{ ...good, signatures: ['x'] }, /must be a JSON object/],
     ];
     for (const [input, message] of cases) {
-      assert.throws(() => parseEnvelope(input), { code: 'ERR_WAYBILL_ENVELOPE_MALFORMED', message }, JSON.stringify(input));
-      assert.throws(() => verifyEnvelope(input as never, [publicKey]), { code: 'ERR_WAYBILL_ENVELOPE_MALFORMED' });
+      assert.throws(
+        () => parseEnvelope(input),
+        { code: 'ERR_WAYBILL_ENVELOPE_MALFORMED', message },
+        JSON.stringify(input),
+      );
+      assert.throws(() => verifyEnvelope(input as never, [publicKey]), {
+        code: 'ERR_WAYBILL_ENVELOPE_MALFORMED',
+      });
     }
   });
 });

@@ -27,19 +27,32 @@ function naiveRoot(hashes: readonly Buffer[]): Buffer {
   return merkleNodeHash(naiveRoot(hashes.slice(0, k)), naiveRoot(hashes.slice(k)));
 }
 
-const proofInvalid = (err: unknown) => err instanceof WaybillError && err.code === 'ERR_WAYBILL_PROOF_INVALID';
+const proofInvalid = (err: unknown) =>
+  err instanceof WaybillError && err.code === 'ERR_WAYBILL_PROOF_INVALID';
 
 describe('Merkle tree hashing (RFC 9162 §2.1.1)', () => {
   it('hashes leaves and nodes with domain separation', () => {
     const leaf = Buffer.from('');
     assert.equal(
       merkleLeafHash(leaf).toString('hex'),
-      createHash('sha256').update(Buffer.from([0])).digest('hex'),
+      createHash('sha256')
+        .update(Buffer.from([0]))
+        .digest('hex'),
     );
-    assert.equal(merkleEmptyRoot().toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    assert.equal(
+      merkleEmptyRoot().toString('hex'),
+      'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    );
     const a = Buffer.alloc(32, 1);
     const b = Buffer.alloc(32, 2);
-    assert.deepEqual(merkleNodeHash(a, b), createHash('sha256').update(Buffer.from([1])).update(a).update(b).digest());
+    assert.deepEqual(
+      merkleNodeHash(a, b),
+      createHash('sha256')
+        .update(Buffer.from([1]))
+        .update(a)
+        .update(b)
+        .digest(),
+    );
   });
 
   it('streaming root builder equals the naive recursive root for sizes 0..70', () => {
@@ -56,7 +69,9 @@ describe('Merkle tree hashing (RFC 9162 §2.1.1)', () => {
   });
 
   it('rejects a leaf that is not a 32-byte hash', () => {
-    assert.throws(() => new MerkleRootBuilder().add(Buffer.from('raw leaf')), { code: 'ERR_WAYBILL_INVALID_INPUT' });
+    assert.throws(() => new MerkleRootBuilder().add(Buffer.from('raw leaf')), {
+      code: 'ERR_WAYBILL_INVALID_INPUT',
+    });
   });
 });
 
@@ -125,7 +140,10 @@ describe('inclusion proofs (RFC 9162 §2.1.3)', () => {
     const leaf = merkleLeafHash(Buffer.from('x'));
     const expected = path.reduce<Buffer>((acc, p) => merkleNodeHash(p, acc), leaf);
     assert.deepEqual(rootFromInclusionProof(size - 1n, size, leaf, path), expected);
-    assert.throws(() => verifyInclusion(Number.MAX_SAFE_INTEGER + 1, size, leaf, path, expected), proofInvalid);
+    assert.throws(
+      () => verifyInclusion(Number.MAX_SAFE_INTEGER + 1, size, leaf, path, expected),
+      proofInvalid,
+    );
   });
 
   it('rejects out-of-range and malformed input with a reason', () => {
@@ -133,7 +151,10 @@ describe('inclusion proofs (RFC 9162 §2.1.3)', () => {
     const proof = inclusionProof(1, hashes);
     const root = merkleRoot(hashes);
     assert.throws(() => verifyInclusion(4, 4, hashes[1]!, proof, root), /out of range/);
-    assert.throws(() => verifyInclusion(1, 4, hashes[1]!, [...proof, hashes[0]!], root), /more than the expected/);
+    assert.throws(
+      () => verifyInclusion(1, 4, hashes[1]!, [...proof, hashes[0]!], root),
+      /more than the expected/,
+    );
     assert.throws(() => verifyInclusion(1, 4, hashes[1]!, proof.slice(1), root), /fewer than the expected/);
     assert.throws(() => verifyInclusion(1, 4, hashes[1]!.subarray(1), proof, root), /leaf hash has 31 bytes/);
     assert.throws(() => verifyInclusion(-1, 4, hashes[1]!, proof, root), proofInvalid);
@@ -152,7 +173,11 @@ describe('consistency proofs (RFC 9162 §2.1.4)', () => {
         verifyConsistency(m, n, proof, root1, root2);
         verifyConsistency(BigInt(m), BigInt(n), proof, root1, root2);
         if (m < n) {
-          assert.throws(() => verifyConsistency(m, n, proof, root2, root1), proofInvalid, `swapped ${m} ${n}`);
+          assert.throws(
+            () => verifyConsistency(m, n, proof, root2, root1),
+            proofInvalid,
+            `swapped ${m} ${n}`,
+          );
           const tampered = proof.map((p, i) => (i === 0 ? merkleLeafHash(p) : p));
           assert.throws(() => verifyConsistency(m, n, tampered, root1, root2), proofInvalid);
         }
@@ -162,7 +187,10 @@ describe('consistency proofs (RFC 9162 §2.1.4)', () => {
 
   it('refuses size1 = 0, size2 < size1 and bad generation arguments', () => {
     const all = leaves(4);
-    assert.throws(() => verifyConsistency(0, 4, [], merkleEmptyRoot(), merkleRoot(all)), /from the empty tree/);
+    assert.throws(
+      () => verifyConsistency(0, 4, [], merkleEmptyRoot(), merkleRoot(all)),
+      /from the empty tree/,
+    );
     assert.throws(() => verifyConsistency(3, 2, [], merkleRoot(all), merkleRoot(all)), /smaller/);
     assert.throws(() => consistencyProof(0, 2, all), { code: 'ERR_WAYBILL_INVALID_INPUT' });
     assert.throws(() => consistencyProof(3, 5, all), { code: 'ERR_WAYBILL_INVALID_INPUT' });

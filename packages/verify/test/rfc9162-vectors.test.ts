@@ -66,11 +66,23 @@ describe('RFC 9162 conformance vectors', () => {
     for (const file of inclusion) {
       const v = JSON.parse(readFileSync(file, 'utf8')) as InclusionVector;
       it(`${relative(root, file)}: ${v.desc}`, () => {
-        const err = outcome(() => verifyInclusion(v.leafIdx, v.treeSize, b64(v.leafHash), v.proof?.map(b64) ?? null, b64(v.root)));
-        assert.equal(err !== null, v.wantErr, err ? `unexpected failure: ${err.message}` : 'accepted a bad proof');
+        const err = outcome(() =>
+          verifyInclusion(v.leafIdx, v.treeSize, b64(v.leafHash), v.proof?.map(b64) ?? null, b64(v.root)),
+        );
+        assert.equal(
+          err !== null,
+          v.wantErr,
+          err ? `unexpected failure: ${err.message}` : 'accepted a bad proof',
+        );
         // The same vector through bigint arguments.
         const big = outcome(() =>
-          verifyInclusion(BigInt(v.leafIdx), BigInt(v.treeSize), b64(v.leafHash), v.proof?.map(b64) ?? null, b64(v.root)),
+          verifyInclusion(
+            BigInt(v.leafIdx),
+            BigInt(v.treeSize),
+            b64(v.leafHash),
+            v.proof?.map(b64) ?? null,
+            b64(v.root),
+          ),
         );
         assert.equal(big !== null, v.wantErr);
       });
@@ -81,10 +93,22 @@ describe('RFC 9162 conformance vectors', () => {
     for (const file of consistency) {
       const v = JSON.parse(readFileSync(file, 'utf8')) as ConsistencyVector;
       it(`${relative(root, file)}: ${v.desc}`, () => {
-        const err = outcome(() => verifyConsistency(v.size1, v.size2, v.proof?.map(b64) ?? null, b64(v.root1), b64(v.root2)));
-        assert.equal(err !== null, v.wantErr, err ? `unexpected failure: ${err.message}` : 'accepted a bad proof');
+        const err = outcome(() =>
+          verifyConsistency(v.size1, v.size2, v.proof?.map(b64) ?? null, b64(v.root1), b64(v.root2)),
+        );
+        assert.equal(
+          err !== null,
+          v.wantErr,
+          err ? `unexpected failure: ${err.message}` : 'accepted a bad proof',
+        );
         const big = outcome(() =>
-          verifyConsistency(BigInt(v.size1), BigInt(v.size2), v.proof?.map(b64) ?? null, b64(v.root1), b64(v.root2)),
+          verifyConsistency(
+            BigInt(v.size1),
+            BigInt(v.size2),
+            v.proof?.map(b64) ?? null,
+            b64(v.root1),
+            b64(v.root2),
+          ),
         );
         assert.equal(big !== null, v.wantErr);
       });

@@ -26,7 +26,9 @@ interface NoteVector {
   deterministic?: boolean;
 }
 
-const notes = (JSON.parse(readFileSync(sharedTestdata('signed-note.json'), 'utf8')) as { notes: NoteVector[] }).notes;
+const notes = (
+  JSON.parse(readFileSync(sharedTestdata('signed-note.json'), 'utf8')) as { notes: NoteVector[] }
+).notes;
 const noteOf = (v: NoteVector) => `${v.text}\n${v.signatureLine}\n`;
 
 describe('signed notes (c2sp.org/signed-note)', () => {
@@ -52,9 +54,14 @@ describe('signed notes (c2sp.org/signed-note)', () => {
       for (let i = 0; i < bytes.length; i++) {
         const copy = Buffer.from(bytes);
         copy[i]! ^= 0x01;
-        assert.throws(() => verifyNote(copy, [v.vkey]), (err: { code?: string }) =>
-          ['ERR_WAYBILL_NOTE_INVALID', 'ERR_WAYBILL_SIGNATURE_INVALID', 'ERR_WAYBILL_UNKNOWN_KEY'].includes(err.code ?? ''),
-        `flip at byte ${i}`);
+        assert.throws(
+          () => verifyNote(copy, [v.vkey]),
+          (err: { code?: string }) =>
+            ['ERR_WAYBILL_NOTE_INVALID', 'ERR_WAYBILL_SIGNATURE_INVALID', 'ERR_WAYBILL_UNKNOWN_KEY'].includes(
+              err.code ?? '',
+            ),
+          `flip at byte ${i}`,
+        );
       }
     });
   }
@@ -76,9 +83,14 @@ describe('signed notes (c2sp.org/signed-note)', () => {
     ]);
     const result = verifyNote(note, [noteVerifierFor('b.example/witness', b.publicKey)]);
     assert.equal(result.text, 'hello\n\nworld\n');
-    assert.deepEqual(result.verifiedBy.map((s) => s.name), ['b.example/witness']);
+    assert.deepEqual(
+      result.verifiedBy.map((s) => s.name),
+      ['b.example/witness'],
+    );
     // Same name, different key: unknown, so ignored; no trusted signature left.
-    assert.throws(() => verifyNote(note, [noteVerifierFor('a.example/log', b.publicKey)]), { code: 'ERR_WAYBILL_UNKNOWN_KEY' });
+    assert.throws(() => verifyNote(note, [noteVerifierFor('a.example/log', b.publicKey)]), {
+      code: 'ERR_WAYBILL_UNKNOWN_KEY',
+    });
     assert.throws(() => verifyNote(note, []), { code: 'ERR_WAYBILL_UNKNOWN_KEY' });
   });
 
@@ -86,7 +98,9 @@ describe('signed notes (c2sp.org/signed-note)', () => {
     const k = generateKeyPairSync('ed25519');
     const note = signNote('x\n', { name: 'k', privateKey: k.privateKey });
     const line = note.slice(note.indexOf('\u2014'));
-    assert.throws(() => verifyNote(note + line, [vkeyFor('k', k.publicKey)]), { code: 'ERR_WAYBILL_NOTE_INVALID' });
+    assert.throws(() => verifyNote(note + line, [vkeyFor('k', k.publicKey)]), {
+      code: 'ERR_WAYBILL_NOTE_INVALID',
+    });
   });
 
   it('rejects malformed notes', () => {
@@ -105,12 +119,19 @@ describe('signed notes (c2sp.org/signed-note)', () => {
       [`cr\r\n\n${sig}\n`, /control character/],
     ];
     for (const [note, message] of cases) {
-      assert.throws(() => parseNote(note), { code: 'ERR_WAYBILL_NOTE_INVALID', message }, JSON.stringify(note));
+      assert.throws(
+        () => parseNote(note),
+        { code: 'ERR_WAYBILL_NOTE_INVALID', message },
+        JSON.stringify(note),
+      );
     }
     assert.throws(() => parseNote(Buffer.from([0xff, 0x0a, 0x0a])), /UTF-8/);
-    assert.throws(() => signNote('no newline', { name: 'k', privateKey: generateKeyPairSync('ed25519').privateKey }), {
-      code: 'ERR_WAYBILL_NOTE_INVALID',
-    });
+    assert.throws(
+      () => signNote('no newline', { name: 'k', privateKey: generateKeyPairSync('ed25519').privateKey }),
+      {
+        code: 'ERR_WAYBILL_NOTE_INVALID',
+      },
+    );
   });
 
   it('rejects malformed or mismatched keys', () => {
@@ -125,6 +146,8 @@ describe('signed notes (c2sp.org/signed-note)', () => {
     assert.throws(() => parseSignerKey('PRIVATE+KEY+x+00000000'), { code: 'ERR_WAYBILL_NOTE_INVALID' });
     const skey = notes[1]!.skey!;
     assert.throws(() => parseSignerKey(skey.replace('c74f20a3', 'c74f20a4')), /does not match/);
-    assert.throws(() => vkeyFor('has+plus', generateKeyPairSync('ed25519').publicKey), { code: 'ERR_WAYBILL_NOTE_INVALID' });
+    assert.throws(() => vkeyFor('has+plus', generateKeyPairSync('ed25519').publicKey), {
+      code: 'ERR_WAYBILL_NOTE_INVALID',
+    });
   });
 });

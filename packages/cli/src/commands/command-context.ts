@@ -17,7 +17,11 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 /** Opens the home named by the global options, runs `fn`, and always closes the store. */
-export async function withHome<T>(ctx: CommandContext, cmd: Command, fn: (h: HomeContext) => Promise<T>): Promise<T> {
+export async function withHome<T>(
+  ctx: CommandContext,
+  cmd: Command,
+  fn: (h: HomeContext) => Promise<T>,
+): Promise<T> {
   const h = await openHome(resolveHome(globals(cmd).home, ctx.io.env), ctx.io.env);
   try {
     return await fn(h);

@@ -23,8 +23,10 @@ const DESTINATION_KINDS = ['directory'];
 
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  for await (const c of stdin) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Builds the non-secret config and the secret of a connection from CLI options. */
@@ -34,10 +36,16 @@ async function buildConnection(
   cwd: string,
 ): Promise<{ config: Record<string, unknown>; secret?: { value: string } | { env: string } }> {
   const kinds = role === 'source' ? SOURCE_KINDS : DESTINATION_KINDS;
-  if (!kinds.includes(o.kind)) throw usage(`--kind must be one of ${kinds.join(', ')} for a ${role}, got "${o.kind}"`);
-  if (o.passwordEnv && o.passwordStdin) throw usage('give either --password-env or --password-stdin, not both');
+  if (!kinds.includes(o.kind))
+    throw usage(`--kind must be one of ${kinds.join(', ')} for a ${role}, got "${o.kind}"`);
+  if (o.passwordEnv && o.passwordStdin)
+    throw usage('give either --password-env or --password-stdin, not both');
   let secret: { value: string } | { env: string } | undefined =
-    o.passwordEnv !== undefined ? { env: o.passwordEnv } : o.passwordStdin ? { value: await readStdin() } : undefined;
+    o.passwordEnv !== undefined
+      ? { env: o.passwordEnv }
+      : o.passwordStdin
+        ? { value: await readStdin() }
+        : undefined;
   if (o.kind === 'postgres') {
     const config: Record<string, unknown> = {};
     if (o.url) {
@@ -58,13 +66,15 @@ async function buildConnection(
     }
     if (o.host) config['host'] = o.host;
     if (o.port) {
-      if (!/^\d{1,5}$/.test(o.port) || Number(o.port) > 65535) throw usage(`--port must be 1-65535, got "${o.port}"`);
+      if (!/^\d{1,5}$/.test(o.port) || Number(o.port) > 65535)
+        throw usage(`--port must be 1-65535, got "${o.port}"`);
       config['port'] = Number(o.port);
     }
     if (o.database) config['database'] = o.database;
     if (o.user) config['user'] = o.user;
     if (o.schema) config['schema'] = o.schema;
-    if (!o.url && !o.database) throw usage('a postgres source needs --url or --database (with --host, --user)');
+    if (!o.url && !o.database)
+      throw usage('a postgres source needs --url or --database (with --host, --user)');
     return secret ? { config, secret } : { config };
   }
   if (secret) throw usage(`a ${o.kind} ${role} takes no password`);
@@ -77,7 +87,9 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
     const group = program.command(role).description(`${role} connections: add, list, remove`);
     group
       .command('add')
-      .description(`register a named ${role} connection (credentials are stored encrypted or as an env reference)`)
+      .description(
+        `register a named ${role} connection (credentials are stored encrypted or as an env reference)`,
+      )
       .argument('<name>', 'connection name (lowercase slug)')
       .requiredOption('--kind <kind>', (role === 'source' ? SOURCE_KINDS : DESTINATION_KINDS).join(' | '))
       .option('--path <path>', 'file (sqlite, csv, ndjson) or directory (directory destination)')
@@ -90,7 +102,8 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--password-env <var>', 'read the password from this environment variable at run time')
       .option('--password-stdin', 'read the password from standard input now and store it encrypted')
       .action(async (name: string, o: AddOptions, cmd: Command) => {
-        if (!slug.safeParse(name).success) throw usage(`connection name "${name}" must be a lowercase slug (a-z, 0-9, . _ -)`);
+        if (!slug.safeParse(name).success)
+          throw usage(`connection name "${name}" must be a lowercase slug (a-z, 0-9, . _ -)`);
         const built = await buildConnection(role, o, ctx.io.cwd);
         await withHome(ctx, cmd, async (h) => {
           const now = new Date().toISOString();
@@ -109,7 +122,14 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
               : await connectionOpener.openDestination(record, undefined);
           if ('close' in adapter) await adapter.close();
           await h.store.upsertConnection(record);
-          const out = { name, role, kind: o.kind, config: built.config, credential: describeSecret(record), replaced: !!existing };
+          const out = {
+            name,
+            role,
+            kind: o.kind,
+            config: built.config,
+            credential: describeSecret(record),
+            replaced: !!existing,
+          };
           if (globals(cmd).json) printJson(ctx.io, out);
           else println(ctx.io, `${existing ? 'updated' : 'added'} ${role} "${name}" (${o.kind})`);
         });
@@ -127,8 +147,16 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
             updatedAt: c.updatedAt,
           }));
           if (globals(cmd).json) printJson(ctx.io, { connections: list });
-          else if (list.length === 0) println(ctx.io, `no ${role} connections; add one with \`waybill ${role} add\``);
-          else println(ctx.io, table([['NAME', 'KIND', 'SETTINGS', 'CREDENTIAL'], ...list.map((c) => [c.name, c.kind, JSON.stringify(c.config), c.credential ?? '-'])]));
+          else if (list.length === 0)
+            println(ctx.io, `no ${role} connections; add one with \`waybill ${role} add\``);
+          else
+            println(
+              ctx.io,
+              table([
+                ['NAME', 'KIND', 'SETTINGS', 'CREDENTIAL'],
+                ...list.map((c) => [c.name, c.kind, JSON.stringify(c.config), c.credential ?? '-']),
+              ]),
+            );
         });
       });
     group

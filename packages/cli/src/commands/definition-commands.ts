@@ -45,8 +45,21 @@ export function registerDefinitionCommands(program: Command, ctx: CommandContext
           appliedAt: d.appliedAt,
         }));
         if (globals(cmd).json) printJson(io, { definitions: list });
-        else if (list.length === 0) println(io, 'no definitions yet; apply one with `waybill def apply FILE`');
-        else println(io, table([['NAME', 'VERSION', 'OWNER', 'APPLIED'], ...list.map((d) => [d.name, `${d.seq} ${d.version.slice(0, 19)}`, d.owner, `${d.appliedAt} by ${d.appliedBy}`])]));
+        else if (list.length === 0)
+          println(io, 'no definitions yet; apply one with `waybill def apply FILE`');
+        else
+          println(
+            io,
+            table([
+              ['NAME', 'VERSION', 'OWNER', 'APPLIED'],
+              ...list.map((d) => [
+                d.name,
+                `${d.seq} ${d.version.slice(0, 19)}`,
+                d.owner,
+                `${d.appliedAt} by ${d.appliedBy}`,
+              ]),
+            ]),
+          );
       });
     });
   def
@@ -57,9 +70,20 @@ export function registerDefinitionCommands(program: Command, ctx: CommandContext
     .action(async (name: string, o: { at?: string }, cmd: Command) => {
       await withHome(ctx, cmd, async (h) => {
         const d = await h.definitions.show(name, o.at);
-        if (globals(cmd).json) printJson(io, { name: d.name, version: d.version, seq: d.seq, appliedBy: d.appliedBy, appliedAt: d.appliedAt, definition: d.body });
+        if (globals(cmd).json)
+          printJson(io, {
+            name: d.name,
+            version: d.version,
+            seq: d.seq,
+            appliedBy: d.appliedBy,
+            appliedAt: d.appliedAt,
+            definition: d.body,
+          });
         else {
-          println(io, `# ${d.name} version ${d.seq} (${d.version}), applied ${d.appliedAt} by ${d.appliedBy}`);
+          println(
+            io,
+            `# ${d.name} version ${d.seq} (${d.version}), applied ${d.appliedAt} by ${d.appliedBy}`,
+          );
           io.stdout.write(d.sourceText.endsWith('\n') ? d.sourceText : d.sourceText + '\n');
         }
       });
@@ -70,9 +94,21 @@ export function registerDefinitionCommands(program: Command, ctx: CommandContext
     .argument('<name>')
     .action(async (name: string, _o: unknown, cmd: Command) => {
       await withHome(ctx, cmd, async (h) => {
-        const list = (await h.definitions.history(name)).map((d) => ({ seq: d.seq, version: d.version, appliedBy: d.appliedBy, appliedAt: d.appliedAt }));
+        const list = (await h.definitions.history(name)).map((d) => ({
+          seq: d.seq,
+          version: d.version,
+          appliedBy: d.appliedBy,
+          appliedAt: d.appliedAt,
+        }));
         if (globals(cmd).json) printJson(io, { name, versions: list });
-        else println(io, table([['#', 'VERSION', 'APPLIED AT', 'BY'], ...list.map((d) => [String(d.seq), d.version, d.appliedAt, d.appliedBy])]));
+        else
+          println(
+            io,
+            table([
+              ['#', 'VERSION', 'APPLIED AT', 'BY'],
+              ...list.map((d) => [String(d.seq), d.version, d.appliedAt, d.appliedBy]),
+            ]),
+          );
       });
     });
   def
@@ -81,19 +117,25 @@ export function registerDefinitionCommands(program: Command, ctx: CommandContext
     .argument('<name>')
     .argument('[from]', 'version (digest prefix or @N)')
     .argument('[to]', 'version (digest prefix or @N)')
-    .action(async (name: string, from: string | undefined, to: string | undefined, _o: unknown, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        const d = await h.definitions.diff(name, from, to);
-        if (globals(cmd).json) printJson(io, { name, from: d.from.version, to: d.to.version, changes: d.changes });
-        else {
-          println(io, `${name}: version ${d.from.seq} → ${d.to.seq}`);
-          if (d.changes.length === 0) println(io, '  no changes');
-          for (const c of d.changes) {
-            const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
-            const show = (v: unknown) => JSON.stringify(v);
-            println(io, `  ${sign} ${c.path}${c.kind === 'changed' ? `: ${show(c.before)} → ${show(c.after)}` : c.kind === 'added' ? `: ${show(c.after)}` : `: ${show(c.before)}`}`);
+    .action(
+      async (name: string, from: string | undefined, to: string | undefined, _o: unknown, cmd: Command) => {
+        await withHome(ctx, cmd, async (h) => {
+          const d = await h.definitions.diff(name, from, to);
+          if (globals(cmd).json)
+            printJson(io, { name, from: d.from.version, to: d.to.version, changes: d.changes });
+          else {
+            println(io, `${name}: version ${d.from.seq} → ${d.to.seq}`);
+            if (d.changes.length === 0) println(io, '  no changes');
+            for (const c of d.changes) {
+              const sign = c.kind === 'added' ? '+' : c.kind === 'removed' ? '-' : '~';
+              const show = (v: unknown) => JSON.stringify(v);
+              println(
+                io,
+                `  ${sign} ${c.path}${c.kind === 'changed' ? `: ${show(c.before)} → ${show(c.after)}` : c.kind === 'added' ? `: ${show(c.after)}` : `: ${show(c.before)}`}`,
+              );
+            }
           }
-        }
-      });
-    });
+        });
+      },
+    );
 }

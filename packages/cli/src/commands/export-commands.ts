@@ -22,7 +22,8 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
       await withHome(ctx, cmd, async (h) => {
         const bar = new ProgressBar(io.stderr, !g.json && io.stderr.isTTY === true);
         const abort = new AbortController();
-        const onSignal = () => abort.abort(new WaybillError('ERR_WAYBILL_RUN_FAILED', 'interrupted by signal'));
+        const onSignal = () =>
+          abort.abort(new WaybillError('ERR_WAYBILL_RUN_FAILED', 'interrupted by signal'));
         process.once('SIGINT', onSignal);
         try {
           const r = await h.exports.run({
@@ -35,10 +36,20 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
             onProgress: (p) => bar.update(p),
           });
           bar.done();
-          const out = { runId: r.run.id, status: r.run.status, definition: name, purpose: o.purpose, location: r.location, counts: r.predicate.counts };
+          const out = {
+            runId: r.run.id,
+            status: r.run.status,
+            definition: name,
+            purpose: o.purpose,
+            location: r.location,
+            counts: r.predicate.counts,
+          };
           if (g.json) printJson(io, out);
           else {
-            println(io, `run ${out.runId} sealed: ${out.counts.written} rows written (${out.counts.read} read, ${out.counts.filtered} filtered)`);
+            println(
+              io,
+              `run ${out.runId} sealed: ${out.counts.written} rows written (${out.counts.read} read, ${out.counts.filtered} filtered)`,
+            );
             println(io, `export: ${out.location}`);
           }
         } finally {
@@ -56,7 +67,20 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
       await withHome(ctx, cmd, async (h) => {
         const runs = await h.store.listRuns('default', { limit: Number(o.limit) });
         if (globals(cmd).json) printJson(io, { runs });
-        else println(io, table([['RUN', 'DEFINITION', 'STATUS', 'ROWS', 'CREATED'], ...runs.map((r) => [r.id, r.definitionName, r.status, String(r.counts?.written ?? '-'), r.createdAt])]));
+        else
+          println(
+            io,
+            table([
+              ['RUN', 'DEFINITION', 'STATUS', 'ROWS', 'CREATED'],
+              ...runs.map((r) => [
+                r.id,
+                r.definitionName,
+                r.status,
+                String(r.counts?.written ?? '-'),
+                r.createdAt,
+              ]),
+            ]),
+          );
       });
     });
   exp
@@ -66,14 +90,22 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
     .action(async (id: string, _o: unknown, cmd: Command) => {
       await withHome(ctx, cmd, async (h) => {
         const run = await h.store.getRun('default', id);
-        if (!run) throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no run "${id}"; see \`waybill export list\``);
+        if (!run)
+          throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no run "${id}"; see \`waybill export list\``);
         const transitions = await h.store.runTransitions(id);
         if (globals(cmd).json) printJson(io, { ...run, transitions });
         else {
-          println(io, `run ${run.id}: ${run.status}${run.errorCode ? ` (${run.errorCode}: ${run.errorMessage})` : ''}`);
-          println(io, `definition ${run.definitionName} ${run.definitionVersion}, purpose ${run.purpose}, requester ${run.requester}`);
+          println(
+            io,
+            `run ${run.id}: ${run.status}${run.errorCode ? ` (${run.errorCode}: ${run.errorMessage})` : ''}`,
+          );
+          println(
+            io,
+            `definition ${run.definitionName} ${run.definitionVersion}, purpose ${run.purpose}, requester ${run.requester}`,
+          );
           if (run.location) println(io, `export: ${run.location}`);
-          for (const t of transitions) println(io, `  ${t.at}  ${t.status}${t.detail ? `  ${t.detail}` : ''}`);
+          for (const t of transitions)
+            println(io, `  ${t.at}  ${t.status}${t.detail ? `  ${t.detail}` : ''}`);
         }
       });
     });

@@ -45,9 +45,15 @@ export function registerInitCommands(program: Command, ctx: CommandContext): voi
       else {
         if (adminKey) println(io, `created Waybill home ${home}; admin API key (shown once): ${adminKey}`);
         println(io, `seeded ${report.sourceDatabase}`);
-        println(io, `exported ${report.rows} rows of "${report.definition}" for purpose "${report.purpose}" (run ${report.runId})`);
+        println(
+          io,
+          `exported ${report.rows} rows of "${report.definition}" for purpose "${report.purpose}" (run ${report.runId})`,
+        );
         println(io, `waybill directory: ${report.waybillDir}`);
-        println(io, `verified: ${report.verified ? 'yes' : 'NO'} — check it yourself with: waybill verify ${report.waybillDir}`);
+        println(
+          io,
+          `verified: ${report.verified ? 'yes' : 'NO'} — check it yourself with: waybill verify ${report.waybillDir}`,
+        );
       }
       if (!report.verified) ctx.setExit(1);
     });

@@ -22,7 +22,8 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
     .description('create a named HMAC-SHA-256 key for hash_keyed transforms')
     .argument('<name>', 'the name definitions use (transform.key)')
     .action(async (name: string, _o: unknown, cmd: Command) => {
-      if (!slug.safeParse(name).success) throw new WaybillError('ERR_WAYBILL_USAGE', `key name "${name}" must be a lowercase slug`);
+      if (!slug.safeParse(name).success)
+        throw new WaybillError('ERR_WAYBILL_USAGE', `key name "${name}" must be a lowercase slug`);
       await withHome(ctx, cmd, async (h) => {
         const r = await h.keys.createHmacKey(name);
         if (globals(cmd).json) printJson(io, { name, keyId: r.keyId });
@@ -43,7 +44,14 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
           retiredAt: k.retiredAt,
         }));
         if (globals(cmd).json) printJson(io, { keys: list });
-        else println(io, table([['ID', 'PURPOSE', 'NAME', 'CREATED'], ...list.map((k) => [k.id, k.purpose, k.name, k.createdAt])]));
+        else
+          println(
+            io,
+            table([
+              ['ID', 'PURPOSE', 'NAME', 'CREATED'],
+              ...list.map((k) => [k.id, k.purpose, k.name, k.createdAt]),
+            ]),
+          );
       });
     });
 }

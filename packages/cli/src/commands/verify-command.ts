@@ -19,7 +19,8 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
       const g = globals(cmd);
       let record: number | undefined;
       if (opts.record !== undefined) {
-        if (!/^\d+$/.test(opts.record)) throw usage(`--record must be a record index (0, 1, 2…), got "${opts.record}"`);
+        if (!/^\d+$/.test(opts.record))
+          throw usage(`--record must be a record index (0, 1, 2…), got "${opts.record}"`);
         record = Number(opts.record);
       }
       const keys = await loadKeys(opts.key, g.home);
@@ -52,7 +53,10 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
     }
     const home = resolveHome(homeFlag, io.env);
     if (!homeExists(home)) {
-      throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no --key given and no Waybill home at ${home} to take keys from`);
+      throw new WaybillError(
+        'ERR_WAYBILL_KEY_NOT_FOUND',
+        `no --key given and no Waybill home at ${home} to take keys from`,
+      );
     }
     const h = await openHome(home, io.env);
     try {

@@ -58,7 +58,10 @@ export async function seedCrm(path: string, o: SeedOptions): Promise<void> {
         const phone = f.phone.number({ style: 'national' });
         // SSNs in the 9xx area, which the SSA never issues: realistic shape, never a real person's.
         const ssn = `9${f.string.numeric(2)}-${f.string.numeric(2)}-${f.string.numeric(4)}`;
-        const birth = f.date.birthdate({ mode: 'age', min: 18, max: 90, refDate: ref }).toISOString().slice(0, 10);
+        const birth = f.date
+          .birthdate({ mode: 'age', min: 18, max: 90, refDate: ref })
+          .toISOString()
+          .slice(0, 10);
         const ltv = Math.round(f.number.float({ min: 0, max: 25000 }) * 100) / 100;
         const r = f.number.int(9);
         const notes =
@@ -70,7 +73,18 @@ export async function seedCrm(path: string, o: SeedOptions): Promise<void> {
                 ? f.lorem.sentence()
                 : null;
         const updated = f.date.recent({ days: 365, refDate: ref }).toISOString();
-        insC.run(i, `${first} ${last}`, email, phone, ssn, birth, f.helpers.arrayElement(COUNTRIES), ltv, notes, updated);
+        insC.run(
+          i,
+          `${first} ${last}`,
+          email,
+          phone,
+          ssn,
+          birth,
+          f.helpers.arrayElement(COUNTRIES),
+          ltv,
+          notes,
+          updated,
+        );
       }
       for (let i = 1; i <= o.orders; i++) {
         insO.run(

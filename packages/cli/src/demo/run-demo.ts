@@ -36,7 +36,13 @@ export async function runDemo(
     await mkdir(join(demoDir, 'exports'), { recursive: true });
     const now = new Date().toISOString();
     const conn = { workspace: 'default', secret: null, createdAt: now, updatedAt: now } as const;
-    await h.store.upsertConnection({ ...conn, name: 'demo-crm', role: 'source', kind: 'sqlite', config: { path: sourceDatabase } });
+    await h.store.upsertConnection({
+      ...conn,
+      name: 'demo-crm',
+      role: 'source',
+      kind: 'sqlite',
+      config: { path: sourceDatabase },
+    });
     await h.store.upsertConnection({
       ...conn,
       name: 'demo-exports',

@@ -28,11 +28,19 @@ function errnoCode(err: unknown): string | undefined {
 export function fileError(where: string, err: unknown): WaybillError {
   const code = errnoCode(err);
   if (code === 'ENOENT') {
-    return new WaybillError('ERR_WAYBILL_NOT_FOUND', `${where}: the file does not exist; check the connection's path`, {
-      cause: err,
-    });
+    return new WaybillError(
+      'ERR_WAYBILL_NOT_FOUND',
+      `${where}: the file does not exist; check the connection's path`,
+      {
+        cause: err,
+      },
+    );
   }
-  return wrapError(err, 'ERR_WAYBILL_SOURCE_FAILED', `${where}: could not read the file (${code ?? 'I/O error'})`);
+  return wrapError(
+    err,
+    'ERR_WAYBILL_SOURCE_FAILED',
+    `${where}: could not read the file (${code ?? 'I/O error'})`,
+  );
 }
 
 /** Fails early, with a clear error, when the path is missing or not a regular file. */

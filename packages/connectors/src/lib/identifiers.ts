@@ -8,7 +8,10 @@ import { WaybillError } from '@waybill/verify';
  */
 export function quoteIdentifier(name: string): string {
   if (name.length === 0 || name.includes('\0')) {
-    throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'an SQL identifier must be non-empty and contain no NUL character');
+    throw new WaybillError(
+      'ERR_WAYBILL_INVALID_INPUT',
+      'an SQL identifier must be non-empty and contain no NUL character',
+    );
   }
   return `"${name.replaceAll('"', '""')}"`;
 }
@@ -33,7 +36,7 @@ export function resolveColumns(
   available: readonly SourceColumn[],
   requested: readonly string[],
 ): number[] {
-  if (!Array.isArray(requested) || requested.length === 0) {
+  if (requested.length === 0) {
     throw new WaybillError(
       'ERR_WAYBILL_INVALID_INPUT',
       `${where}: no columns requested from table ${JSON.stringify(table)}; name at least one column to read`,

@@ -21,7 +21,9 @@ export class DefinitionInvalidError extends WaybillError {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : '';
     super(
       'ERR_WAYBILL_DEFINITION_INVALID',
-      first ? `${where}: ${first.path || '(top level)'}: ${first.message}${more}` : `${file}: invalid definition`,
+      first
+        ? `${where}: ${first.path || '(top level)'}: ${first.message}${more}`
+        : `${file}: invalid definition`,
     );
     this.problems = problems;
   }
@@ -45,7 +47,12 @@ export function parseDefinition(text: string, file = '<definition>'): ExportDefi
       file,
       doc.errors.map((e) => {
         const pos = lineCounter.linePos(e.pos[0]);
-        return { path: '', line: pos.line, column: pos.col, message: `YAML syntax: ${e.message.split('\n')[0]}` };
+        return {
+          path: '',
+          line: pos.line,
+          column: pos.col,
+          message: `YAML syntax: ${e.message.split('\n')[0]}`,
+        };
       }),
     );
   }
@@ -73,12 +80,18 @@ export function parseDefinition(text: string, file = '<definition>'): ExportDefi
 }
 
 /** Reads and validates a definition file. */
-export async function loadDefinitionFile(file: string): Promise<{ definition: ExportDefinition; text: string }> {
+export async function loadDefinitionFile(
+  file: string,
+): Promise<{ definition: ExportDefinition; text: string }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw wrapError(err, 'ERR_WAYBILL_INVALID_INPUT', `cannot read definition file ${file}: ${(err as Error).message}`);
+    throw wrapError(
+      err,
+      'ERR_WAYBILL_INVALID_INPUT',
+      `cannot read definition file ${file}: ${(err as Error).message}`,
+    );
   }
   return { definition: parseDefinition(text, file), text };
 }

@@ -72,7 +72,10 @@ export class DefinitionService {
     const history = await this.history(name);
     if (!version) return history[history.length - 1]!;
     const matches = history.filter((r) =>
-      version.startsWith('@') ? String(r.seq) === version.slice(1) : r.version === version || r.version.replace(/^sha256:/, '').startsWith(version.replace(/^sha256:/, '')),
+      version.startsWith('@')
+        ? String(r.seq) === version.slice(1)
+        : r.version === version ||
+          r.version.replace(/^sha256:/, '').startsWith(version.replace(/^sha256:/, '')),
     );
     if (matches.length !== 1) {
       throw new WaybillError(
@@ -88,16 +91,25 @@ export class DefinitionService {
   async history(name: string): Promise<DefinitionVersionRecord[]> {
     const h = await this.o.store.definitionHistory(this.workspace, name);
     if (h.length === 0) {
-      throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no export definition "${name}"; see \`waybill def list\``);
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        `no export definition "${name}"; see \`waybill def list\``,
+      );
     }
     return h;
   }
 
   /** Field-level changes between two versions (defaults: the previous and the latest). */
-  async diff(name: string, from?: string, to?: string): Promise<{ from: DefinitionVersionRecord; to: DefinitionVersionRecord; changes: DefinitionChange[] }> {
+  async diff(
+    name: string,
+    from?: string,
+    to?: string,
+  ): Promise<{ from: DefinitionVersionRecord; to: DefinitionVersionRecord; changes: DefinitionChange[] }> {
     const history = await this.history(name);
     const b = to ? await this.show(name, to) : history[history.length - 1]!;
-    const a = from ? await this.show(name, from) : (history[history.indexOf(history.find((r) => r.version === b.version)!) - 1] ?? b);
+    const a = from
+      ? await this.show(name, from)
+      : (history[history.indexOf(history.find((r) => r.version === b.version)!) - 1] ?? b);
     return { from: a, to: b, changes: diffDefinitions(a.body, b.body) };
   }
 
@@ -136,7 +148,11 @@ export class DefinitionService {
       compilePlan(d, columns, { hmacKey: (n) => hmac.get(n)! });
     } catch (err) {
       if (err instanceof WaybillError && !err.message.startsWith(file)) {
-        throw new WaybillError(err.code === 'ERR_WAYBILL_NOT_FOUND' ? 'ERR_WAYBILL_DEFINITION_INVALID' : err.code, `${file}: ${err.message}`, { cause: err });
+        throw new WaybillError(
+          err.code === 'ERR_WAYBILL_NOT_FOUND' ? 'ERR_WAYBILL_DEFINITION_INVALID' : err.code,
+          `${file}: ${err.message}`,
+          { cause: err },
+        );
       }
       throw err;
     } finally {

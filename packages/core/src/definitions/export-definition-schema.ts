@@ -74,7 +74,11 @@ export const exportDefinitionSchema = z
     const seen = new Set<string>();
     d.fields.forEach((f, i) => {
       if (seen.has(f.name)) {
-        ctx.addIssue({ code: 'custom', path: ['fields', i, 'name'], message: `duplicate output field "${f.name}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['fields', i, 'name'],
+          message: `duplicate output field "${f.name}"`,
+        });
       }
       seen.add(f.name);
     });

@@ -56,7 +56,10 @@ export class FlatRecordEncoder {
       if (v === null || v === undefined) s += 'null';
       else if (typeof v === 'number') {
         if (!Number.isFinite(v)) {
-          throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'non-finite number in a record cannot be hashed');
+          throw new WaybillError(
+            'ERR_WAYBILL_INVALID_INPUT',
+            'non-finite number in a record cannot be hashed',
+          );
         }
         s += JSON.stringify(v);
       } else s += JSON.stringify(v);

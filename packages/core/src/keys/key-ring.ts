@@ -1,4 +1,10 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { WaybillError, keyIdForPublicKey } from '@waybill/verify';
 import type { Clock } from '../ports/clock.js';
 import type { KeyRecord, Store } from '../ports/store.js';
@@ -32,7 +38,9 @@ export class KeyRing {
   }
 
   /** Creates an Ed25519 key for `purpose` unless one is current; returns the current one. */
-  async ensureSigningKey(purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing'): Promise<SigningKey> {
+  async ensureSigningKey(
+    purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing',
+  ): Promise<SigningKey> {
     const current = await this.currentRecord(purpose);
     if (current) return this.openSigning(current);
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -44,7 +52,10 @@ export class KeyRing {
       name: 'default',
       algorithm: 'ed25519',
       publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      sealedSecret: this.box.seal(privateKey.export({ type: 'pkcs8', format: 'der' }), `key:${purpose}:${id}`),
+      sealedSecret: this.box.seal(
+        privateKey.export({ type: 'pkcs8', format: 'der' }),
+        `key:${purpose}:${id}`,
+      ),
       createdAt: this.clock.now().toISOString(),
       retiredAt: null,
     };
@@ -56,13 +67,18 @@ export class KeyRing {
   async signingKey(purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing'): Promise<SigningKey> {
     const current = await this.currentRecord(purpose);
     if (!current) {
-      throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no ${purpose} key in this home; run \`waybill init\``);
+      throw new WaybillError(
+        'ERR_WAYBILL_KEY_NOT_FOUND',
+        `no ${purpose} key in this home; run \`waybill init\``,
+      );
     }
     return this.openSigning(current);
   }
 
   /** Every public key (current and retired) of a purpose, for verification. */
-  async verificationKeys(purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing'): Promise<KeyObject[]> {
+  async verificationKeys(
+    purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing',
+  ): Promise<KeyObject[]> {
     const records = await this.store.listKeys(this.workspace, purpose);
     return records.filter((r) => r.publicKey).map((r) => createPublicKey(r.publicKey!));
   }
@@ -70,7 +86,8 @@ export class KeyRing {
   /** Creates a named HMAC-SHA-256 key (32 random bytes). Conflict if the name exists. */
   async createHmacKey(name: string): Promise<{ keyId: string }> {
     const existing = await this.findHmac(name);
-    if (existing) throw new WaybillError('ERR_WAYBILL_CONFLICT', `an HMAC key named "${name}" already exists`);
+    if (existing)
+      throw new WaybillError('ERR_WAYBILL_CONFLICT', `an HMAC key named "${name}" already exists`);
     const id = `hmac-${randomBytes(8).toString('hex')}`;
     await this.store.insertKey({
       id,

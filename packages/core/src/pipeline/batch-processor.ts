@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { WaybillError } from '@waybill/verify';
 import { FlatRecordEncoder } from '../json/canonical-json.js';
 import type { CellValue } from '../ports/source.js';
@@ -11,19 +11,27 @@ export type ExportFormat = 'csv' | 'ndjson';
 export interface BatchResult {
   /** Encoded output lines (CSV or NDJSON). */
   readonly payload: string;
-  /** `records.jsonl` lines for the written rows. */
+  /**
+   * `records.jsonl` lines for the written rows, with {@link INDEX_MARK} where each record's output index
+   * goes: a batch does not know how many rows earlier batches wrote (filters), the assembler does.
+   */
   readonly records: string;
-  /** The written records' digests, 32 bytes each, concatenated in order. */
-  readonly digests: Buffer;
+  /** RFC 9162 leaf hashes, SHA-256(0x00 ‖ digest), 32 bytes each, in order. */
+  readonly leafHashes: Buffer;
   readonly read: number;
   readonly filtered: number;
   readonly written: number;
 }
 
+/** Stands for a record's output index in {@link BatchResult.records}; never appears in JSON text. */
+export const INDEX_MARK = '\u0000';
+
 const typeChecks: Record<string, (v: CellValue) => boolean> = {
   string: (v) => typeof v === 'string',
-  integer: (v) => (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v)),
-  number: (v) => typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))),
+  integer: (v) =>
+    (typeof v === 'number' && Number.isInteger(v)) || (typeof v === 'string' && /^-?\d+$/.test(v)),
+  number: (v) =>
+    typeof v === 'number' || (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v))),
   boolean: (v) => typeof v === 'boolean',
   date: (v) => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v),
   timestamp: (v) =>
@@ -38,6 +46,8 @@ export class BatchProcessor {
   private readonly encoder: FlatRecordEncoder;
   private readonly emitted: readonly PlannedField[];
   private readonly checks: ((v: CellValue) => boolean)[];
+  /** 0x00 ‖ digest: the RFC 9162 §2.1.1 leaf input, reused for every record. */
+  private readonly leaf = Buffer.alloc(33);
 
   constructor(
     private readonly plan: ExportPlan,
@@ -53,14 +63,15 @@ export class BatchProcessor {
     return this.format === 'csv' ? csvLine(this.emitted.map((f) => f.name)) : '';
   }
 
-  /** Processes one batch; `nextIndex` is the output index of the first record written from it. */
-  process(rows: readonly CellValue[][], nextIndex: number, firstRowNumber: number): BatchResult {
+  /** Processes one batch; `firstRowNumber` (1-based) numbers source rows in error messages. */
+  process(rows: readonly CellValue[][], firstRowNumber: number): BatchResult {
     const { plan, emitted, encoder, checks } = this;
     const csv = this.format === 'csv';
     const filter = plan.filter;
     const inputs = plan.expressionInputs;
     const needsObject = inputs.length > 0;
-    const digests = Buffer.allocUnsafe(rows.length * 32);
+    const leafHashes = Buffer.allocUnsafe(rows.length * 32);
+    const leaf = this.leaf;
     const values: CellValue[] = new Array<CellValue>(emitted.length);
     let payload = '';
     let records = '';
@@ -101,10 +112,13 @@ export class BatchProcessor {
         );
       }
       const canonical = encoder.encode(values);
-      const hash = createHash('sha256').update(canonical).digest();
-      hash.copy(digests, written * 32);
+      // One-shot hashing (crypto.hash) avoids a native object per record; hex and 'binary' strings avoid
+      // a Buffer allocation per call.
+      const digest = hash('sha256', canonical, 'hex');
+      leaf.write(digest, 1, 'hex');
+      leafHashes.write(hash('sha256', leaf, 'binary'), written * 32, 'binary');
       payload += csv ? csvLine(values) : canonical + '\n';
-      let rec = `{"digest":"${hash.toString('hex')}","index":${nextIndex + written},"sourceRecordId":${JSON.stringify(String(id))}`;
+      let rec = `{"digest":"${digest}","index":${INDEX_MARK},"sourceRecordId":${JSON.stringify(String(id))}`;
       if (plan.updatedAtIndex >= 0) {
         const u = row[plan.updatedAtIndex];
         if (u !== null && u !== undefined) rec += `,"sourceUpdatedAt":${JSON.stringify(String(u))}`;
@@ -115,7 +129,7 @@ export class BatchProcessor {
     return {
       payload,
       records,
-      digests: digests.subarray(0, written * 32),
+      leafHashes: leafHashes.subarray(0, written * 32),
       read: rows.length,
       filtered,
       written,

@@ -82,7 +82,11 @@ export function compilePlan(
       // A dropped field is never read: the projection pushed to the source leaves it out.
       if (!transform?.drops) sourceIndex = indexOf(col.name);
     } else if (f.compute !== undefined) {
-      compute = compileExpression(f.compute, { variables, purpose: 'compute', where: `fields[${i}].compute` });
+      compute = compileExpression(f.compute, {
+        variables,
+        purpose: 'compute',
+        where: `fields[${i}].compute`,
+      });
       for (const r of compute.references) refs.add(r);
     }
     return { name: f.name, field: f, sourceIndex, sourceType, compute, transform };

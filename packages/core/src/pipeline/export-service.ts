@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { MerkleRootBuilder, WaybillError, merkleLeafHash, signEnvelope, wrapError } from '@waybill/verify';
+import { MerkleRootBuilder, WaybillError, signEnvelope, wrapError } from '@waybill/verify';
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import { canonicalJson } from '../json/canonical-json.js';
 import { uuidv7 } from '../ids/uuid-v7.js';
@@ -26,7 +27,9 @@ import {
   type ValidationGateResult,
 } from '../waybill/export-predicate.js';
 import { buildLineage } from '../waybill/lineage-builder.js';
-import { BatchProcessor } from './batch-processor.js';
+import { BatchProcessor, INDEX_MARK } from './batch-processor.js';
+import type { BatchReply, WorkerInit } from './batch-task.js';
+import { WorkerPool } from './worker-pool.js';
 import { compilePlan, type ExportPlan } from './export-plan.js';
 import { renderPathTemplate } from './path-template.js';
 
@@ -47,7 +50,11 @@ export interface ExportServiceOptions {
   readonly stagingRoot: string;
   readonly workspace?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Pipeline worker threads (default: one per core, at most 4). */
+  readonly workers?: number;
 }
+
+type BatchDone = Extract<BatchReply, { ok: true }>;
 
 export interface ExportRequest {
   readonly definition: string;
@@ -79,9 +86,11 @@ const ENVELOPE_FILE = 'waybill.intoto.jsonl';
  */
 export class ExportService {
   private readonly workspace: string;
+  private readonly workers: number;
 
   constructor(private readonly o: ExportServiceOptions) {
     this.workspace = o.workspace ?? 'default';
+    this.workers = Math.max(1, Math.min(o.workers ?? availableParallelism(), 4));
   }
 
   async run(req: ExportRequest): Promise<ExportResult> {
@@ -129,8 +138,14 @@ export class ExportService {
     let write: DestinationWrite | undefined;
     let source: Source | undefined;
     try {
-      source = await this.o.connections.openSource(sourceConn, resolveSecret(this.o.box, sourceConn, this.o.env));
-      const columns = await source.describe(definition.source.table, req.signal ? { signal: req.signal } : {});
+      source = await this.o.connections.openSource(
+        sourceConn,
+        resolveSecret(this.o.box, sourceConn, this.o.env),
+      );
+      const columns = await source.describe(
+        definition.source.table,
+        req.signal ? { signal: req.signal } : {},
+      );
       const hmacKeys = await this.loadHmacKeys(definition);
       const plan = compilePlan(definition, columns, {
         hmacKey: (name) => {
@@ -143,7 +158,13 @@ export class ExportService {
       // STAGE
       await mkdir(staging, { recursive: true, mode: 0o700 });
       const payloadName = `${definition.name}.${definition.format}`;
-      const staged = await this.stage(plan, definition, source, staging, payloadName, req);
+      const init = {
+        definition,
+        columns,
+        format: definition.format,
+        hmacKeys: [...hmacKeys].map(([name, k]) => ({ name, keyId: k.keyId, secret: k.secret })),
+      };
+      const staged = await this.stage(plan, init, source, staging, payloadName, req);
       await source.close();
       source = undefined;
       await tracker.move('staged', { counts: staged.counts });
@@ -151,11 +172,18 @@ export class ExportService {
       // VALIDATE
       const gates = validate(staged);
       const failed = gates.find((g) => !g.passed);
-      if (failed) throw new WaybillError('ERR_WAYBILL_VALIDATION_FAILED', `validation gate ${failed.gate}: ${failed.detail}`);
+      if (failed)
+        throw new WaybillError(
+          'ERR_WAYBILL_VALIDATION_FAILED',
+          `validation gate ${failed.gate}: ${failed.detail}`,
+        );
       await tracker.move('validated');
 
       // DELIVER: payload and records to the destination's temporary location.
-      const destination = await this.o.connections.openDestination(destConn, resolveSecret(this.o.box, destConn, this.o.env));
+      const destination = await this.o.connections.openDestination(
+        destConn,
+        resolveSecret(this.o.box, destConn, this.o.env),
+      );
       const path = renderPathTemplate(definition.destination.path, {
         name: definition.name,
         runId,
@@ -163,13 +191,29 @@ export class ExportService {
         purpose: req.purpose,
       });
       write = await destination.begin(path, { runId, ...(req.signal ? { signal: req.signal } : {}) });
-      req.onProgress?.({ phase: 'delivering', rowsRead: staged.counts.read, rowsWritten: staged.counts.written, bytes: staged.payloadBytes });
-      await write.writeFile(payloadName, createReadStream(join(staging, payloadName), { highWaterMark: 1 << 16 }));
-      await write.writeFile(RECORDS_FILE, createReadStream(join(staging, RECORDS_FILE), { highWaterMark: 1 << 16 }));
+      req.onProgress?.({
+        phase: 'delivering',
+        rowsRead: staged.counts.read,
+        rowsWritten: staged.counts.written,
+        bytes: staged.payloadBytes,
+      });
+      await write.writeFile(
+        payloadName,
+        createReadStream(join(staging, payloadName), { highWaterMark: 1 << 16 }),
+      );
+      await write.writeFile(
+        RECORDS_FILE,
+        createReadStream(join(staging, RECORDS_FILE), { highWaterMark: 1 << 16 }),
+      );
       await tracker.move('delivered', { location: write.location });
 
       // SEAL: lineage + signed statement beside the data, then commit atomically.
-      req.onProgress?.({ phase: 'sealing', rowsRead: staged.counts.read, rowsWritten: staged.counts.written, bytes: staged.payloadBytes });
+      req.onProgress?.({
+        phase: 'sealing',
+        rowsRead: staged.counts.read,
+        rowsWritten: staged.counts.written,
+        bytes: staged.payloadBytes,
+      });
       const signing = await this.o.keys.signingKey('waybill-signing');
       const signedAt = clock.now().toISOString();
       const predicate = buildPredicate({
@@ -224,7 +268,14 @@ export class ExportService {
       const sealed = await tracker.move('sealed', { location, waybillDigest: sha256(envelopeBytes) });
       return { run: sealed, location, predicate };
     } catch (err) {
-      const e = err instanceof WaybillError ? err : wrapError(err, 'ERR_WAYBILL_RUN_FAILED', `run ${runId} failed: ${(err as Error)?.message ?? String(err)}`);
+      const e =
+        err instanceof WaybillError
+          ? err
+          : wrapError(
+              err,
+              'ERR_WAYBILL_RUN_FAILED',
+              `run ${runId} failed: ${(err as Error)?.message ?? String(err)}`,
+            );
       if (write) await write.abort().catch(() => undefined);
       await tracker.fail(e).catch(() => undefined);
       throw e;
@@ -261,48 +312,80 @@ export class ExportService {
 
   private async stage(
     plan: ExportPlan,
-    definition: ExportDefinition,
+    init: Omit<WorkerInit, 'codec'>,
     source: Source,
     staging: string,
     payloadName: string,
     req: ExportRequest,
   ): Promise<Staged> {
-    const processor = new BatchProcessor(plan, definition.format);
+    const definition = init.definition;
     const payload = new HashingFileWriter(join(staging, payloadName));
     const records = new HashingFileWriter(join(staging, RECORDS_FILE));
     const merkle = new MerkleRootBuilder();
+    const readRequest = {
+      table: definition.source.table,
+      columns: plan.columns,
+      batchSize: req.batchSize ?? 2000,
+      ...(req.signal ? { signal: req.signal } : {}),
+    };
+    const encoded = source.readEncoded ? await source.readEncoded(readRequest) : null;
+    const pool = new WorkerPool(this.workers, { ...init, codec: encoded?.codec ?? null });
+    // Batches in flight: enough to keep every worker busy, few enough to bound memory.
+    const inFlight: Promise<BatchDone>[] = [];
+    const maxInFlight = this.workers * 3;
     let read = 0;
     let filtered = 0;
     let written = 0;
+    let seq = 0;
+    let rowNumber = 1;
+    let lastReport = 0;
+    const drainOne = async (): Promise<void> => {
+      const r = await inFlight.shift()!;
+      const parts = r.records.split(INDEX_MARK);
+      let text = parts[0]!;
+      for (let i = 1; i < parts.length; i++) text += String(written + i - 1) + parts[i]!;
+      for (let i = 0; i < r.written; i++) merkle.add(r.leafHashes.subarray(i * 32, i * 32 + 32));
+      read += r.read;
+      filtered += r.filtered;
+      written += r.written;
+      await payload.write(r.payload);
+      await records.write(text);
+      const t = Date.now();
+      if (req.onProgress && t - lastReport > 100) {
+        lastReport = t;
+        req.onProgress({ phase: 'staging', rowsRead: read, rowsWritten: written, bytes: payload.bytes });
+      }
+    };
     try {
-      await payload.write(processor.header());
-      let lastReport = 0;
-      for await (const batch of source.read({
-        table: definition.source.table,
-        columns: plan.columns,
-        batchSize: req.batchSize ?? 2000,
-        ...(req.signal ? { signal: req.signal } : {}),
-      })) {
-        req.signal?.throwIfAborted();
-        const r = processor.process(batch, written, read + 1);
-        read += r.read;
-        filtered += r.filtered;
-        written += r.written;
-        for (let i = 0; i < r.written; i++) merkle.add(merkleLeafHash(r.digests.subarray(i * 32, i * 32 + 32)));
-        await payload.write(r.payload);
-        await records.write(r.records);
-        const t = Date.now();
-        if (req.onProgress && t - lastReport > 100) {
-          lastReport = t;
-          req.onProgress({ phase: 'staging', rowsRead: read, rowsWritten: written, bytes: payload.bytes });
+      await payload.write(new BatchProcessor(plan, definition.format).header());
+      if (encoded) {
+        for await (const block of encoded.blocks) {
+          req.signal?.throwIfAborted();
+          const bytes = block.bytes;
+          const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+          inFlight.push(
+            pool.submit({ seq: seq++, firstRowNumber: rowNumber, block: bytes }, owns ? [bytes.buffer as ArrayBuffer] : []),
+          );
+          rowNumber += block.rows;
+          if (inFlight.length >= maxInFlight) await drainOne();
+        }
+      } else {
+        for await (const rows of source.read(readRequest)) {
+          req.signal?.throwIfAborted();
+          inFlight.push(pool.submit({ seq: seq++, firstRowNumber: rowNumber, rows }));
+          rowNumber += rows.length;
+          if (inFlight.length >= maxInFlight) await drainOne();
         }
       }
+      while (inFlight.length > 0) await drainOne();
       await payload.close();
       await records.close();
     } catch (err) {
       await payload.close().catch(() => undefined);
       await records.close().catch(() => undefined);
       throw err;
+    } finally {
+      await pool.close();
     }
     req.onProgress?.({ phase: 'staging', rowsRead: read, rowsWritten: written, bytes: payload.bytes });
     return {
@@ -408,7 +491,11 @@ class RunTracker {
     this.times = { created: run.createdAt, staged: '', validated: '', delivered: '' };
   }
 
-  async move(to: RunStatus, patch: Partial<RunRecord> = {}, detail: string | null = null): Promise<RunRecord> {
+  async move(
+    to: RunStatus,
+    patch: Partial<RunRecord> = {},
+    detail: string | null = null,
+  ): Promise<RunRecord> {
     assertTransition(this.run.id, this.run.status, to);
     const at = this.clock.now().toISOString();
     const ok = await this.store.updateRun(
@@ -417,7 +504,11 @@ class RunTracker {
       { ...patch, status: to, updatedAt: at },
       { runId: this.run.id, seq: ++this.seq, status: to, at, detail },
     );
-    if (!ok) throw new WaybillError('ERR_WAYBILL_CONFLICT', `run ${this.run.id} changed underneath (expected ${this.run.status})`);
+    if (!ok)
+      throw new WaybillError(
+        'ERR_WAYBILL_CONFLICT',
+        `run ${this.run.id} changed underneath (expected ${this.run.status})`,
+      );
     this.run = { ...this.run, ...patch, status: to, updatedAt: at };
     if (to in this.times) this.times[to as keyof typeof this.times] = at;
     return this.run;
@@ -425,7 +516,11 @@ class RunTracker {
 
   async fail(err: WaybillError): Promise<void> {
     if (this.run.status === 'sealed' || this.run.status === 'failed') return;
-    await this.move('failed', { errorCode: err.code, errorMessage: err.message }, `${err.code}: ${err.message}`);
+    await this.move(
+      'failed',
+      { errorCode: err.code, errorMessage: err.message },
+      `${err.code}: ${err.message}`,
+    );
   }
 }
 
@@ -486,7 +581,10 @@ function buildPredicate(i: PredicateInput): ExportPredicate {
     counts: i.counts,
     destination: { connection: i.destConn.name, kind: i.destConn.kind, location: i.location },
     timestamps: i.times,
-    retention: { period: d.retention, expiresAt: addIsoDuration(new Date(i.times.signed), d.retention).toISOString() },
+    retention: {
+      period: d.retention,
+      expiresAt: addIsoDuration(new Date(i.times.signed), d.retention).toISOString(),
+    },
     records: {
       file: 'records.jsonl',
       count: i.counts.written,

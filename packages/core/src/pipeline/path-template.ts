@@ -18,10 +18,16 @@ export function checkPathTemplate(template: string, where = 'destination.path'):
 
 export function checkRelativePath(path: string, where: string): void {
   if (path.startsWith('/') || path.includes('\\') || path.includes('\0') || /^[A-Za-z]:/.test(path)) {
-    throw new WaybillError('ERR_WAYBILL_DEFINITION_INVALID', `${where}: must be a relative path with / separators`);
+    throw new WaybillError(
+      'ERR_WAYBILL_DEFINITION_INVALID',
+      `${where}: must be a relative path with / separators`,
+    );
   }
   if (path.split('/').some((s) => s === '..' || s === '.' || s === '')) {
-    throw new WaybillError('ERR_WAYBILL_DEFINITION_INVALID', `${where}: must not contain empty, "." or ".." segments`);
+    throw new WaybillError(
+      'ERR_WAYBILL_DEFINITION_INVALID',
+      `${where}: must not contain empty, "." or ".." segments`,
+    );
   }
 }
 

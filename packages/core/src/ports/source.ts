@@ -20,6 +20,28 @@ export interface SourceReadRequest {
 }
 
 /**
+ * How a block of encoded rows becomes `CellValue` rows: an ES module (by URL) exporting
+ * `decodeBlock(bytes: Uint8Array, options, firstRowNumber: number): CellValue[][]`, and its options
+ * (structured-cloneable). Core loads it in its pipeline workers, so decoding runs off the main thread
+ * while the adapter stays the only code that knows the wire format.
+ */
+export interface RowCodec {
+  readonly module: string;
+  readonly options: unknown;
+}
+
+/** Whole rows, still encoded: `rows` rows end exactly at the end of `bytes`. */
+export interface EncodedRowBlock {
+  readonly bytes: Uint8Array;
+  readonly rows: number;
+}
+
+export interface EncodedRows {
+  readonly codec: RowCodec;
+  readonly blocks: AsyncIterable<EncodedRowBlock>;
+}
+
+/**
  * A place rows come from. Reads are pull-based: a consumer that stops iterating (break, throw, abort)
  * releases the underlying cursor or connection (the adapter cleans up in `finally`).
  */
@@ -32,5 +54,11 @@ export interface Source {
   describe(table: string, options?: { signal?: AbortSignal }): Promise<SourceColumn[]>;
   /** Streams rows as arrays in `columns` order, in batches. */
   read(request: SourceReadRequest): AsyncIterable<CellValue[][]>;
+  /**
+   * Optional fast path: the same rows as `read`, in the same order, as encoded blocks decoded by
+   * `codec` in core's workers (e.g. PostgreSQL `COPY … TO STDOUT`). Must yield exactly what `read`
+   * would, value for value.
+   */
+  readEncoded?(request: SourceReadRequest): Promise<EncodedRows>;
   close(): Promise<void>;
 }

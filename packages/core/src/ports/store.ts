@@ -112,7 +112,11 @@ export interface Store {
 
   insertDefinitionVersion(record: DefinitionVersionRecord): Promise<void>;
   latestDefinition(workspace: string, name: string): Promise<DefinitionVersionRecord | undefined>;
-  getDefinitionVersion(workspace: string, name: string, version: string): Promise<DefinitionVersionRecord | undefined>;
+  getDefinitionVersion(
+    workspace: string,
+    name: string,
+    version: string,
+  ): Promise<DefinitionVersionRecord | undefined>;
   definitionHistory(workspace: string, name: string): Promise<DefinitionVersionRecord[]>;
   listDefinitions(workspace: string): Promise<DefinitionVersionRecord[]>;
 

@@ -16,7 +16,10 @@ export function storeSecret(
 ): string {
   if ('env' in secret) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(secret.env)) {
-      throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `"${secret.env}" is not an environment variable name`);
+      throw new WaybillError(
+        'ERR_WAYBILL_CONNECTION_INVALID',
+        `"${secret.env}" is not an environment variable name`,
+      );
     }
     return `${ENV_PREFIX}${secret.env}`;
   }

@@ -13,7 +13,10 @@ export class SecretBox {
 
   constructor(masterKey: Uint8Array) {
     if (masterKey.length !== 32) {
-      throw new WaybillError('ERR_WAYBILL_HOME_INVALID', 'the master key must be 32 bytes (base64 of 32 random bytes)');
+      throw new WaybillError(
+        'ERR_WAYBILL_HOME_INVALID',
+        'the master key must be 32 bytes (base64 of 32 random bytes)',
+      );
     }
     this.#key = Buffer.from(masterKey);
   }

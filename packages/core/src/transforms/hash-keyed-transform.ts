@@ -1,9 +1,10 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { WaybillError, wrapError } from '@waybill/verify';
 import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import type { TransformContext } from './transform-context.js';
+import { OneShotHmac } from './one-shot-hmac.js';
 import { cellTypeName, transformFailed, transformInvalid } from './transform-errors.js';
 
 /** Length of the full digest in characters, per algorithm and encoding. */
@@ -88,6 +89,8 @@ export function compileHashKeyed(
   const recorded: Record<string, unknown> = { type: 'hash_keyed', key: keyName, keyId, algorithm, encoding };
   if (length !== undefined) recorded['length'] = length;
 
+  const hmac = new OneShotHmac(algorithm, key.export());
+
   return {
     type: 'hash_keyed',
     field,
@@ -105,7 +108,7 @@ export function compileHashKeyed(
           field,
           `expected a string or a number, got a ${cellTypeName(value)}`,
         );
-      const digest = createHmac(algorithm, key).update(text, 'utf8').digest(encoding);
+      const digest = hmac.digest(text, encoding);
       return length === undefined ? digest : digest.slice(0, length);
     },
   };

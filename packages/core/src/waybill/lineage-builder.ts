@@ -6,7 +6,9 @@ const OL = 'https://openlineage.io/spec';
 const facet = (schema: string) => ({ _producer: PRODUCER, _schemaURL: schema });
 
 export interface LineageInput {
-  readonly predicate: Omit<ExportPredicate, 'signingKeyId' | 'timestamps'> & { timestamps: { signed: string } };
+  readonly predicate: Omit<ExportPredicate, 'signingKeyId' | 'timestamps'> & {
+    timestamps: { signed: string };
+  };
   readonly payloadName: string;
   readonly payloadBytes: number;
   /** OpenLineage namespace of the source, e.g. `sqlite:///path/crm.sqlite` or `postgres://host:5432`. */
@@ -54,7 +56,14 @@ export function buildLineage(input: LineageInput): Record<string, unknown> {
         namespace: inputNs,
         name: p.source.table,
         field,
-        transformations: [{ type: 'INDIRECT', subtype: 'FILTER', description: `CEL: ${p.filter!.expression}`, masking: false }],
+        transformations: [
+          {
+            type: 'INDIRECT',
+            subtype: 'FILTER',
+            description: `CEL: ${p.filter!.expression}`,
+            masking: false,
+          },
+        ],
       }))
     : [];
   const tags = emitted

@@ -52,14 +52,19 @@ test('unknown keys, wrong apiVersion, bad YAML and duplicates are refused', () =
   assert.match(problem(valid + 'colour: blue\n').message, /colour|unrecognized/i);
   assert.match(problem(valid.replace('waybill/v1', 'waybill/v2')).message, /apiVersion/);
   assert.match(problem('name: [unclosed').message, /YAML syntax/);
-  assert.match(problem(valid.replace('  - name: email', '  - name: id')).message, /duplicate output field "id"/);
+  assert.match(
+    problem(valid.replace('  - name: email', '  - name: id')).message,
+    /duplicate output field "id"/,
+  );
   assert.match(problem(valid.replace('source:', 'source:\n  x: 1\nsource:')).message, /YAML syntax|unique/i);
   assert.match(problem('- a\n- b\n').message, /expected object|Invalid input/i);
 });
 
 test('the version is stable across formatting and key order, and changes with content', () => {
   const a = parseDefinition(valid);
-  const b = parseDefinition(`# comment\n${valid.replace('name: customers\nowner: team:data', 'owner: team:data\nname: customers')}`);
+  const b = parseDefinition(
+    `# comment\n${valid.replace('name: customers\nowner: team:data', 'owner: team:data\nname: customers')}`,
+  );
   assert.equal(definitionVersion(a), definitionVersion(b));
   assert.match(definitionVersion(a), /^sha256:[0-9a-f]{64}$/);
   const c = parseDefinition(valid.replace('P30D', 'P31D'));
@@ -69,12 +74,18 @@ test('the version is stable across formatting and key order, and changes with co
 test('diff reports field-level changes matched by output name', () => {
   const a = parseDefinition(valid);
   const b = parseDefinition(
-    valid.replace('transform: { type: mask_email }', 'transform: redact').replace('  - name: id\n    from: id\n', '') +
-      '',
+    valid
+      .replace('transform: { type: mask_email }', 'transform: redact')
+      .replace('  - name: id\n    from: id\n', '') + '',
   );
   const changes = diffDefinitions(a, b);
   assert.deepEqual(
     changes.map((c) => `${c.kind} ${c.path}`).sort(),
-    ['changed fields.(order)', 'changed fields.email.transform', 'removed fields.id', 'removed fields.id.from'].sort(),
+    [
+      'changed fields.(order)',
+      'changed fields.email.transform',
+      'removed fields.id',
+      'removed fields.id.from',
+    ].sort(),
   );
 });

@@ -18,8 +18,8 @@ function compute(source: string, variables: readonly ExpressionVariable[] = cust
   return compileExpression(source, { variables, purpose: 'compute', where: 'fields[0].compute' });
 }
 
-describe('compileExpression: filters', () => {
-  it('filters on membership and a double threshold, whether the column holds ints or doubles', () => {
+void describe('compileExpression: filters', () => {
+  void it('filters on membership and a double threshold, whether the column holds ints or doubles', () => {
     const f = filter('country in ["US", "CA"] && lifetime_value >= 1000.0');
     assert.equal(f.source, 'country in ["US", "CA"] && lifetime_value >= 1000.0');
     assert.equal(f.purpose, 'filter');
@@ -29,7 +29,7 @@ describe('compileExpression: filters', () => {
     assert.equal(f.evaluate({ country: 'DE', lifetime_value: 5000 }), false);
   });
 
-  it('compares an int literal with int and double cells alike', () => {
+  void it('compares an int literal with int and double cells alike', () => {
     const f = filter('lifetime_value >= 1000');
     assert.equal(f.evaluate({ lifetime_value: 1500 }), true);
     assert.equal(f.evaluate({ lifetime_value: 1500.5 }), true);
@@ -38,7 +38,7 @@ describe('compileExpression: filters', () => {
     assert.equal(filter('lifetime_value == 1000').evaluate({ lifetime_value: 1000.0 }), true);
   });
 
-  it('uses string functions', () => {
+  void it('uses string functions', () => {
     const f = filter('email.endsWith("@example.com") && name.startsWith("J") && size(name) <= 4');
     assert.equal(f.evaluate({ email: 'jane@example.com', name: 'Jane' }), true);
     assert.equal(f.evaluate({ email: 'jane@example.com', name: 'Janet' }), false);
@@ -47,12 +47,12 @@ describe('compileExpression: filters', () => {
     assert.equal(filter('name.matches("^[A-Z][a-z]+$")').evaluate({ name: 'Jane' }), true);
   });
 
-  it('reads bool columns directly', () => {
+  void it('reads bool columns directly', () => {
     assert.equal(filter('is_active').evaluate({ is_active: true }), true);
     assert.equal(filter('!is_active').evaluate({ is_active: true }), false);
   });
 
-  it('handles null columns: == null tests, guards short-circuit, CEL absorbs errors in && and ||', () => {
+  void it('handles null columns: == null tests, guards short-circuit, CEL absorbs errors in && and ||', () => {
     assert.equal(filter('lifetime_value == null').evaluate({ lifetime_value: null }), true);
     const guarded = filter('lifetime_value != null && lifetime_value >= 1000');
     assert.equal(guarded.evaluate({ lifetime_value: null }), false);
@@ -69,11 +69,11 @@ describe('compileExpression: filters', () => {
     assert.equal(filter('country in ["US"]').evaluate({ country: null }), false);
   });
 
-  it('treats a missing column as null', () => {
+  void it('treats a missing column as null', () => {
     assert.equal(filter('country == null').evaluate({}), true);
   });
 
-  it('evaluates a parsed filter on 100k rows', () => {
+  void it('evaluates a parsed filter on 100k rows', () => {
     const f = filter('country in ["US", "CA"] && lifetime_value >= 1000.0 && email.endsWith(".com")');
     const countries = ['US', 'CA', 'DE', 'FR'];
     let kept = 0;
@@ -91,8 +91,8 @@ describe('compileExpression: filters', () => {
   });
 });
 
-describe('compileExpression: computed fields', () => {
-  it('computes bands with nested ternaries on int and double cells', () => {
+void describe('compileExpression: computed fields', () => {
+  void it('computes bands with nested ternaries on int and double cells', () => {
     const band = compute('lifetime_value >= 10000 ? "gold" : lifetime_value >= 1000 ? "silver" : "bronze"');
     assert.equal(band.evaluate({ lifetime_value: 25000 }), 'gold');
     assert.equal(band.evaluate({ lifetime_value: 10000.0 }), 'gold');
@@ -104,7 +104,7 @@ describe('compileExpression: computed fields', () => {
     );
   });
 
-  it('does int arithmetic on ints and mixes ints and doubles into doubles', () => {
+  void it('does int arithmetic on ints and mixes ints and doubles into doubles', () => {
     assert.equal(compute('lifetime_value + 1').evaluate({ lifetime_value: 41 }), 42);
     assert.equal(compute('lifetime_value / 2').evaluate({ lifetime_value: 7 }), 3); // CEL int division
     assert.equal(compute('lifetime_value * 1.5').evaluate({ lifetime_value: 10 }), 15);
@@ -113,7 +113,7 @@ describe('compileExpression: computed fields', () => {
     assert.equal(compute('1.5 - lifetime_value').evaluate({ lifetime_value: 1 }), 0.5);
   });
 
-  it('returns ints beyond 2^53 as decimal strings', () => {
+  void it('returns ints beyond 2^53 as decimal strings', () => {
     const big = compute('n * 1000', [{ name: 'n', type: 'int' }]);
     assert.equal(big.evaluate({ n: 9_007_199_254_740 }), 9_007_199_254_740_000);
     assert.equal(big.evaluate({ n: '9007199254740993' }), '9007199254740993000');
@@ -123,7 +123,7 @@ describe('compileExpression: computed fields', () => {
     );
   });
 
-  it('converts cells per declared type', () => {
+  void it('converts cells per declared type', () => {
     const vars: ExpressionVariable[] = [
       { name: 'price', type: 'double' },
       { name: 'qty', type: 'int' },
@@ -145,7 +145,7 @@ describe('compileExpression: computed fields', () => {
     assert.equal(compute('qty', vars).evaluate({ qty: null }), null);
   });
 
-  it('returns strings, bools, null, bytes and uints as cells', () => {
+  void it('returns strings, bools, null, bytes and uints as cells', () => {
     assert.equal(
       compute('name + " <" + email + ">"').evaluate({ name: 'Jane', email: 'j@x.io' }),
       'Jane <j@x.io>',
@@ -159,7 +159,7 @@ describe('compileExpression: computed fields', () => {
     assert.equal(compute('timestamp("2024-01-01T00:00:00Z")').evaluate({}), '2024-01-01T00:00:00.000Z');
   });
 
-  it('handles unicode and long strings', () => {
+  void it('handles unicode and long strings', () => {
     assert.equal(compute('size(name)').evaluate({ name: '👩‍🚀' }), 3); // CEL size counts code points
     assert.equal(compute('name + "🎉"').evaluate({ name: '東京' }), '東京🎉');
     assert.equal(compute('size(name)').evaluate({ name: 'x'.repeat(1024 * 1024) }), 1024 * 1024);

@@ -11,8 +11,8 @@ const asCompute: CompileExpressionOptions<'compute'> = {
   where: 'fields[3].compute',
 };
 
-describe('expression errors at compile time', () => {
-  it('reports syntax errors with where, line, column, an excerpt and what to do', () => {
+void describe('expression errors at compile time', () => {
+  void it('reports syntax errors with where, line, column, an excerpt and what to do', () => {
     const err = expectWaybillError(
       () => compileExpression('country in ["US" "CA"]', asFilter),
       'ERR_WAYBILL_EXPRESSION_INVALID',
@@ -22,7 +22,7 @@ describe('expression errors at compile time', () => {
     assert.match(err.message, /CEL/);
   });
 
-  it('locates syntax errors on later lines', () => {
+  void it('locates syntax errors on later lines', () => {
     const err = expectWaybillError(
       () => compileExpression('country == "US"\n  && lifetime_value >=', asCompute),
       'ERR_WAYBILL_EXPRESSION_INVALID',
@@ -30,7 +30,7 @@ describe('expression errors at compile time', () => {
     assert.match(err.message, /in fields\[3\]\.compute at line 2, column 23/);
   });
 
-  it('rejects empty expressions', () => {
+  void it('rejects empty expressions', () => {
     for (const source of ['', '   ']) {
       const err = expectWaybillError(
         () => compileExpression(source, asFilter),
@@ -40,7 +40,7 @@ describe('expression errors at compile time', () => {
     }
   });
 
-  it('reports unknown columns with a suggestion and the known columns', () => {
+  void it('reports unknown columns with a suggestion and the known columns', () => {
     const err = expectWaybillError(
       () => compileExpression('lifetime_value > 5 && countyr == "US"', asFilter),
       'ERR_WAYBILL_EXPRESSION_INVALID',
@@ -50,7 +50,7 @@ describe('expression errors at compile time', () => {
     assert.match(err.message, /country, lifetime_value, email/);
   });
 
-  it('suggests case-insensitive matches', () => {
+  void it('suggests case-insensitive matches', () => {
     const err = expectWaybillError(
       () => compileExpression('Email == "x"', asFilter),
       'ERR_WAYBILL_EXPRESSION_INVALID',
@@ -58,7 +58,7 @@ describe('expression errors at compile time', () => {
     assert.match(err.message, /Did you mean "email"\?/);
   });
 
-  it('reports columns that are not CEL identifiers as unknown when referenced', () => {
+  void it('reports columns that are not CEL identifiers as unknown when referenced', () => {
     const vars = {
       variables: [{ name: 'first name' }, { name: 'package' }],
       purpose: 'compute',
@@ -68,7 +68,7 @@ describe('expression errors at compile time', () => {
     expectWaybillError(() => compileExpression('package', vars), 'ERR_WAYBILL_EXPRESSION_INVALID');
   });
 
-  it('reports type errors found by the checker', () => {
+  void it('reports type errors found by the checker', () => {
     const err = expectWaybillError(
       () => compileExpression('"a" + 1 == "a1"', asFilter),
       'ERR_WAYBILL_EXPRESSION_INVALID',
@@ -80,7 +80,7 @@ describe('expression errors at compile time', () => {
     );
   });
 
-  it('rejects filters whose type is known not to be bool', () => {
+  void it('rejects filters whose type is known not to be bool', () => {
     for (const source of ['1 + 1', '"yes"', 'size(country)']) {
       const err = expectWaybillError(
         () => compileExpression(source, asFilter),
@@ -91,8 +91,8 @@ describe('expression errors at compile time', () => {
   });
 });
 
-describe('expression errors at evaluation', () => {
-  it('rejects a filter that yields a non-bool for a row, without the value', () => {
+void describe('expression errors at evaluation', () => {
+  void it('rejects a filter that yields a non-bool for a row, without the value', () => {
     const f = compileExpression('country', asFilter);
     const err = expectWaybillError(() => f.evaluate({ country: 'Narnia' }), 'ERR_WAYBILL_EXPRESSION_INVALID');
     assert.match(err.message, /filter in filter must evaluate to a bool, but yielded string/);
@@ -101,7 +101,7 @@ describe('expression errors at evaluation', () => {
     assert.match(n.message, /yielded null/);
   });
 
-  it('explains failures on null columns and how to guard them', () => {
+  void it('explains failures on null columns and how to guard them', () => {
     const f = compileExpression('lifetime_value >= 1000', asFilter);
     const err = expectWaybillError(
       () => f.evaluate({ lifetime_value: null }),
@@ -113,7 +113,7 @@ describe('expression errors at evaluation', () => {
     assert.match(err.message, /lifetime_value != null && /);
   });
 
-  it('never puts row values into evaluation errors', () => {
+  void it('never puts row values into evaluation errors', () => {
     const secret = 'jane.doe-4111111111111111';
     const cases: [string, Record<string, string | number>][] = [
       ['int(email) > 0', { email: secret }],
@@ -133,7 +133,7 @@ describe('expression errors at evaluation', () => {
     }
   });
 
-  it('rejects computed results that cannot be cells', () => {
+  void it('rejects computed results that cannot be cells', () => {
     for (const [source, kind] of [
       ['[lifetime_value]', /a list/],
       ['{"k": lifetime_value}', /a map/],
@@ -150,7 +150,7 @@ describe('expression errors at evaluation', () => {
     }
   });
 
-  it('rejects cells that do not fit the declared type, naming the column', () => {
+  void it('rejects cells that do not fit the declared type, naming the column', () => {
     const e = compileExpression('n + 1', {
       variables: [{ name: 'n', type: 'int' }],
       purpose: 'compute',

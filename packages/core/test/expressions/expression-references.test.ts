@@ -9,8 +9,8 @@ function references(source: string): readonly string[] {
   return compileExpression(source, { variables, purpose: 'compute', where: 'f' }).references;
 }
 
-describe('expression references', () => {
-  it('lists the columns read, in order of first use, without duplicates', () => {
+void describe('expression references', () => {
+  void it('lists the columns read, in order of first use, without duplicates', () => {
     assert.deepEqual(references('b > 1 && a == "x" || b < 0'), ['b', 'a']);
     assert.deepEqual(references('a ? b : c'), ['a', 'b', 'c']);
     assert.deepEqual(references('[a, b] == [c] || {"k": d}["k"] == 1'), ['a', 'b', 'c', 'd']);
@@ -18,7 +18,7 @@ describe('expression references', () => {
     assert.deepEqual(references('"constant"'), []);
   });
 
-  it('leaves out comprehension variables inside their scope', () => {
+  void it('leaves out comprehension variables inside their scope', () => {
     assert.deepEqual(references('tags.exists(t, t == a)'), ['tags', 'a']);
     assert.deepEqual(references('tags.all(t, t > a) && tags.map(t, t * 2).filter(u, u > b).size() > 0'), [
       'tags',
@@ -31,12 +31,12 @@ describe('expression references', () => {
     assert.deepEqual(references('tags.exists(x, x == 1)'), ['tags']);
   });
 
-  it('handles cel.bind and has()', () => {
+  void it('handles cel.bind and has()', () => {
     assert.deepEqual(references('cel.bind(v, a + 1, v * v + b)'), ['a', 'b']);
     assert.deepEqual(references('has(d.k) && c.startsWith("x")'), ['d', 'c']);
   });
 
-  it('lists identifiers from source alone with expressionReferences', () => {
+  void it('lists identifiers from source alone with expressionReferences', () => {
     assert.deepEqual(
       expressionReferences('[1, 2].exists(i, i == n) && has(m.k) && cel.bind(z, q, z + w) > 0', 'filter'),
       ['n', 'm', 'q', 'w'],
@@ -44,7 +44,7 @@ describe('expression references', () => {
     expectWaybillError(() => expressionReferences('a >', 'filter'), 'ERR_WAYBILL_EXPRESSION_INVALID');
   });
 
-  it('returns a frozen list', () => {
+  void it('returns a frozen list', () => {
     const refs = references('a && b');
     assert.ok(Object.isFrozen(refs));
   });

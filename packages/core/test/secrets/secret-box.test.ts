@@ -13,7 +13,9 @@ test('seal/open round-trips and the ciphertext does not contain the plaintext', 
 test('secret-moved-to-another-connection-fails-to-open', () => {
   const box = new SecretBox(randomBytes(32));
   const sealed = box.seal('pw', 'connection:default:source:a');
-  assert.throws(() => box.open(sealed, 'connection:default:source:b'), { code: 'ERR_WAYBILL_SECRET_UNAVAILABLE' });
+  assert.throws(() => box.open(sealed, 'connection:default:source:b'), {
+    code: 'ERR_WAYBILL_SECRET_UNAVAILABLE',
+  });
 });
 
 test('flipped-byte-in-sealed-secret-is-detected', () => {
@@ -23,7 +25,9 @@ test('flipped-byte-in-sealed-secret-is-detected', () => {
   for (let i = 0; i < raw.length; i++) {
     const copy = Buffer.from(raw);
     copy[i] = copy[i]! ^ 1;
-    assert.throws(() => box.open(`v1:${copy.toString('base64')}`, 'ctx'), { code: 'ERR_WAYBILL_SECRET_UNAVAILABLE' });
+    assert.throws(() => box.open(`v1:${copy.toString('base64')}`, 'ctx'), {
+      code: 'ERR_WAYBILL_SECRET_UNAVAILABLE',
+    });
   }
 });
 

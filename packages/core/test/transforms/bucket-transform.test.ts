@@ -6,8 +6,8 @@ import { expectWaybillError } from './waybill-error-assertions.js';
 
 const bands = compileTransform({ type: 'bucket', boundaries: [100, 1000] }, 'lifetime_value', noKeys);
 
-describe('bucket', () => {
-  it('labels half-open intervals [lo, hi) as <lo, lo-hi, >=hi', () => {
+void describe('bucket', () => {
+  void it('labels half-open intervals [lo, hi) as <lo, lo-hi, >=hi', () => {
     assert.equal(bands.apply(-5), '<100');
     assert.equal(bands.apply(99.999), '<100');
     assert.equal(bands.apply(100), '100-1000');
@@ -21,7 +21,7 @@ describe('bucket', () => {
     });
   });
 
-  it('uses the given labels', () => {
+  void it('uses the given labels', () => {
     const tiers = compileTransform(
       { type: 'bucket', boundaries: [0, 18, 65], labels: ['invalid', 'minor', 'adult', 'senior'] },
       'age',
@@ -34,7 +34,7 @@ describe('bucket', () => {
     assert.equal(tiers.apply(65), 'senior');
   });
 
-  it('finds the interval for many boundaries', () => {
+  void it('finds the interval for many boundaries', () => {
     const boundaries = Array.from({ length: 100 }, (_, i) => i * 10);
     const fine = compileTransform({ type: 'bucket', boundaries }, 'f', noKeys);
     for (let x = -5; x < 1005; x += 3) {
@@ -44,18 +44,18 @@ describe('bucket', () => {
     }
   });
 
-  it('accepts numeric strings, including integers beyond 2^53', () => {
+  void it('accepts numeric strings, including integers beyond 2^53', () => {
     assert.equal(bands.apply('150'), '100-1000');
     assert.equal(bands.apply('-1.5e2'), '<100');
     assert.equal(bands.apply('.5'), '<100');
     assert.equal(bands.apply('12345678901234567890'), '>=1000');
   });
 
-  it('keeps null', () => {
+  void it('keeps null', () => {
     assert.equal(bands.apply(null), null);
   });
 
-  it('rejects non-numeric values without showing them', () => {
+  void it('rejects non-numeric values without showing them', () => {
     for (const v of [
       '',
       'abc',
@@ -76,7 +76,7 @@ describe('bucket', () => {
     }
   });
 
-  it('rejects bad boundaries and labels, naming the parameter', () => {
+  void it('rejects bad boundaries and labels, naming the parameter', () => {
     const cases: [unknown, string][] = [
       [{ type: 'bucket' }, '"boundaries"'],
       [{ type: 'bucket', boundaries: [] }, '"boundaries"'],

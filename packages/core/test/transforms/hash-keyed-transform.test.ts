@@ -20,18 +20,18 @@ function hmac(secret: Uint8Array, algorithm: string, text: string, encoding: 'he
   return createHmac(algorithm, secret).update(Buffer.from(text, 'utf8')).digest(encoding);
 }
 
-describe('hash_keyed', () => {
-  it('matches RFC 4231 test case 2 (HMAC-SHA-256, hex by default)', () => {
+void describe('hash_keyed', () => {
+  void it('matches RFC 4231 test case 2 (HMAC-SHA-256, hex by default)', () => {
     const t = compileTransform({ type: 'hash_keyed', key: 'jefe' }, 'customer_id', ctx);
     assert.equal(t.apply(rfc4231TestCase2.data), rfc4231TestCase2.hmacSha256);
   });
 
-  it('matches RFC 4231 test case 2 (HMAC-SHA-512)', () => {
+  void it('matches RFC 4231 test case 2 (HMAC-SHA-512)', () => {
     const t = compileTransform({ type: 'hash_keyed', key: 'jefe', algorithm: 'sha512' }, 'customer_id', ctx);
     assert.equal(t.apply(rfc4231TestCase2.data), rfc4231TestCase2.hmacSha512);
   });
 
-  it('encodes base64url and truncates to length', () => {
+  void it('encodes base64url and truncates to length', () => {
     const b64 = compileTransform({ type: 'hash_keyed', key: 'jefe', encoding: 'base64url' }, 'id', ctx);
     assert.equal(
       b64.apply(rfc4231TestCase2.data),
@@ -41,14 +41,14 @@ describe('hash_keyed', () => {
     assert.equal(short.apply(rfc4231TestCase2.data), rfc4231TestCase2.hmacSha256.slice(0, 16));
   });
 
-  it('hashes the UTF-8 text of the value: unicode, empty string and 1 MB values', () => {
+  void it('hashes the UTF-8 text of the value: unicode, empty string and 1 MB values', () => {
     const t = compileTransform({ type: 'hash_keyed', key: 'customers' }, 'name', ctx);
     for (const v of ['', 'Zoë', 'e\u0301', '👩‍👩‍👧', '東京', 'a'.repeat(1024 * 1024)]) {
       assert.equal(t.apply(v), hmac(secretA, 'sha256', v, 'hex'));
     }
   });
 
-  it('hashes numbers as their decimal text, so 123 and "123" pseudonymize alike', () => {
+  void it('hashes numbers as their decimal text, so 123 and "123" pseudonymize alike', () => {
     const t = compileTransform({ type: 'hash_keyed', key: 'customers' }, 'customer_id', ctx);
     assert.equal(t.apply(123), t.apply('123'));
     assert.equal(t.apply(123), hmac(secretA, 'sha256', '123', 'hex'));
@@ -58,7 +58,7 @@ describe('hash_keyed', () => {
     assert.equal(t.apply('9007199254740993'), hmac(secretA, 'sha256', '9007199254740993', 'hex'));
   });
 
-  it('is deterministic per key and differs across keys', () => {
+  void it('is deterministic per key and differs across keys', () => {
     const a1 = compileTransform({ type: 'hash_keyed', key: 'customers' }, 'email', ctx);
     const a2 = compileTransform({ type: 'hash_keyed', key: 'customers' }, 'other_field', ctx);
     const b = compileTransform({ type: 'hash_keyed', key: 'partners' }, 'email', ctx);
@@ -69,12 +69,12 @@ describe('hash_keyed', () => {
     assert.notEqual(a1.apply(v), a1.apply('jane@example.org'));
   });
 
-  it('keeps null', () => {
+  void it('keeps null', () => {
     const t = compileTransform({ type: 'hash_keyed', key: 'customers' }, 'email', ctx);
     assert.equal(t.apply(null), null);
   });
 
-  it('records the key name and id, never the secret', () => {
+  void it('records the key name and id, never the secret', () => {
     const t = compileTransform({ type: 'hash_keyed', key: 'customers', length: 20 }, 'email', ctx);
     assert.deepEqual(t.recorded, {
       type: 'hash_keyed',
@@ -90,7 +90,7 @@ describe('hash_keyed', () => {
     assert.equal(t.masking, true);
   });
 
-  it('fetches the key once, at compile time, and copies it', () => {
+  void it('fetches the key once, at compile time, and copies it', () => {
     let lookups = 0;
     const secret = new Uint8Array(rfc4231TestCase2.key);
     const counting: TransformContext = {
@@ -105,7 +105,7 @@ describe('hash_keyed', () => {
     assert.equal(lookups, 1);
   });
 
-  it('rejects booleans without showing the value', () => {
+  void it('rejects booleans without showing the value', () => {
     const t = compileTransform({ type: 'hash_keyed', key: 'customers' }, 'is_vip', ctx);
     const err = expectWaybillError(() => t.apply(false), 'ERR_WAYBILL_TRANSFORM_FAILED');
     assert.match(err.message, /hash_keyed/);
@@ -113,7 +113,7 @@ describe('hash_keyed', () => {
     assert.doesNotMatch(err.message, /false/);
   });
 
-  it('rejects bad parameters, naming the parameter', () => {
+  void it('rejects bad parameters, naming the parameter', () => {
     const cases: [unknown, string][] = [
       [{ type: 'hash_keyed' }, '"key"'],
       ['hash_keyed', '"key"'],
@@ -138,7 +138,7 @@ describe('hash_keyed', () => {
     );
   });
 
-  it('does not offer unkeyed hashing', () => {
+  void it('does not offer unkeyed hashing', () => {
     for (const type of ['hash', 'sha256', 'hash_unkeyed']) {
       expectWaybillError(
         () => compileTransform({ type } as never, 'email', ctx),
@@ -147,7 +147,7 @@ describe('hash_keyed', () => {
     }
   });
 
-  it('passes the key ring’s WaybillError through and wraps foreign errors', () => {
+  void it('passes the key ring’s WaybillError through and wraps foreign errors', () => {
     const missing: TransformContext = {
       hmacKey: (name) => {
         throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
@@ -165,7 +165,7 @@ describe('hash_keyed', () => {
     assert.ok(err.cause instanceof Error);
   });
 
-  it('rejects an empty secret or a missing key id from the key ring', () => {
+  void it('rejects an empty secret or a missing key id from the key ring', () => {
     const empty = keyRing({ k: { keyId: 'k1', secret: new Uint8Array(0) } });
     expectWaybillError(
       () => compileTransform({ type: 'hash_keyed', key: 'k' }, 'f', empty),

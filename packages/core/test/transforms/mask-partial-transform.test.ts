@@ -7,32 +7,32 @@ import { expectWaybillError } from './waybill-error-assertions.js';
 const last4 = compileTransform({ type: 'mask_partial', keep: 'last', n: 4 }, 'card_number', noKeys);
 const first2 = compileTransform({ type: 'mask_partial', keep: 'first', n: 2, char: '#' }, 'name', noKeys);
 
-describe('mask_partial', () => {
-  it('keeps the last n characters and masks the rest one by one', () => {
+void describe('mask_partial', () => {
+  void it('keeps the last n characters and masks the rest one by one', () => {
     assert.equal(last4.apply('4111111111111111'), '************1111');
     assert.equal(last4.apply('12345'), '*2345');
     assert.deepEqual(last4.recorded, { type: 'mask_partial', keep: 'last', n: 4, char: '*' });
     assert.equal(last4.masking, true);
   });
 
-  it('keeps the first n characters with a custom mask character', () => {
+  void it('keeps the first n characters with a custom mask character', () => {
     assert.equal(first2.apply('Jonathan'), 'Jo######');
     assert.equal(first2.apply('Jon'), 'Jo#');
   });
 
-  it('masks values of n characters or fewer entirely, so short values never leak', () => {
+  void it('masks values of n characters or fewer entirely, so short values never leak', () => {
     assert.equal(last4.apply('1234'), '****');
     assert.equal(last4.apply('12'), '**');
     assert.equal(first2.apply('Jo'), '##');
     assert.equal(first2.apply('J'), '#');
   });
 
-  it('keeps null and the empty string', () => {
+  void it('keeps null and the empty string', () => {
     assert.equal(last4.apply(null), null);
     assert.equal(last4.apply(''), '');
   });
 
-  it('counts code points, not UTF-16 units (emoji, CJK)', () => {
+  void it('counts code points, not UTF-16 units (emoji, CJK)', () => {
     // 😀 and 🎉 are surrogate pairs: one character each.
     assert.equal(last4.apply('😀😀😀😀😀🎉'), '**😀😀😀🎉');
     assert.equal(first2.apply('😀🎉abc'), '😀🎉###');
@@ -47,7 +47,7 @@ describe('mask_partial', () => {
     assert.equal(emojiMask.apply('abc'), 'a🔒🔒');
   });
 
-  it('masks combining marks as characters of their own (code points, not graphemes)', () => {
+  void it('masks combining marks as characters of their own (code points, not graphemes)', () => {
     // "é" written as e + U+0301 COMBINING ACUTE ACCENT is two code points.
     assert.equal(last4.apply('Rene\u0301e'), '**ne\u0301e');
     // The mark is a character of its own: kept here while its base character is masked.
@@ -55,12 +55,12 @@ describe('mask_partial', () => {
     assert.equal(first2.apply('e\u0301a'), 'e\u0301#');
   });
 
-  it('masks numbers in their decimal form', () => {
+  void it('masks numbers in their decimal form', () => {
     assert.equal(last4.apply(4111111111111111), '************1111');
     assert.equal(last4.apply(-12.5), '*12.5');
   });
 
-  it('handles a 1 MB value', () => {
+  void it('handles a 1 MB value', () => {
     const big = 'a'.repeat(1024 * 1024 - 4) + 'WXYZ';
     const masked = last4.apply(big);
     assert.equal(typeof masked, 'string');
@@ -69,7 +69,7 @@ describe('mask_partial', () => {
     assert.ok(!(masked as string).includes('a'));
   });
 
-  it('rejects booleans without showing the value', () => {
+  void it('rejects booleans without showing the value', () => {
     const err = expectWaybillError(() => last4.apply(true), 'ERR_WAYBILL_TRANSFORM_FAILED');
     assert.match(err.message, /mask_partial/);
     assert.match(err.message, /"card_number"/);
@@ -77,7 +77,7 @@ describe('mask_partial', () => {
     assert.doesNotMatch(err.message, /true/);
   });
 
-  it('rejects bad parameters at compile time, naming the parameter', () => {
+  void it('rejects bad parameters at compile time, naming the parameter', () => {
     const cases: [unknown, string][] = [
       [{ type: 'mask_partial', keep: 'last' }, '"n"'],
       [{ type: 'mask_partial', keep: 'last', n: -1 }, '"n"'],

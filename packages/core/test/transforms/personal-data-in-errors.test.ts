@@ -19,10 +19,10 @@ const cases: [TransformSpecInput, string | number | boolean][] = [
   [{ type: 'bucket', boundaries: [1] }, false],
 ];
 
-describe('personal data in transform errors', () => {
+void describe('personal data in transform errors', () => {
   for (const [spec, value] of cases) {
     const name = typeof spec === 'string' ? spec : spec.type;
-    it(`${name} on a ${typeof value} names the field, not the value`, () => {
+    void it(`${name} on a ${typeof value} names the field, not the value`, () => {
       const t = compileTransform(spec, 'customer_secret_field', ctx);
       const err = expectWaybillError(() => t.apply(value), 'ERR_WAYBILL_TRANSFORM_FAILED');
       assert.ok(err.message.includes(name));

@@ -5,10 +5,10 @@ import { noKeys } from './transform-context-fixture.js';
 
 const MEGABYTE = 'x'.repeat(1024 * 1024);
 
-describe('keep', () => {
+void describe('keep', () => {
   const keep = compileTransform('keep', 'name', noKeys);
 
-  it('passes every value through unchanged and is the only non-masking transform', () => {
+  void it('passes every value through unchanged and is the only non-masking transform', () => {
     for (const v of ['Jane', '', null, 0, -1.5, true, '👩‍🚀 宇宙', MEGABYTE]) assert.equal(keep.apply(v), v);
     assert.equal(keep.masking, false);
     assert.equal(keep.drops, false);
@@ -16,10 +16,10 @@ describe('keep', () => {
   });
 });
 
-describe('drop', () => {
+void describe('drop', () => {
   const drop = compileTransform({ type: 'drop' }, 'ssn', noKeys);
 
-  it('marks the field as dropped and never returns the value', () => {
+  void it('marks the field as dropped and never returns the value', () => {
     assert.equal(drop.drops, true);
     assert.equal(drop.masking, true);
     assert.equal(drop.apply('123-45-6789'), null);
@@ -28,18 +28,18 @@ describe('drop', () => {
   });
 });
 
-describe('nullify', () => {
+void describe('nullify', () => {
   const nullify = compileTransform('nullify', 'phone', noKeys);
 
-  it('turns every value into null and keeps the field', () => {
+  void it('turns every value into null and keeps the field', () => {
     for (const v of ['+1 555 0100', '', null, 42, false, MEGABYTE]) assert.equal(nullify.apply(v), null);
     assert.equal(nullify.drops, false);
     assert.equal(nullify.masking, true);
   });
 });
 
-describe('redact', () => {
-  it('writes [REDACTED] for every value, null included', () => {
+void describe('redact', () => {
+  void it('writes [REDACTED] for every value, null included', () => {
     const redact = compileTransform('redact', 'notes', noKeys);
     assert.equal(DEFAULT_REDACTION, '[REDACTED]');
     for (const v of ['secret', '', null, 7, true, '🙈', MEGABYTE])
@@ -47,7 +47,7 @@ describe('redact', () => {
     assert.deepEqual(redact.recorded, { type: 'redact', with: '[REDACTED]' });
   });
 
-  it('writes the configured text', () => {
+  void it('writes the configured text', () => {
     const redact = compileTransform({ type: 'redact', with: '█' }, 'notes', noKeys);
     assert.equal(redact.apply('secret'), '█');
     assert.equal(redact.apply(null), '█');
@@ -55,8 +55,8 @@ describe('redact', () => {
   });
 });
 
-describe('replace', () => {
-  it('writes the constant for every value, null included', () => {
+void describe('replace', () => {
+  void it('writes the constant for every value, null included', () => {
     for (const constant of ['n/a', 0, false, null] as const) {
       const replace = compileTransform({ type: 'replace', value: constant }, 'f', noKeys);
       for (const v of ['x', null, 12, true, MEGABYTE]) assert.equal(replace.apply(v), constant);

@@ -27,12 +27,12 @@ const examples: Record<TransformType, TransformSpecInput> = {
   bucket: { type: 'bucket', boundaries: [1] },
 };
 
-describe('transform registry', () => {
-  it('lists every transform type', () => {
+void describe('transform registry', () => {
+  void it('lists every transform type', () => {
     assert.deepEqual([...transformTypes].sort(), Object.keys(examples).sort());
   });
 
-  it('compiles every type; only keep is non-masking and only drop drops', () => {
+  void it('compiles every type; only keep is non-masking and only drop drops', () => {
     for (const type of transformTypes) {
       const t = compileTransform(examples[type], 'f', ctx);
       assert.equal(t.type, type);
@@ -44,7 +44,7 @@ describe('transform registry', () => {
     }
   });
 
-  it('accepts the string shorthand and fills defaults (schema for definition parsers)', () => {
+  void it('accepts the string shorthand and fills defaults (schema for definition parsers)', () => {
     assert.deepEqual(transformSpecSchema.parse('redact'), { type: 'redact', with: '[REDACTED]' });
     assert.deepEqual(transformSpecSchema.parse('mask_email'), { type: 'mask_email' });
     assert.deepEqual(transformSpecSchema.parse({ type: 'mask_partial', keep: 'first', n: 2 }), {
@@ -63,13 +63,13 @@ describe('transform registry', () => {
     assert.equal(transformSpecSchema.safeParse({ type: 'nope' }).success, false);
   });
 
-  it('parseTransformSpec gives the same result as the schema', () => {
+  void it('parseTransformSpec gives the same result as the schema', () => {
     for (const spec of Object.values(examples)) {
       assert.deepEqual(parseTransformSpec(spec, 'f'), transformSpecSchema.parse(spec));
     }
   });
 
-  it('rejects unknown types and malformed specs, naming the field', () => {
+  void it('rejects unknown types and malformed specs, naming the field', () => {
     for (const spec of ['mask', { type: 'hash' }, {}, { type: 3 }, 42, null, ['keep'], '']) {
       const err = expectWaybillError(
         () => parseTransformSpec(spec, 'email'),
@@ -85,7 +85,7 @@ describe('transform registry', () => {
     assert.match(err.message, /mask_partial/);
   });
 
-  it('rejects unknown parameters instead of ignoring them', () => {
+  void it('rejects unknown parameters instead of ignoring them', () => {
     const err = expectWaybillError(
       () => compileTransform({ type: 'redact', replacement: 'x' } as never, 'notes', ctx),
       'ERR_WAYBILL_TRANSFORM_INVALID',
@@ -94,7 +94,7 @@ describe('transform registry', () => {
     assert.match(err.message, /parameters are with/);
   });
 
-  it('rejects a replace without value', () => {
+  void it('rejects a replace without value', () => {
     const err = expectWaybillError(
       () => compileTransform({ type: 'replace' } as never, 'f', ctx),
       'ERR_WAYBILL_TRANSFORM_INVALID',

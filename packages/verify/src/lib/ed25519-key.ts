@@ -36,7 +36,10 @@ export function rawEd25519PublicKey(key: KeyObject): Buffer {
 /** A public KeyObject from the 32-byte RFC 8032 encoding. */
 export function ed25519PublicKeyFromRaw(raw: Uint8Array): KeyObject {
   if (raw.length !== 32) {
-    throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', `an Ed25519 public key has 32 bytes, got ${raw.length}`);
+    throw new WaybillError(
+      'ERR_WAYBILL_INVALID_INPUT',
+      `an Ed25519 public key has 32 bytes, got ${raw.length}`,
+    );
   }
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }

@@ -20,7 +20,10 @@ export interface ReadLinesOptions {
  * the formats read here are LF-only and a stray CR must change the bytes that get hashed.
  */
 export async function* readFileLines(path: string, options: ReadLinesOptions): AsyncGenerator<FileLine> {
-  const stream = createReadStream(path, { highWaterMark: 1 << 16, ...(options.signal ? { signal: options.signal } : {}) });
+  const stream = createReadStream(path, {
+    highWaterMark: 1 << 16,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   let pending: Buffer[] = [];
   let pendingLength = 0;
   try {

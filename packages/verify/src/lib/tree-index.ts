@@ -12,7 +12,10 @@ export function toTreeIndex(value: bigint | number, what: string, code: WaybillE
     return value;
   }
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new WaybillError(code, `${what} must be a non-negative safe integer (or a bigint), got ${String(value)}`);
+    throw new WaybillError(
+      code,
+      `${what} must be a non-negative safe integer (or a bigint), got ${String(value)}`,
+    );
   }
   return BigInt(value);
 }

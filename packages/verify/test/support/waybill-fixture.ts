@@ -20,6 +20,25 @@ import {
   type RecordLine,
 } from '../../src/index.js';
 
+/** The statement as the fixture builds it, loose enough for tests to break it. */
+export interface FixtureStatement {
+  _type: string;
+  subject: { name: string; digest: Record<string, string> }[];
+  predicateType: string;
+  predicate: {
+    runId?: string;
+    records: { file: string; count: unknown; merkleRoot: string };
+    signingKeyId: string;
+    [field: string]: unknown;
+  };
+}
+
+/** The lineage event as the fixture builds it. */
+export interface FixtureLineage {
+  run: { runId: string; facets?: { waybill_attestation: Record<string, unknown> } };
+  [field: string]: unknown;
+}
+
 export interface FixtureOptions {
   readonly format?: 'ndjson' | 'csv';
   readonly records?: number;
@@ -28,9 +47,9 @@ export interface FixtureOptions {
   /** Called on the payload lines (NDJSON only) before anything is hashed or signed. */
   readonly mutatePayloadLines?: (lines: string[]) => string[];
   /** Called on the statement before it is signed. */
-  readonly mutateStatement?: (statement: Record<string, any>) => void;
+  readonly mutateStatement?: (statement: FixtureStatement) => void;
   /** Called on the lineage event before it is hashed. */
-  readonly mutateLineage?: (event: Record<string, any>) => void;
+  readonly mutateLineage?: (event: FixtureLineage) => void;
   /** Signs with this key instead of a fresh one. */
   readonly signingKey?: KeyObject;
   readonly receipt?: boolean;
@@ -94,7 +113,7 @@ export async function buildWaybillFixture(options: FixtureOptions = {}): Promise
   for (const h of leafHashes) builder.add(h);
   const merkleRoot = builder.root().toString('hex');
 
-  const lineageEvent: Record<string, any> = {
+  const lineageEvent: FixtureLineage = {
     eventType: 'COMPLETE',
     eventTime: '2025-06-01T12:00:05Z',
     producer: 'https://github.com/waybill-dev/waybill/tree/v0.1.0',
@@ -123,7 +142,7 @@ export async function buildWaybillFixture(options: FixtureOptions = {}): Promise
     ? { privateKey: options.signingKey, publicKey: createPublicKey(options.signingKey) }
     : generateKeyPairSync('ed25519');
   const keyId = keyIdForPublicKey(publicKey);
-  const statement: Record<string, any> = {
+  const statement: FixtureStatement = {
     _type: IN_TOTO_STATEMENT_TYPE,
     subject: [
       { name: payloadName, digest: { sha256: sha256(payload) } },
@@ -140,7 +159,10 @@ export async function buildWaybillFixture(options: FixtureOptions = {}): Promise
     },
   };
   options.mutateStatement?.(statement);
-  const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(statement)), { keyId, privateKey });
+  const envelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(canonicalJson(statement)), {
+    keyId,
+    privateKey,
+  });
   const envelopeFile = JSON.stringify(envelope) + '\n';
 
   await writeFile(join(dir, payloadName), payload);
@@ -158,12 +180,15 @@ export async function buildWaybillFixture(options: FixtureOptions = {}): Promise
     const logLeaves = commitments.map((c) => merkleLeafHash(c));
     const logRoot = new MerkleRootBuilder();
     for (const h of logLeaves) logRoot.add(h);
-    const checkpoint = signNote(formatCheckpoint({ origin: LOG_ORIGIN, size: logLeaves.length, rootHash: logRoot.root() }), {
-      name: LOG_ORIGIN,
-      privateKey: log.privateKey,
-    });
+    const checkpoint = signNote(
+      formatCheckpoint({ origin: LOG_ORIGIN, size: logLeaves.length, rootHash: logRoot.root() }),
+      {
+        name: LOG_ORIGIN,
+        privateKey: log.privateKey,
+      },
+    );
     const receipt = formatTlogProof({
-      extra: commitments[sealIndex]!,
+      extra: commitments[sealIndex],
       index: sealIndex,
       proof: inclusionProof(sealIndex, logLeaves),
       checkpoint,

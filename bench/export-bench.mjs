@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// Benchmark of the core issue: a governed export of a 9-column customers table, side by side with the
+// database's own CSV dump of the same rows, in the same run. Writes docs/benchmarks.md.
+//
+//   npm run bench                      # 1M rows (PostgreSQL + SQLite), plus 4M rows for peak memory
+//   BENCH_ROWS=200000 npm run bench    # a quicker pass
+//   BENCH_PAIRS=5 npm run bench        # more paired runs for the medians
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startPostgres } from '@waybill/testkit';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'packages/cli/bin/waybill.js');
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const BIG_ROWS = Number(process.env.BENCH_BIG_ROWS ?? 4_000_000);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
+const work = join(tmpdir(), `waybill-bench-${process.pid}`);
+mkdirSync(work, { recursive: true });
+
+const COLUMNS = 'id, name, email, phone, ssn, birth_date, country, lifetime_value, notes';
+const definition = (connection, table) => `apiVersion: waybill/v1
+kind: ExportDefinition
+name: bench-${table}
+owner: team:bench
+purposes: [benchmark]
+source: { connection: ${connection}, table: ${table} }
+fields:
+  - { name: id, from: id }
+  - { name: name, from: name }
+  - { name: email, from: email, transform: { type: hash_keyed, key: bench } }
+  - { name: phone, from: phone, transform: { type: mask_partial, keep: last, n: 4 } }
+  - { name: ssn, from: ssn, transform: redact }
+  - { name: birth_date, from: birth_date, transform: { type: date_truncate, unit: year } }
+  - { name: country, from: country }
+  - { name: lifetime_value, from: lifetime_value }
+  - { name: notes, from: notes }
+destination: { connection: out, path: '{name}/{runId}' }
+format: csv
+retention: P1D
+`;
+
+function log(...a) {
+  process.stderr.write(`[bench] ${a.join(' ')}\n`);
+}
+
+function waybill(home, args, input) {
+  const r = spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`waybill ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Runs a command under GNU time; returns wall seconds and peak RSS (MiB) of the process tree's largest. */
+function timed(cmd, args, env = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 1 << 26,
+  });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  const kib = Number(lines[lines.length - 1]);
+  return { secs, rssMiB: kib / 1024, stdout: r.stdout };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function seedPostgres(client, table, rows) {
+  await client.query(`DROP TABLE IF EXISTS ${table}`);
+  await client.query(`CREATE TABLE ${table} (
+    id bigint PRIMARY KEY, name text, email text, phone text, ssn text, birth_date date,
+    country text, lifetime_value numeric(12,2), notes text)`);
+  await client.query(`INSERT INTO ${table}
+    SELECT g, 'Person ' || g, 'user' || g || '@example.com', '+1 555 ' || lpad((g % 10000000)::text, 7, '0'),
+      lpad((900 + g % 100)::text, 3, '0') || '-' || lpad((g % 100)::text, 2, '0') || '-' || lpad((g % 10000)::text, 4, '0'),
+      date '1950-01-01' + (g % 20000), (ARRAY['US','CA','GB','DE','FR'])[1 + g % 5], (g % 2500000) / 100.0,
+      CASE WHEN g % 7 = 0 THEN 'Called on ' || g || ', asked for a callback' ELSE NULL END
+    FROM generate_series(1, ${rows}) g`);
+  await client.query(`ANALYZE ${table}`);
+}
+
+function seedSqlite(path, rows) {
+  rmSync(path, { force: true });
+  const db = new BetterSqlite3(path);
+  db.exec(`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT, email TEXT, phone TEXT, ssn TEXT,
+    birth_date TEXT, country TEXT, lifetime_value REAL, notes TEXT)`);
+  const ins = db.prepare('INSERT INTO customers VALUES (?,?,?,?,?,?,?,?,?)');
+  const countries = ['US', 'CA', 'GB', 'DE', 'FR'];
+  db.transaction(() => {
+    for (let g = 1; g <= rows; g++) {
+      const d = new Date(Date.UTC(1950, 0, 1) + (g % 20000) * 86400000).toISOString().slice(0, 10);
+      ins.run(g, `Person ${g}`, `user${g}@example.com`, `+1 555 ${String(g % 10000000).padStart(7, '0')}`,
+        `${900 + (g % 100)}-${String(g % 100).padStart(2, '0')}-${String(g % 10000).padStart(4, '0')}`, d,
+        countries[g % 5], (g % 2500000) / 100, g % 7 === 0 ? `Called on ${g}, asked for a callback` : null);
+    }
+  })();
+  db.close();
+}
+
+function setupHome(name) {
+  const home = join(work, name);
+  rmSync(home, { recursive: true, force: true });
+  waybill(home, ['init']);
+  mkdirSync(join(work, `${name}-out`), { recursive: true });
+  waybill(home, ['destination', 'add', 'out', '--kind', 'directory', '--path', join(work, `${name}-out`)]);
+  waybill(home, ['keys', 'create-hmac', 'bench']);
+  return home;
+}
+
+function exportOnce(home, table) {
+  const r = timed(process.execPath, [bin, '--home', home, 'export', 'run', `bench-${table}`, '--purpose', 'benchmark', '--json']);
+  const out = JSON.parse(r.stdout);
+  rmSync(out.location, { recursive: true, force: true });
+  return { ...r, rows: out.counts.written };
+}
+
+const results = { machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`, pg: null, pgBig: null, sqlite: null };
+
+const cluster = await startPostgres({ database: 'bench' });
+try {
+  if (!cluster) {
+    log('*** no PostgreSQL binaries: skipping the PostgreSQL benchmark ***');
+  } else {
+    const client = new pg.Client({ connectionString: cluster.connectionString });
+    await client.connect();
+    const psqlArgs = ['-h', cluster.host, '-p', String(cluster.port), '-U', cluster.user, '-d', cluster.database, '-X', '-q'];
+    const home = setupHome('pg');
+    waybill(home, ['source', 'add', 'bench-pg', '--kind', 'postgres', '--host', cluster.host, '--port', String(cluster.port), '--user', cluster.user, '--database', cluster.database]);
+    for (const [key, rows] of [['pg', ROWS], ['pgBig', BIG_ROWS]]) {
+      if (rows <= 0) continue;
+      const table = key === 'pg' ? 'customers' : 'customers_big';
+      log(`seeding ${rows} rows into PostgreSQL ${table}…`);
+      await seedPostgres(client, table, rows);
+      const defFile = join(work, `${table}.yaml`);
+      writeFileSync(defFile, definition('bench-pg', table));
+      waybill(home, ['def', 'apply', defFile]);
+      const pairs = [];
+      for (let i = 0; i < (key === 'pg' ? PAIRS : 1); i++) {
+        const csv = join(work, `${table}-psql.csv`);
+        const p = timed('psql', [...psqlArgs, '-c', `\\copy (SELECT ${COLUMNS} FROM ${table}) TO '${csv}' CSV HEADER`]);
+        const size = statSync(csv).size;
+        rmSync(csv);
+        const w = exportOnce(home, table);
+        if (w.rows !== rows) throw new Error(`waybill wrote ${w.rows} rows, expected ${rows}`);
+        log(`${table} pair ${i + 1}: psql ${p.secs.toFixed(2)} s, waybill ${w.secs.toFixed(2)} s (${(w.secs / p.secs).toFixed(2)}×), waybill peak RSS ${w.rssMiB.toFixed(0)} MiB`);
+        pairs.push({ psql: p.secs, waybill: w.secs, ratio: w.secs / p.secs, rss: w.rssMiB, csvBytes: size });
+      }
+      results[key] = { rows, pairs };
+    }
+    await client.end();
+  }
+
+  if (ROWS > 0) {
+    const db = join(work, 'bench.sqlite');
+    log(`seeding ${ROWS} rows into SQLite…`);
+    seedSqlite(db, ROWS);
+    const home = setupHome('sqlite');
+    waybill(home, ['source', 'add', 'bench-sqlite', '--kind', 'sqlite', '--path', db]);
+    const defFile = join(work, 'sqlite.yaml');
+    writeFileSync(defFile, definition('bench-sqlite', 'customers'));
+    waybill(home, ['def', 'apply', defFile]);
+    const pairs = [];
+    for (let i = 0; i < PAIRS; i++) {
+      const csv = join(work, 'sqlite3.csv');
+      const t0 = process.hrtime.bigint();
+      execFileSync('sh', ['-c', `sqlite3 -csv -header '${db}' 'SELECT ${COLUMNS} FROM customers' > '${csv}'`]);
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      rmSync(csv);
+      const w = exportOnce(home, 'customers');
+      log(`sqlite pair ${i + 1}: sqlite3 ${s.toFixed(2)} s, waybill ${w.secs.toFixed(2)} s (${(w.secs / s).toFixed(2)}×), peak RSS ${w.rssMiB.toFixed(0)} MiB`);
+      pairs.push({ sqlite3: s, waybill: w.secs, ratio: w.secs / s, rss: w.rssMiB });
+    }
+    results.sqlite = { rows: ROWS, pairs };
+  }
+} finally {
+  await cluster?.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const f = (x, d = 2) => x.toFixed(d);
+const lines = [
+  '# Benchmarks',
+  '',
+  'Produced by `npm run bench` (bench/export-bench.mjs); every figure below comes from one run of it, the',
+  'baseline and Waybill side by side, alternating, on the same data. Not a CI test: run it on a quiet machine.',
+  '',
+  `Machine: ${results.machine}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+  '',
+  '## Export of a 9-column customers table to CSV (4 transforms, one of them `hash_keyed`), hashed and signed',
+  '',
+  'Waybill runs the whole CLI (`waybill export run`, a fresh process: definition lookup, streaming read,',
+  'transforms, CSV encoding, per-record RFC 8785 digests, Merkle root, staging with fsync, delivery,',
+  'lineage, DSSE signature). The baseline is the database\'s own CSV dump of the same columns and rows.',
+  '',
+];
+if (results.pg) {
+  const p = results.pg.pairs;
+  lines.push(`### PostgreSQL, ${results.pg.rows.toLocaleString('en-US')} rows vs \`psql -c "\\copy (SELECT …) TO 'file' CSV HEADER"\``, '');
+  lines.push('| pair | psql \\copy (s) | waybill (s) | ratio | waybill peak RSS (MiB) |', '|---|---|---|---|---|');
+  p.forEach((x, i) => lines.push(`| ${i + 1} | ${f(x.psql)} | ${f(x.waybill)} | ${f(x.ratio)} | ${f(x.rss, 0)} |`));
+  lines.push('', `**Median ratio Waybill / psql: ${f(median(p.map((x) => x.ratio)))}** (target ≤ 2.0). Waybill throughput: ${Math.round(results.pg.rows / median(p.map((x) => x.waybill))).toLocaleString('en-US')} rows/s.`, '');
+}
+if (results.pgBig) {
+  const b = results.pgBig.pairs[0];
+  lines.push(`### Peak memory: ${results.pg?.rows.toLocaleString('en-US')} vs ${results.pgBig.rows.toLocaleString('en-US')} rows (PostgreSQL)`, '');
+  lines.push('| rows | waybill peak RSS (MiB) | waybill (s) | psql (s) |', '|---|---|---|---|');
+  if (results.pg) lines.push(`| ${results.pg.rows.toLocaleString('en-US')} | ${f(Math.max(...results.pg.pairs.map((x) => x.rss)), 0)} | ${f(median(results.pg.pairs.map((x) => x.waybill)))} | ${f(median(results.pg.pairs.map((x) => x.psql)))} |`);
+  lines.push(`| ${results.pgBig.rows.toLocaleString('en-US')} | ${f(b.rss, 0)} | ${f(b.waybill)} | ${f(b.psql)} |`, '', 'Target: ≤ 128 MiB, and no higher at 4M rows than at 1M (memory does not grow with rows).', '');
+}
+if (results.sqlite) {
+  const p = results.sqlite.pairs;
+  lines.push(`### SQLite, ${results.sqlite.rows.toLocaleString('en-US')} rows vs \`sqlite3 -csv -header db 'SELECT …' > file\``, '');
+  lines.push('| pair | sqlite3 (s) | waybill (s) | ratio | waybill peak RSS (MiB) |', '|---|---|---|---|---|');
+  p.forEach((x, i) => lines.push(`| ${i + 1} | ${f(x.sqlite3)} | ${f(x.waybill)} | ${f(x.ratio)} | ${f(x.rss, 0)} |`));
+  lines.push('', `**Median ratio Waybill / sqlite3: ${f(median(p.map((x) => x.ratio)))}**.`, '');
+}
+writeFileSync(join(root, 'docs', 'benchmarks.md'), lines.join('\n'));
+log('wrote docs/benchmarks.md');

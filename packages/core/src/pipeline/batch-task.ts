@@ -1,0 +1,34 @@
+import type { ExportDefinition } from '../definitions/export-definition-schema.js';
+import type { CellValue, RowCodec, SourceColumn } from '../ports/source.js';
+import type { ExportFormat } from './batch-processor.js';
+
+/** What a batch worker needs to compile the same plan as the main thread. Stays in memory only. */
+export interface WorkerInit {
+  readonly definition: ExportDefinition;
+  readonly columns: readonly SourceColumn[];
+  readonly format: ExportFormat;
+  readonly hmacKeys: readonly { name: string; keyId: string; secret: Uint8Array }[];
+  /** How encoded blocks are decoded, when the source hands over encoded rows. */
+  readonly codec: RowCodec | null;
+}
+
+/** One batch: decoded rows, or an encoded block of whole rows. */
+export interface BatchTask {
+  readonly seq: number;
+  readonly firstRowNumber: number;
+  readonly rows?: CellValue[][];
+  readonly block?: Uint8Array;
+}
+
+export type BatchReply =
+  | {
+      readonly seq: number;
+      readonly ok: true;
+      readonly payload: string;
+      readonly records: string;
+      readonly leafHashes: Uint8Array;
+      readonly read: number;
+      readonly filtered: number;
+      readonly written: number;
+    }
+  | { readonly seq: number; readonly ok: false; readonly code: string; readonly message: string };

@@ -1,0 +1,55 @@
+import { Worker } from 'node:worker_threads';
+import { WaybillError, type WaybillErrorCode } from '@waybill/verify';
+import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
+
+type Done = Extract<BatchReply, { ok: true }>;
+
+/**
+ * A fixed set of batch workers. `submit` returns a promise per batch; callers keep a bounded FIFO of
+ * them, so results come back in order and memory stays bounded by the number of batches in flight.
+ */
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: (r: Done) => void; reject: (e: Error) => void }>();
+  private next = 0;
+  private failure: Error | null = null;
+
+  constructor(size: number, init: WorkerInit) {
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(new URL('./batch-worker.js', import.meta.url), { workerData: init });
+      w.on('message', (r: BatchReply) => this.settle(r));
+      w.on('error', (err) => this.fail(new WaybillError('ERR_WAYBILL_RUN_FAILED', `a pipeline worker failed: ${err.message}`, { cause: err })));
+      w.on('exit', (code) => {
+        if (code !== 0 && this.pending.size > 0) this.fail(new WaybillError('ERR_WAYBILL_RUN_FAILED', `a pipeline worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  submit(task: BatchTask, transfer: ArrayBuffer[] = []): Promise<Done> {
+    if (this.failure) return Promise.reject(this.failure);
+    const p = new Promise<Done>((resolve, reject) => this.pending.set(task.seq, { resolve, reject }));
+    // Awaited later, in order; this keeps an early failure from surfacing as an unhandled rejection.
+    p.catch(() => undefined);
+    this.workers[this.next++ % this.workers.length]!.postMessage(task, transfer);
+    return p;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private settle(r: BatchReply): void {
+    const p = this.pending.get(r.seq);
+    if (!p) return;
+    this.pending.delete(r.seq);
+    if (r.ok) p.resolve(r);
+    else p.reject(new WaybillError(r.code as WaybillErrorCode, r.message));
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}
