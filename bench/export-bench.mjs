@@ -49,7 +49,11 @@ function log(...a) {
 }
 
 function waybill(home, args, input) {
-  const r = spawnSync(process.execPath, [bin, '--home', home, ...args], { encoding: 'utf8', input, maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [bin, '--home', home, ...args], {
+    encoding: 'utf8',
+    input,
+    maxBuffer: 1 << 26,
+  });
   if (r.status !== 0) throw new Error(`waybill ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -99,9 +103,17 @@ function seedSqlite(path, rows) {
   db.transaction(() => {
     for (let g = 1; g <= rows; g++) {
       const d = new Date(Date.UTC(1950, 0, 1) + (g % 20000) * 86400000).toISOString().slice(0, 10);
-      ins.run(g, `Person ${g}`, `user${g}@example.com`, `+1 555 ${String(g % 10000000).padStart(7, '0')}`,
-        `${900 + (g % 100)}-${String(g % 100).padStart(2, '0')}-${String(g % 10000).padStart(4, '0')}`, d,
-        countries[g % 5], (g % 2500000) / 100, g % 7 === 0 ? `Called on ${g}, asked for a callback` : null);
+      ins.run(
+        g,
+        `Person ${g}`,
+        `user${g}@example.com`,
+        `+1 555 ${String(g % 10000000).padStart(7, '0')}`,
+        `${900 + (g % 100)}-${String(g % 100).padStart(2, '0')}-${String(g % 10000).padStart(4, '0')}`,
+        d,
+        countries[g % 5],
+        (g % 2500000) / 100,
+        g % 7 === 0 ? `Called on ${g}, asked for a callback` : null,
+      );
     }
   })();
   db.close();
@@ -118,13 +130,28 @@ function setupHome(name) {
 }
 
 function exportOnce(home, table) {
-  const r = timed(process.execPath, [bin, '--home', home, 'export', 'run', `bench-${table}`, '--purpose', 'benchmark', '--json']);
+  const r = timed(process.execPath, [
+    bin,
+    '--home',
+    home,
+    'export',
+    'run',
+    `bench-${table}`,
+    '--purpose',
+    'benchmark',
+    '--json',
+  ]);
   const out = JSON.parse(r.stdout);
   rmSync(out.location, { recursive: true, force: true });
   return { ...r, rows: out.counts.written };
 }
 
-const results = { machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`, pg: null, pgBig: null, sqlite: null };
+const results = {
+  machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+  pg: null,
+  pgBig: null,
+  sqlite: null,
+};
 
 const cluster = await startPostgres({ database: 'bench' });
 try {
@@ -133,10 +160,38 @@ try {
   } else {
     const client = new pg.Client({ connectionString: cluster.connectionString });
     await client.connect();
-    const psqlArgs = ['-h', cluster.host, '-p', String(cluster.port), '-U', cluster.user, '-d', cluster.database, '-X', '-q'];
+    const psqlArgs = [
+      '-h',
+      cluster.host,
+      '-p',
+      String(cluster.port),
+      '-U',
+      cluster.user,
+      '-d',
+      cluster.database,
+      '-X',
+      '-q',
+    ];
     const home = setupHome('pg');
-    waybill(home, ['source', 'add', 'bench-pg', '--kind', 'postgres', '--host', cluster.host, '--port', String(cluster.port), '--user', cluster.user, '--database', cluster.database]);
-    for (const [key, rows] of [['pg', ROWS], ['pgBig', BIG_ROWS]]) {
+    waybill(home, [
+      'source',
+      'add',
+      'bench-pg',
+      '--kind',
+      'postgres',
+      '--host',
+      cluster.host,
+      '--port',
+      String(cluster.port),
+      '--user',
+      cluster.user,
+      '--database',
+      cluster.database,
+    ]);
+    for (const [key, rows] of [
+      ['pg', ROWS],
+      ['pgBig', BIG_ROWS],
+    ]) {
       if (rows <= 0) continue;
       const table = key === 'pg' ? 'customers' : 'customers_big';
       log(`seeding ${rows} rows into PostgreSQL ${table}…`);
@@ -147,12 +202,18 @@ try {
       const pairs = [];
       for (let i = 0; i < (key === 'pg' ? PAIRS : 1); i++) {
         const csv = join(work, `${table}-psql.csv`);
-        const p = timed('psql', [...psqlArgs, '-c', `\\copy (SELECT ${COLUMNS} FROM ${table}) TO '${csv}' CSV HEADER`]);
+        const p = timed('psql', [
+          ...psqlArgs,
+          '-c',
+          `\\copy (SELECT ${COLUMNS} FROM ${table}) TO '${csv}' CSV HEADER`,
+        ]);
         const size = statSync(csv).size;
         rmSync(csv);
         const w = exportOnce(home, table);
         if (w.rows !== rows) throw new Error(`waybill wrote ${w.rows} rows, expected ${rows}`);
-        log(`${table} pair ${i + 1}: psql ${p.secs.toFixed(2)} s, waybill ${w.secs.toFixed(2)} s (${(w.secs / p.secs).toFixed(2)}×), waybill peak RSS ${w.rssMiB.toFixed(0)} MiB`);
+        log(
+          `${table} pair ${i + 1}: psql ${p.secs.toFixed(2)} s, waybill ${w.secs.toFixed(2)} s (${(w.secs / p.secs).toFixed(2)}×), waybill peak RSS ${w.rssMiB.toFixed(0)} MiB`,
+        );
         pairs.push({ psql: p.secs, waybill: w.secs, ratio: w.secs / p.secs, rss: w.rssMiB, csvBytes: size });
       }
       results[key] = { rows, pairs };
@@ -173,11 +234,16 @@ try {
     for (let i = 0; i < PAIRS; i++) {
       const csv = join(work, 'sqlite3.csv');
       const t0 = process.hrtime.bigint();
-      execFileSync('sh', ['-c', `sqlite3 -csv -header '${db}' 'SELECT ${COLUMNS} FROM customers' > '${csv}'`]);
+      execFileSync('sh', [
+        '-c',
+        `sqlite3 -csv -header '${db}' 'SELECT ${COLUMNS} FROM customers' > '${csv}'`,
+      ]);
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       rmSync(csv);
       const w = exportOnce(home, 'customers');
-      log(`sqlite pair ${i + 1}: sqlite3 ${s.toFixed(2)} s, waybill ${w.secs.toFixed(2)} s (${(w.secs / s).toFixed(2)}×), peak RSS ${w.rssMiB.toFixed(0)} MiB`);
+      log(
+        `sqlite pair ${i + 1}: sqlite3 ${s.toFixed(2)} s, waybill ${w.secs.toFixed(2)} s (${(w.secs / s).toFixed(2)}×), peak RSS ${w.rssMiB.toFixed(0)} MiB`,
+      );
       pairs.push({ sqlite3: s, waybill: w.secs, ratio: w.secs / s, rss: w.rssMiB });
     }
     results.sqlite = { rows: ROWS, pairs };
@@ -200,28 +266,59 @@ const lines = [
   '',
   'Waybill runs the whole CLI (`waybill export run`, a fresh process: definition lookup, streaming read,',
   'transforms, CSV encoding, per-record RFC 8785 digests, Merkle root, staging with fsync, delivery,',
-  'lineage, DSSE signature). The baseline is the database\'s own CSV dump of the same columns and rows.',
+  "lineage, DSSE signature). The baseline is the database's own CSV dump of the same columns and rows.",
   '',
 ];
 if (results.pg) {
   const p = results.pg.pairs;
-  lines.push(`### PostgreSQL, ${results.pg.rows.toLocaleString('en-US')} rows vs \`psql -c "\\copy (SELECT …) TO 'file' CSV HEADER"\``, '');
-  lines.push('| pair | psql \\copy (s) | waybill (s) | ratio | waybill peak RSS (MiB) |', '|---|---|---|---|---|');
-  p.forEach((x, i) => lines.push(`| ${i + 1} | ${f(x.psql)} | ${f(x.waybill)} | ${f(x.ratio)} | ${f(x.rss, 0)} |`));
-  lines.push('', `**Median ratio Waybill / psql: ${f(median(p.map((x) => x.ratio)))}** (target ≤ 2.0). Waybill throughput: ${Math.round(results.pg.rows / median(p.map((x) => x.waybill))).toLocaleString('en-US')} rows/s.`, '');
+  lines.push(
+    `### PostgreSQL, ${results.pg.rows.toLocaleString('en-US')} rows vs \`psql -c "\\copy (SELECT …) TO 'file' CSV HEADER"\``,
+    '',
+  );
+  lines.push(
+    '| pair | psql \\copy (s) | waybill (s) | ratio | waybill peak RSS (MiB) |',
+    '|---|---|---|---|---|',
+  );
+  p.forEach((x, i) =>
+    lines.push(`| ${i + 1} | ${f(x.psql)} | ${f(x.waybill)} | ${f(x.ratio)} | ${f(x.rss, 0)} |`),
+  );
+  lines.push(
+    '',
+    `**Median ratio Waybill / psql: ${f(median(p.map((x) => x.ratio)))}** (target ≤ 2.0). Waybill throughput: ${Math.round(results.pg.rows / median(p.map((x) => x.waybill))).toLocaleString('en-US')} rows/s.`,
+    '',
+  );
 }
 if (results.pgBig) {
   const b = results.pgBig.pairs[0];
-  lines.push(`### Peak memory: ${results.pg?.rows.toLocaleString('en-US')} vs ${results.pgBig.rows.toLocaleString('en-US')} rows (PostgreSQL)`, '');
+  lines.push(
+    `### Peak memory: ${results.pg?.rows.toLocaleString('en-US')} vs ${results.pgBig.rows.toLocaleString('en-US')} rows (PostgreSQL)`,
+    '',
+  );
   lines.push('| rows | waybill peak RSS (MiB) | waybill (s) | psql (s) |', '|---|---|---|---|');
-  if (results.pg) lines.push(`| ${results.pg.rows.toLocaleString('en-US')} | ${f(Math.max(...results.pg.pairs.map((x) => x.rss)), 0)} | ${f(median(results.pg.pairs.map((x) => x.waybill)))} | ${f(median(results.pg.pairs.map((x) => x.psql)))} |`);
-  lines.push(`| ${results.pgBig.rows.toLocaleString('en-US')} | ${f(b.rss, 0)} | ${f(b.waybill)} | ${f(b.psql)} |`, '', 'Target: ≤ 128 MiB, and no higher at 4M rows than at 1M (memory does not grow with rows).', '');
+  if (results.pg)
+    lines.push(
+      `| ${results.pg.rows.toLocaleString('en-US')} | ${f(Math.max(...results.pg.pairs.map((x) => x.rss)), 0)} | ${f(median(results.pg.pairs.map((x) => x.waybill)))} | ${f(median(results.pg.pairs.map((x) => x.psql)))} |`,
+    );
+  lines.push(
+    `| ${results.pgBig.rows.toLocaleString('en-US')} | ${f(b.rss, 0)} | ${f(b.waybill)} | ${f(b.psql)} |`,
+    '',
+    'Target: ≤ 128 MiB, and no higher at 4M rows than at 1M (memory does not grow with rows).',
+    '',
+  );
 }
 if (results.sqlite) {
   const p = results.sqlite.pairs;
-  lines.push(`### SQLite, ${results.sqlite.rows.toLocaleString('en-US')} rows vs \`sqlite3 -csv -header db 'SELECT …' > file\``, '');
-  lines.push('| pair | sqlite3 (s) | waybill (s) | ratio | waybill peak RSS (MiB) |', '|---|---|---|---|---|');
-  p.forEach((x, i) => lines.push(`| ${i + 1} | ${f(x.sqlite3)} | ${f(x.waybill)} | ${f(x.ratio)} | ${f(x.rss, 0)} |`));
+  lines.push(
+    `### SQLite, ${results.sqlite.rows.toLocaleString('en-US')} rows vs \`sqlite3 -csv -header db 'SELECT …' > file\``,
+    '',
+  );
+  lines.push(
+    '| pair | sqlite3 (s) | waybill (s) | ratio | waybill peak RSS (MiB) |',
+    '|---|---|---|---|---|',
+  );
+  p.forEach((x, i) =>
+    lines.push(`| ${i + 1} | ${f(x.sqlite3)} | ${f(x.waybill)} | ${f(x.ratio)} | ${f(x.rss, 0)} |`),
+  );
   lines.push('', `**Median ratio Waybill / sqlite3: ${f(median(p.map((x) => x.ratio)))}**.`, '');
 }
 writeFileSync(join(root, 'docs', 'benchmarks.md'), lines.join('\n'));

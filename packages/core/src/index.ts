@@ -67,7 +67,15 @@ export * from './transforms/index.js';
 export * from './expressions/index.js';
 
 export type { Clock } from './ports/clock.js';
-export type { Source, SourceColumn, SourceReadRequest, CellValue } from './ports/source.js';
+export type {
+  Source,
+  SourceColumn,
+  SourceReadRequest,
+  CellValue,
+  RowCodec,
+  EncodedRowBlock,
+  EncodedRows,
+} from './ports/source.js';
 export type { Destination, DestinationWrite } from './ports/destination.js';
 export type { ConnectionOpener } from './ports/connection-opener.js';
 export type {

@@ -53,3 +53,10 @@ export function merkleNodeHash(left: Uint8Array, right: Uint8Array): Buffer {
 export function merkleEmptyRoot(): Buffer {
   return createHash('sha256').digest();
 }
+
+/** `merkleNodeHash` over 32-char 'binary' strings, returning one: for the builders' hot loop. */
+export function merkleNodeHashBinary(left: string, right: string): string {
+  nodeInput.write(left, 1, 'latin1');
+  nodeInput.write(right, 1 + MERKLE_HASH_SIZE, 'latin1');
+  return hash('sha256', nodeInput, 'binary');
+}

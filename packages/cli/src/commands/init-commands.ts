@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { WaybillError } from '@waybill/core';
 import { homeExists, initHome, resolveHome } from '../home.js';
 import { printJson, println } from '../output.js';
-import { runDemo } from '../demo/run-demo.js';
 import { globals, type CommandContext } from './command-context.js';
 
 export function registerInitCommands(program: Command, ctx: CommandContext): void {
@@ -40,6 +39,8 @@ export function registerInitCommands(program: Command, ctx: CommandContext): voi
       }
       let adminKey: string | undefined;
       if (!homeExists(home)) adminKey = (await initHome(home, {}, io.env)).adminKey;
+      // Loaded on demand: the seeder pulls in faker's locale data, which no other command needs.
+      const { runDemo } = await import('../demo/run-demo.js');
       const report = await runDemo(home, io, { customers, orders, json: g.json === true });
       if (g.json) printJson(io, report);
       else {

@@ -29,6 +29,11 @@ const DECIMAL_TEXT = /^-?(\d+)\.(\d+)$/;
  * else — more digits, `NaN`, `Infinity` — stays a string, so no digit is lost.
  */
 export function decimalTextCell(text: string): CellValue {
+  // Fast path: at most 15 characters means at most 15 significant digits, which a double holds exactly.
+  if (text.length <= 15) {
+    const n = Number(text);
+    if (Number.isFinite(n) && text !== '') return n;
+  }
   if (INTEGER_TEXT.test(text)) return integerTextCell(text);
   const m = DECIMAL_TEXT.exec(text);
   if (m === null) return text;

@@ -23,6 +23,10 @@ export function canonicalDigest(value: unknown): string {
   return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
 }
 
+// Characters JSON.stringify would escape or treat specially: ", \\, C0 controls, and surrogates.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point here
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
 /**
  * A fast RFC 8785 encoder for flat records whose keys are known up front. The key order is computed
  * once (JCS §3.2.3 sorts by UTF-16 code units, which is what Array#sort compares), so per row it only
@@ -62,6 +66,10 @@ export class FlatRecordEncoder {
           );
         }
         s += JSON.stringify(v);
+      } else if (typeof v === 'string' && !NEEDS_ESCAPE.test(v)) {
+        // Nothing to escape (JCS §3.2.2.2 escapes only ", \, control characters; lone surrogates are
+        // handled by JSON.stringify): the quoted string is its own serialization.
+        s += '"' + v + '"';
       } else s += JSON.stringify(v);
     }
     return s + '}';

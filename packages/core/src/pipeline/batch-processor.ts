@@ -2,6 +2,7 @@ import { hash } from 'node:crypto';
 import { WaybillError } from '@waybill/verify';
 import { FlatRecordEncoder } from '../json/canonical-json.js';
 import type { CellValue } from '../ports/source.js';
+import { ByteSink } from './byte-sink.js';
 import { csvLine } from './csv-encoder.js';
 import type { ExportPlan, PlannedField } from './export-plan.js';
 
@@ -9,13 +10,16 @@ export type ExportFormat = 'csv' | 'ndjson';
 
 /** What one batch of source rows became. */
 export interface BatchResult {
-  /** Encoded output lines (CSV or NDJSON). */
-  readonly payload: string;
+  /** Encoded output lines (CSV or NDJSON), UTF-8. */
+  readonly payload: Uint8Array;
   /**
-   * `records.jsonl` lines for the written rows, with {@link INDEX_MARK} where each record's output index
-   * goes: a batch does not know how many rows earlier batches wrote (filters), the assembler does.
+   * `records.jsonl` lines for the written rows. Without a filter every row is written, so a batch knows
+   * its records' output indexes and these are the final bytes (`recordsFinal`). With a filter it cannot
+   * know how many rows earlier batches wrote: each index is then {@link INDEX_MARK}, for the assembler
+   * to fill in.
    */
-  readonly records: string;
+  readonly records: Uint8Array;
+  readonly recordsFinal: boolean;
   /** RFC 9162 leaf hashes, SHA-256(0x00 ‖ digest), 32 bytes each, in order. */
   readonly leafHashes: Buffer;
   readonly read: number;
@@ -73,8 +77,10 @@ export class BatchProcessor {
     const leafHashes = Buffer.allocUnsafe(rows.length * 32);
     const leaf = this.leaf;
     const values: CellValue[] = new Array<CellValue>(emitted.length);
-    let payload = '';
-    let records = '';
+    const payload = new ByteSink(rows.length * 64);
+    const records = new ByteSink(rows.length * 120);
+    // Without a filter, row r of this batch is output record firstRowNumber - 1 + r.
+    const final = filter === null;
     let written = 0;
     let filtered = 0;
     for (let r = 0; r < rows.length; r++) {
@@ -117,18 +123,19 @@ export class BatchProcessor {
       const digest = hash('sha256', canonical, 'hex');
       leaf.write(digest, 1, 'hex');
       leafHashes.write(hash('sha256', leaf, 'binary'), written * 32, 'binary');
-      payload += csv ? csvLine(values) : canonical + '\n';
-      let rec = `{"digest":"${digest}","index":${INDEX_MARK},"sourceRecordId":${JSON.stringify(String(id))}`;
+      payload.write(csv ? csvLine(values) : canonical + '\n');
+      let rec = `{"digest":"${digest}","index":${final ? firstRowNumber - 1 + written : INDEX_MARK},"sourceRecordId":${JSON.stringify(String(id))}`;
       if (plan.updatedAtIndex >= 0) {
         const u = row[plan.updatedAtIndex];
         if (u !== null && u !== undefined) rec += `,"sourceUpdatedAt":${JSON.stringify(String(u))}`;
       }
-      records += rec + '}\n';
+      records.write(rec + '}\n');
       written++;
     }
     return {
-      payload,
-      records,
+      payload: payload.take(),
+      records: records.take(),
+      recordsFinal: final,
       leafHashes: leafHashes.subarray(0, written * 32),
       read: rows.length,
       filtered,

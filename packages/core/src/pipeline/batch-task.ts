@@ -24,8 +24,9 @@ export type BatchReply =
   | {
       readonly seq: number;
       readonly ok: true;
-      readonly payload: string;
-      readonly records: string;
+      readonly payload: Uint8Array;
+      readonly records: Uint8Array;
+      readonly recordsFinal: boolean;
       readonly leafHashes: Uint8Array;
       readonly read: number;
       readonly filtered: number;

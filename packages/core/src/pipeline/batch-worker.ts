@@ -10,7 +10,9 @@ import { compilePlan } from './export-plan.js';
 // batches, so the main thread only reads and writes (STYLE.md §6; the core issue's performance notes).
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const keys = new Map<string, HmacKey>(init.hmacKeys.map((k) => [k.name, { keyId: k.keyId, secret: Buffer.from(k.secret) }]));
+const keys = new Map<string, HmacKey>(
+  init.hmacKeys.map((k) => [k.name, { keyId: k.keyId, secret: Buffer.from(k.secret) }]),
+);
 const plan = compilePlan(init.definition, init.columns, {
   hmacKey: (name) => {
     const k = keys.get(name);
@@ -32,8 +34,19 @@ port.on('message', (task: BatchTask) => {
     const rows = task.rows ?? decodeBlock!(task.block!, init.codec!.options, task.firstRowNumber);
     const r = processor.process(rows, task.firstRowNumber);
     const leafHashes = new Uint8Array(r.leafHashes);
-    transfer = [leafHashes.buffer as ArrayBuffer];
-    reply = { seq: task.seq, ok: true, payload: r.payload, records: r.records, leafHashes, read: r.read, filtered: r.filtered, written: r.written };
+    // Results move to the main thread without a copy.
+    transfer = [leafHashes.buffer, r.payload.buffer, r.records.buffer] as ArrayBuffer[];
+    reply = {
+      seq: task.seq,
+      ok: true,
+      payload: r.payload,
+      records: r.records,
+      recordsFinal: r.recordsFinal,
+      leafHashes,
+      read: r.read,
+      filtered: r.filtered,
+      written: r.written,
+    };
   } catch (err) {
     const e = err instanceof WaybillError ? err : null;
     reply = {

@@ -90,7 +90,10 @@ export class ExportService {
 
   constructor(private readonly o: ExportServiceOptions) {
     this.workspace = o.workspace ?? 'default';
-    this.workers = Math.max(1, Math.min(o.workers ?? availableParallelism(), 4));
+    this.workers = Math.max(
+      1,
+      Math.min(o.workers ?? Number(process.env['WAYBILL_WORKERS'] ?? availableParallelism()), 4),
+    );
   }
 
   async run(req: ExportRequest): Promise<ExportResult> {
@@ -341,15 +344,21 @@ export class ExportService {
     let lastReport = 0;
     const drainOne = async (): Promise<void> => {
       const r = await inFlight.shift()!;
-      const parts = r.records.split(INDEX_MARK);
-      let text = parts[0]!;
-      for (let i = 1; i < parts.length; i++) text += String(written + i - 1) + parts[i]!;
-      for (let i = 0; i < r.written; i++) merkle.add(r.leafHashes.subarray(i * 32, i * 32 + 32));
+      let recordBytes: Uint8Array = r.records;
+      if (!r.recordsFinal) {
+        const parts = Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength)
+          .toString('utf8')
+          .split(INDEX_MARK);
+        let text = parts[0]!;
+        for (let i = 1; i < parts.length; i++) text += String(written + i - 1) + parts[i]!;
+        recordBytes = Buffer.from(text, 'utf8');
+      }
+      merkle.addAll(r.leafHashes);
       read += r.read;
       filtered += r.filtered;
       written += r.written;
       await payload.write(r.payload);
-      await records.write(text);
+      await records.write(recordBytes);
       const t = Date.now();
       if (req.onProgress && t - lastReport > 100) {
         lastReport = t;
@@ -364,7 +373,10 @@ export class ExportService {
           const bytes = block.bytes;
           const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
           inFlight.push(
-            pool.submit({ seq: seq++, firstRowNumber: rowNumber, block: bytes }, owns ? [bytes.buffer as ArrayBuffer] : []),
+            pool.submit(
+              { seq: seq++, firstRowNumber: rowNumber, block: bytes },
+              owns ? [bytes.buffer as ArrayBuffer] : [],
+            ),
           );
           rowNumber += block.rows;
           if (inFlight.length >= maxInFlight) await drainOne();
@@ -452,9 +464,9 @@ class HashingFileWriter {
     this.stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 16 });
   }
 
-  async write(text: string): Promise<void> {
-    if (text.length === 0) return;
-    const buf = Buffer.from(text, 'utf8');
+  async write(data: string | Uint8Array): Promise<void> {
+    if (data.length === 0) return;
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.hash.update(buf);
     this.bytes += buf.length;
     if (!this.stream.write(buf)) await once(this.stream, 'drain');

@@ -2,6 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { WaybillError, type WaybillErrorCode } from '@waybill/verify';
 import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
 
+const YOUNG_MB = Number(process.env['WAYBILL_WORKER_YOUNG_MB'] ?? 8);
+
 type Done = Extract<BatchReply, { ok: true }>;
 
 /**
@@ -16,11 +18,26 @@ export class WorkerPool {
 
   constructor(size: number, init: WorkerInit) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./batch-worker.js', import.meta.url), { workerData: init });
+      const w = new Worker(new URL('./batch-worker.js', import.meta.url), {
+        workerData: init,
+        // Bounded heaps: a worker holds a few batches at a time, and an export's memory must not grow
+        // with its row count (the core issue: peak RSS <= 128 MB at any size).
+        resourceLimits: {
+          maxYoungGenerationSizeMb: YOUNG_MB,
+          maxOldGenerationSizeMb: Number(process.env['WAYBILL_WORKER_OLD_MB'] ?? 96),
+        },
+      });
       w.on('message', (r: BatchReply) => this.settle(r));
-      w.on('error', (err) => this.fail(new WaybillError('ERR_WAYBILL_RUN_FAILED', `a pipeline worker failed: ${err.message}`, { cause: err })));
+      w.on('error', (err) =>
+        this.fail(
+          new WaybillError('ERR_WAYBILL_RUN_FAILED', `a pipeline worker failed: ${err.message}`, {
+            cause: err,
+          }),
+        ),
+      );
       w.on('exit', (code) => {
-        if (code !== 0 && this.pending.size > 0) this.fail(new WaybillError('ERR_WAYBILL_RUN_FAILED', `a pipeline worker exited with code ${code}`));
+        if (code !== 0 && this.pending.size > 0)
+          this.fail(new WaybillError('ERR_WAYBILL_RUN_FAILED', `a pipeline worker exited with code ${code}`));
       });
       this.workers.push(w);
     }

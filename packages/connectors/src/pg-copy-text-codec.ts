@@ -1,0 +1,75 @@
+import type { CellValue } from '@waybill/core';
+import { WaybillError } from '@waybill/verify';
+import { pgTextParser } from './lib/pg-text-parsers.js';
+
+/** Options of the codec: the type OID of each column, in order, and where the rows come from. */
+export interface PgCopyTextOptions {
+  readonly oids: readonly number[];
+  /** For messages: `postgres source "crm" (table customers)`. */
+  readonly where: string;
+}
+
+// COPY text format (PostgreSQL docs, "COPY", File Formats → Text Format): one row per line, columns
+// separated by a tab, NULL written as \N, and backslash escapes for \b \f \n \r \t \v \\, octal \NNN
+// and hex \xHH. Data never contains a raw tab or newline: those are always escaped, so splitting a
+// block on LF and each line on TAB is exact.
+const simple: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+function unescapeCopy(field: string): string {
+  let out = '';
+  for (let i = 0; i < field.length; i++) {
+    const c = field[i]!;
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const n = field[++i];
+    if (n === undefined) break;
+    if (n in simple) out += simple[n];
+    else if (n >= '0' && n <= '7') {
+      let j = i;
+      while (j < i + 3 && j < field.length && field[j]! >= '0' && field[j]! <= '7') j++;
+      out += String.fromCharCode(parseInt(field.slice(i, j), 8));
+      i = j - 1;
+    } else if (n === 'x' && /[0-9a-fA-F]/.test(field[i + 1] ?? '')) {
+      let j = i + 1;
+      while (j < i + 3 && /[0-9a-fA-F]/.test(field[j] ?? '')) j++;
+      out += String.fromCharCode(parseInt(field.slice(i + 1, j), 16));
+      i = j - 1;
+    } else out += n;
+  }
+  return out;
+}
+
+/**
+ * Decodes a block of whole COPY text rows into cells. Runs in core's pipeline workers (the `RowCodec`
+ * contract); the octal/hex escapes give bytes, which PostgreSQL only emits for the server encoding, so
+ * the block is decoded as UTF-8 first and escapes are rare (only in data containing control characters).
+ */
+export function decodeBlock(bytes: Uint8Array, options: unknown, firstRowNumber: number): CellValue[][] {
+  const { oids, where } = options as PgCopyTextOptions;
+  const parsers = oids.map(pgTextParser);
+  const width = oids.length;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  const lines = text.split('\n');
+  // A block ends with a newline, so the last element is empty.
+  const count = lines.length - 1;
+  const rows: CellValue[][] = new Array<CellValue[]>(count);
+  for (let r = 0; r < count; r++) {
+    const fields = lines[r]!.split('\t');
+    if (fields.length !== width) {
+      throw new WaybillError(
+        'ERR_WAYBILL_SOURCE_ROW_INVALID',
+        `${where}: row ${firstRowNumber + r} has ${fields.length} fields in the COPY stream, expected ${width}`,
+      );
+    }
+    const row: CellValue[] = new Array<CellValue>(width);
+    for (let c = 0; c < width; c++) {
+      const f = fields[c]!;
+      if (f === '\\N') row[c] = null;
+      else row[c] = parsers[c]!(f.includes('\\') ? unescapeCopy(f) : f);
+    }
+    rows[r] = row;
+  }
+  return rows;
+}
