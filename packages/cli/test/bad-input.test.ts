@@ -79,6 +79,7 @@ test('a malformed definition is refused naming file, line and field; nothing is 
     ).code,
     0,
   );
+  await mkdir(join(t.dir, 'out'), { recursive: true });
   assert.equal(
     (
       await cli([
@@ -246,4 +247,75 @@ test('credentials are stored encrypted and never printed', async () => {
     ? await readFile(join(t.home, 'waybill.db-wal'))
     : Buffer.alloc(0);
   assert.ok(!wal.includes(Buffer.from(secret)), 'plaintext password in the WAL');
+});
+
+test('malformed connections are refused naming what is wrong, and nothing is stored', async () => {
+  const cases: [string[], RegExp][] = [
+    [
+      ['source', 'add', 'nofile', '--kind', 'sqlite', '--path', join(t.dir, 'missing.sqlite')],
+      /ERR_WAYBILL_/,
+    ],
+    [
+      ['destination', 'add', 'nodir', '--kind', 'directory', '--path', join(t.dir, 'no', 'such', 'dir')],
+      /ERR_WAYBILL_/,
+    ],
+    [['source', 'add', 'Bad Name', '--kind', 'csv', '--path', 'x.csv'], /lowercase slug/],
+    [['source', 'add', 'pg', '--kind', 'postgres', '--url', 'mysql://x@y/z'], /postgres:\/\//],
+    [
+      ['source', 'add', 'pg', '--kind', 'postgres', '--host', 'h', '--database', 'd', '--port', '99999'],
+      /--port must be 1-65535/,
+    ],
+    [['source', 'add', 'csv', '--kind', 'csv'], /needs --path/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = await cli(['--home', t.home, ...args]);
+    assert.ok(r.code === 1 || r.code === 2, `${args.join(' ')} → ${r.code}`);
+    assert.match(r.stderr, errLine);
+    assert.match(r.stderr, pattern, args.join(' '));
+  }
+  const list = JSON.parse((await cli(['--home', t.home, 'source', 'list', '--json'])).stdout) as {
+    connections: { name: string }[];
+  };
+  assert.ok(!list.connections.some((c) => ['nofile', 'csv', 'pg'].includes(c.name)));
+});
+
+test('a transform that fails on a row fails the run in the worker, naming field and row but not the value', async () => {
+  const dir = join(t.dir, 'dates');
+  await mkdir(dir, { recursive: true });
+  const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: i + 1, born: '1990-05-17' }));
+  lines[2500] = JSON.stringify({ id: 2501, born: 'not-a-date-zz9' });
+  await writeFile(join(dir, 'people2.ndjson'), lines.join('\n') + '\n');
+  assert.equal(
+    (
+      await cli([
+        '--home',
+        t.home,
+        'source',
+        'add',
+        'people2',
+        '--kind',
+        'ndjson',
+        '--path',
+        join(dir, 'people2.ndjson'),
+      ])
+    ).code,
+    0,
+  );
+  const file = join(t.dir, 'people2.yaml');
+  await writeFile(
+    file,
+    def({
+      source: '{ connection: people2, table: people2 }',
+      fields:
+        '  - { name: id, from: id }\n  - { name: born, from: born, transform: { type: date_truncate, unit: year } }',
+    }).replace('name: people', 'name: people2'),
+  );
+  assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
+  const out = join(t.dir, 'out');
+  const before = await readdir(out, { recursive: true });
+  const r = await cli(['--home', t.home, 'export', 'run', 'people2', '--purpose', 'testing']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERR_WAYBILL_TRANSFORM_FAILED: .*born.*source row 2501/);
+  assert.ok(!r.stderr.includes('zz9'));
+  assert.deepEqual(await readdir(out, { recursive: true }), before);
 });

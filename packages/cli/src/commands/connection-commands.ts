@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { describeSecret, slug, storeSecret, WaybillError, type ConnectionRole } from '@waybill/core';
@@ -79,7 +80,23 @@ async function buildConnection(
   }
   if (secret) throw usage(`a ${o.kind} ${role} takes no password`);
   if (!o.path) throw usage(`a ${o.kind} ${role} needs --path`);
-  return { config: { path: resolve(cwd, o.path) } };
+  const path = resolve(cwd, o.path);
+  // Catch a typo now rather than at the first export.
+  const want = o.kind === 'directory' ? 'directory' : 'file';
+  let ok = false;
+  try {
+    const st = await stat(path);
+    ok = want === 'directory' ? st.isDirectory() : st.isFile();
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    throw new WaybillError(
+      'ERR_WAYBILL_CONNECTION_INVALID',
+      `--path: no ${want} at ${path}${want === 'directory' ? '; create it first' : ''}`,
+    );
+  }
+  return { config: { path } };
 }
 
 export function registerConnectionCommands(program: Command, ctx: CommandContext): void {
