@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   DefinitionService,
@@ -15,11 +15,14 @@ import {
 } from '@waybill/core';
 import { openPostgresStore, openSqliteStore } from '@waybill/store';
 import { connectionOpener } from './connection-opener.js';
+import { splitPostgresUrl } from './postgres-url.js';
 
 export interface HomeConfig {
   readonly version: 1;
   readonly store:
-    { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+    | { readonly kind: 'sqlite'; readonly path: string }
+    /** `password` is sealed under the master key; the URL never holds it. */
+    | { readonly kind: 'postgres'; readonly url: string; readonly password?: string };
 }
 
 /** `--home DIR`, else `$WAYBILL_HOME`, else `./.waybill` (CONTRACT.md). */
@@ -64,9 +67,17 @@ async function readMasterKey(home: string, env: NodeJS.ProcessEnv): Promise<Buff
   return key;
 }
 
-async function openStore(home: string, config: HomeConfig): Promise<Store> {
+const STORE_SECRET_CONTEXT = 'store:postgres:password';
+
+async function openStore(home: string, config: HomeConfig, box: SecretBox): Promise<Store> {
   if (config.store.kind === 'sqlite') return openSqliteStore(resolve(home, config.store.path));
-  return openPostgresStore({ connectionString: config.store.url });
+  const password = config.store.password
+    ? box.open(config.store.password, STORE_SECRET_CONTEXT).toString('utf8')
+    : undefined;
+  return openPostgresStore({
+    connectionString: config.store.url,
+    ...(password !== undefined ? { password } : {}),
+  });
 }
 
 async function readConfig(home: string): Promise<HomeConfig> {
@@ -128,7 +139,7 @@ async function resolvePrincipal(store: Store, env: NodeJS.ProcessEnv): Promise<P
 export async function openHome(home: string, env: NodeJS.ProcessEnv = process.env): Promise<HomeContext> {
   const config = await readConfig(home);
   const box = new SecretBox(await readMasterKey(home, env));
-  const store = await openStore(home, config);
+  const store = await openStore(home, config, box);
   try {
     const keys = new KeyRing(store, box, systemClock);
     const principal = await resolvePrincipal(store, env);
@@ -162,6 +173,21 @@ export async function initHome(
   options: InitOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ home: string; adminKey: string }> {
+  const fresh = !existsSync(home);
+  try {
+    return await createHome(home, options, env);
+  } catch (err) {
+    // Nothing half-made is left behind: a home that could not be completed is removed again.
+    if (fresh) await rm(home, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function createHome(
+  home: string,
+  options: InitOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<{ home: string; adminKey: string }> {
   if (homeExists(home)) {
     throw new WaybillError(
       'ERR_WAYBILL_CONFLICT',
@@ -182,14 +208,18 @@ export async function initHome(
       flag: 'wx',
     });
   }
-  const config: HomeConfig = {
-    version: 1,
-    store: options.storeUrl
-      ? { kind: 'postgres', url: options.storeUrl }
-      : { kind: 'sqlite', path: 'waybill.db' },
-  };
   const box = new SecretBox(await readMasterKey(home, env));
-  const store = await openStore(home, config);
+  let storeConfig: HomeConfig['store'] = { kind: 'sqlite', path: 'waybill.db' };
+  if (options.storeUrl) {
+    const split = splitPostgresUrl(options.storeUrl);
+    storeConfig = {
+      kind: 'postgres',
+      url: split.url,
+      ...(split.password !== undefined ? { password: box.seal(split.password, STORE_SECRET_CONTEXT) } : {}),
+    };
+  }
+  const config: HomeConfig = { version: 1, store: storeConfig };
+  const store = await openStore(home, config, box);
   const prefix = randomBytes(9)
     .toString('base64url')
     .toLowerCase()

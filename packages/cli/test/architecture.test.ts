@@ -56,7 +56,7 @@ test('packages only depend on packages below them, and core never imports a driv
     };
     for (const dep of Object.keys(pkg.dependencies ?? {})) {
       const m = /^@waybill\/(.+)$/.exec(dep) ?? (dep === 'waybill' ? [dep, 'cli'] : null);
-      if (m) assert.ok(order.indexOf(m[1]!) < rank, `${name} depends on ${dep}, which is not below it`);
+      if (m) assert.ok(order.indexOf(m[1]) < rank, `${name} depends on ${dep}, which is not below it`);
     }
     for (const f of await sources(join(repoRoot(), `packages/${name}/src`))) {
       for (const i of imports(await readFile(f, 'utf8'))) {
@@ -66,4 +66,16 @@ test('packages only depend on packages below them, and core never imports a driv
       }
     }
   }
+});
+
+test('every ERR_WAYBILL_* code is documented in docs/errors.md', async () => {
+  const source = await readFile(join(repoRoot(), 'packages/verify/src/waybill-error.ts'), 'utf8');
+  const union = source.slice(
+    source.indexOf('export type WaybillErrorCode'),
+    source.indexOf(';', source.indexOf('export type WaybillErrorCode')),
+  );
+  const codes = [...union.matchAll(/'(ERR_WAYBILL_[A-Z_]+)'/g)].map((m) => m[1]!);
+  assert.ok(codes.length > 20);
+  const doc = await readFile(join(repoRoot(), 'docs/errors.md'), 'utf8');
+  for (const code of codes) assert.match(doc, new RegExp(`^## ${code}$`, 'm'), `${code} is not documented`);
 });

@@ -319,3 +319,81 @@ test('a transform that fails on a row fails the run in the worker, naming field 
   assert.ok(!r.stderr.includes('zz9'));
   assert.deepEqual(await readdir(out, { recursive: true }), before);
 });
+
+test('re-applying an earlier version is recorded as a revert, not refused', async () => {
+  const file = join(t.dir, 'people.yaml');
+  await writeFile(file, def());
+  const r = await cli(['--home', t.home, 'def', 'apply', file, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const h = JSON.parse((await cli(['--home', t.home, 'def', 'history', 'people', '--json'])).stdout) as {
+    versions: { seq: number; version: string }[];
+  };
+  const seqs = h.versions.map((v) => v.seq);
+  assert.equal(seqs[seqs.length - 1], seqs.length);
+  assert.equal(h.versions[h.versions.length - 1]!.version, h.versions[0]!.version);
+  const show = await cli([
+    '--home',
+    t.home,
+    'def',
+    'show',
+    'people',
+    '--at',
+    h.versions[0]!.version.slice(7, 19),
+    '--json',
+  ]);
+  assert.equal(show.code, 0, show.stderr);
+});
+
+test('CSV headers that are not identifiers can be exported, and updatedAt dates become RFC 3339', async () => {
+  const dir = join(t.dir, 'csvsrc');
+  await mkdir(dir, { recursive: true });
+  await writeFile(
+    join(dir, 'contacts.csv'),
+    'Contact ID,First Name,Changed\r\n1,Ada,2024-03-01\r\n2,"Grace, R.",2024-03-02 10:00:00\r\n',
+  );
+  assert.equal(
+    (
+      await cli([
+        '--home',
+        t.home,
+        'source',
+        'add',
+        'contacts',
+        '--kind',
+        'csv',
+        '--path',
+        join(dir, 'contacts.csv'),
+      ])
+    ).code,
+    0,
+  );
+  const file = join(t.dir, 'contacts.yaml');
+  await writeFile(
+    file,
+    `apiVersion: waybill/v1
+kind: ExportDefinition
+name: contacts
+owner: team:data
+purposes: [testing]
+source: { connection: contacts, table: contacts, recordId: Contact ID, updatedAt: Changed }
+fields:
+  - { name: first_name, from: First Name, transform: { type: mask_partial, keep: first, n: 1 } }
+destination: { connection: out, path: '{name}/{runId}' }
+format: ndjson
+retention: P1D
+`,
+  );
+  const a = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(a.code, 0, a.stderr);
+  const r = await cli(['--home', t.home, 'export', 'run', 'contacts', '--purpose', 'testing', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const loc = (JSON.parse(r.stdout) as { location: string }).location;
+  const records = (await readFile(join(loc, 'records.jsonl'), 'utf8')).trim().split('\n');
+  assert.match(records[0]!, /"sourceRecordId":"1","sourceUpdatedAt":"2024-03-01T00:00:00Z"/);
+  assert.match(records[1]!, /"sourceUpdatedAt":"2024-03-02T10:00:00Z"/);
+  assert.equal(
+    await readFile(join(loc, 'contacts.ndjson'), 'utf8'),
+    '{"first_name":"A**"}\n{"first_name":"G********"}\n',
+  );
+  assert.equal((await cli(['--home', t.home, 'verify', loc])).code, 0);
+});

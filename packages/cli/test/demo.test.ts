@@ -71,7 +71,7 @@ test('the demo CRM is seeded with the promised tables and sizes, deterministical
 test('the export is masked as the definition says', async () => {
   const csv = await readFile(join(demo.waybillDir, 'customers-marketing.csv'), 'utf8');
   const lines = csv.split('\r\n');
-  assert.equal(lines[0], 'customer_id,email_pseudonym,phone_last4,birth_year,country,value_band');
+  assert.equal(lines[0], 'customer_id,email_pseudonym,phone_last4,birth_date,country,value_band');
   assert.equal(lines.length - 2, demo.rows);
   const db = new BetterSqlite3(demo.sourceDatabase, { readonly: true });
   try {

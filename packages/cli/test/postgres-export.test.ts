@@ -128,3 +128,42 @@ retention: P30D
   assert.match(wrong.stderr, /ERR_WAYBILL_SOURCE_FAILED/);
   assert.ok(!wrong.stderr.includes('nope-wrong-pw'));
 });
+
+test('the whole demo runs on a PostgreSQL store (init --store), and the URL password is kept encrypted', async (tc) => {
+  if (!cluster) {
+    tc.skip('no PostgreSQL binaries on this machine');
+    return;
+  }
+  const admin = new pg.Client({ connectionString: cluster.connectionString });
+  await admin.connect();
+  await admin.query(`CREATE ROLE storeowner LOGIN PASSWORD '${PASSWORD}'`);
+  await admin.query('CREATE DATABASE waybill_store OWNER storeowner');
+  await admin.end();
+  const home = join(t.dir, 'pg-home');
+  const url = `postgresql://storeowner:${encodeURIComponent(PASSWORD)}@/waybill_store?host=${encodeURIComponent(cluster.host)}&port=${cluster.port}`;
+  const init = await cli(['--home', home, 'init', '--store', url, '--json']);
+  assert.equal(init.code, 0, init.stderr);
+  const config = await readFile(join(home, 'config.json'), 'utf8');
+  assert.ok(
+    !config.includes(PASSWORD) && !config.includes(encodeURIComponent(PASSWORD)),
+    'password in config.json',
+  );
+  const demo = await cli(['--home', home, 'demo', '--json', '--customers', '600', '--orders', '900']);
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.equal((JSON.parse(demo.stdout) as { verified: boolean }).verified, true);
+  const history = await cli(['--home', home, 'def', 'history', 'customers-marketing', '--json']);
+  assert.equal((JSON.parse(history.stdout) as { versions: unknown[] }).versions.length, 1);
+  // A store that cannot be reached leaves no half-made home behind.
+  const bad = join(t.dir, 'bad-home');
+  const r = await cli([
+    '--home',
+    bad,
+    'init',
+    '--store',
+    `postgresql://nobody@/nodb?host=${encodeURIComponent(cluster.host)}&port=1`,
+  ]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERR_WAYBILL_STORE_FAILED/);
+  const { existsSync } = await import('node:fs');
+  assert.equal(existsSync(bad), false);
+});

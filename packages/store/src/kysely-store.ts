@@ -145,6 +145,8 @@ export class KyselyStore implements Store {
         .where('workspace', '=', workspace)
         .where('name', '=', name)
         .where('version', '=', version)
+        .orderBy('seq', 'desc')
+        .limit(1)
         .executeTakeFirst();
       return r && toDefinition(r);
     });

@@ -17,8 +17,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('source_text', 'text', (c) => c.notNull())
         .addColumn('applied_by', 'text', (c) => c.notNull())
         .addColumn('applied_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('definitions_pk', ['workspace', 'name', 'version'])
-        .addUniqueConstraint('definitions_seq_uq', ['workspace', 'name', 'seq'])
+        // A version may be applied again later (a revert): the sequence number is the key.
+        .addPrimaryKeyConstraint('definitions_pk', ['workspace', 'name', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('definitions_version_idx')
+        .on('definitions')
+        .columns(['workspace', 'name', 'version'])
         .execute();
       await db.schema
         .createTable('connections')

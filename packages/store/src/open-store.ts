@@ -41,7 +41,19 @@ export interface PostgresStoreOptions {
 
 /** Opens the PostgreSQL store and applies pending migrations. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<KyselyStore> {
-  const pool = new pg.Pool({ max: options.max ?? 10, ...options });
+  const { password, ...rest } = options;
+  // pg lets values parsed from a connection string override explicit ones, so a separately kept
+  // password is put into the string (in memory only; it is never stored or printed this way).
+  const config: pg.PoolConfig = { max: options.max ?? 10, ...rest };
+  if (password !== undefined) {
+    if (rest.connectionString !== undefined) {
+      config.connectionString = rest.connectionString.replace(
+        /^(postgres(?:ql)?:\/\/)([^:@/?#]*)@/,
+        (_, scheme: string, user: string) => `${scheme}${user}:${encodeURIComponent(password)}@`,
+      );
+    } else config.password = password;
+  }
+  const pool = new pg.Pool(config);
   try {
     const client = await pool.connect();
     client.release();

@@ -87,16 +87,26 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
         [['people', 2]],
       );
       assert.equal(await st.latestDefinition('other-workspace', 'people'), undefined);
-      // The same version can never be stored twice (immutability by primary key).
+      // An applied version is never overwritten: a sequence number is stored once (immutability by key).
       await assert.rejects(
         st.insertDefinitionVersion({
           ...base,
-          version: definitionVersion(body),
-          seq: 3,
+          body: body2,
+          version: definitionVersion(body2),
+          seq: 1,
           appliedAt: '2026-11-29T12:00:00.000Z',
         }),
         { code: 'ERR_WAYBILL_STORE_FAILED' },
       );
+      // Re-applying an older version (a revert) is a new application of the same version.
+      await st.insertDefinitionVersion({
+        ...base,
+        version: definitionVersion(body),
+        seq: 3,
+        appliedAt: '2026-11-29T12:00:00.000Z',
+      });
+      assert.equal((await st.latestDefinition('default', 'people'))?.version, definitionVersion(body));
+      assert.equal((await st.getDefinitionVersion('default', 'people', definitionVersion(body)))?.seq, 3);
     });
 
     test('connections upsert, list by role, delete', async (t) => {

@@ -29,9 +29,3 @@ export async function withHome<T>(
     await h.close();
   }
 }
-
-/** Parses a non-negative integer option, or a usage error naming the option. */
-export function parseCount(value: string, name: string): number {
-  if (!/^\d+$/.test(value)) throw new Error(`${name} must be a non-negative integer, got "${value}"`);
-  return Number(value);
-}

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { describeSecret, slug, storeSecret, WaybillError, type ConnectionRole } from '@waybill/core';
 import { connectionOpener } from '../connection-opener.js';
+import { splitPostgresUrl } from '../postgres-url.js';
 import { printJson, println, table, usage } from '../output.js';
 import { globals, withHome, type CommandContext } from './command-context.js';
 
@@ -15,6 +16,8 @@ interface AddOptions {
   database?: string;
   user?: string;
   schema?: string;
+  ssl?: boolean;
+  delimiter?: string;
   passwordEnv?: string;
   passwordStdin?: boolean;
 }
@@ -50,21 +53,24 @@ async function buildConnection(
   if (o.kind === 'postgres') {
     const config: Record<string, unknown> = {};
     if (o.url) {
-      let u: URL;
+      // postgres://user[:password]@host[:port]/db or postgresql://user@/db?host=/socket/dir; the connector
+      // validates the rest. A password in the URL moves into the encrypted secret, never into the config.
+      if (!/^postgres(ql)?:\/\//.test(o.url))
+        throw usage('--url must start with postgres:// or postgresql://');
+      let split: { url: string; password?: string };
       try {
-        u = new URL(o.url);
+        split = splitPostgresUrl(o.url);
       } catch {
-        throw usage('--url is not a valid postgres:// URL');
+        throw usage('--url: the password is not valid percent-encoding');
       }
-      if (!/^postgres(ql)?:$/.test(u.protocol)) throw usage('--url must start with postgres://');
-      if (u.password) {
-        // A password in the URL is moved into the encrypted secret, never kept in the config.
+      const url = split.url;
+      if (split.password !== undefined) {
         if (secret) throw usage('the URL holds a password and --password-env/--password-stdin was given too');
-        secret = { value: decodeURIComponent(u.password) };
-        u.password = '';
+        secret = { value: split.password };
       }
-      config['url'] = u.toString();
+      config['url'] = url;
     }
+    if (o.ssl) config['ssl'] = true;
     if (o.host) config['host'] = o.host;
     if (o.port) {
       if (!/^\d{1,5}$/.test(o.port) || Number(o.port) > 65535)
@@ -96,7 +102,12 @@ async function buildConnection(
       `--path: no ${want} at ${path}${want === 'directory' ? '; create it first' : ''}`,
     );
   }
-  return { config: { path } };
+  const config: Record<string, unknown> = { path };
+  if (o.delimiter !== undefined) {
+    if (o.kind !== 'csv') throw usage('--delimiter applies to csv sources only');
+    config['delimiter'] = o.delimiter === '\\t' ? '\t' : o.delimiter;
+  }
+  return { config };
 }
 
 export function registerConnectionCommands(program: Command, ctx: CommandContext): void {
@@ -116,6 +127,8 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--database <db>', 'postgres database')
       .option('--user <user>', 'postgres user')
       .option('--schema <schema>', 'postgres schema (default public)')
+      .option('--ssl', 'postgres: require TLS with certificate verification')
+      .option('--delimiter <char>', 'csv: the field delimiter (default ","; \\t for tab)')
       .option('--password-env <var>', 'read the password from this environment variable at run time')
       .option('--password-stdin', 'read the password from standard input now and store it encrypted')
       .action(async (name: string, o: AddOptions, cmd: Command) => {

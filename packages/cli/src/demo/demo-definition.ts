@@ -30,7 +30,7 @@ fields:
     from: ssn
     classification: restricted
     transform: drop
-  - name: birth_year
+  - name: birth_date
     from: birth_date
     classification: confidential
     transform: { type: date_truncate, unit: year }

@@ -42,7 +42,13 @@ export class DefinitionService {
    */
   async apply(text: string, file: string, actor: string): Promise<ApplyResult> {
     const definition = parseDefinition(text, file);
-    checkPathTemplate(definition.destination.path);
+    try {
+      checkPathTemplate(definition.destination.path);
+    } catch (err) {
+      if (err instanceof WaybillError)
+        throw new WaybillError(err.code, `${file}: ${err.message}`, { cause: err });
+      throw err;
+    }
     await this.checkAgainstSource(definition, file);
     const version = definitionVersion(definition);
     return this.o.store.transaction(async (tx) => {
@@ -71,21 +77,23 @@ export class DefinitionService {
   async show(name: string, version?: string): Promise<DefinitionVersionRecord> {
     const history = await this.history(name);
     if (!version) return history[history.length - 1]!;
+    const bare = version.replace(/^sha256:/, '');
     const matches = history.filter((r) =>
       version.startsWith('@')
         ? String(r.seq) === version.slice(1)
-        : r.version === version ||
-          r.version.replace(/^sha256:/, '').startsWith(version.replace(/^sha256:/, '')),
+        : r.version.replace(/^sha256:/, '').startsWith(bare),
     );
-    if (matches.length !== 1) {
+    // A version applied more than once (a revert) is one version: its latest application answers.
+    const distinct = new Set(matches.map((r) => r.version));
+    if (distinct.size !== 1) {
       throw new WaybillError(
-        matches.length ? 'ERR_WAYBILL_INVALID_INPUT' : 'ERR_WAYBILL_NOT_FOUND',
-        matches.length
+        distinct.size ? 'ERR_WAYBILL_INVALID_INPUT' : 'ERR_WAYBILL_NOT_FOUND',
+        distinct.size
           ? `version "${version}" of "${name}" is ambiguous; give more digits`
           : `definition "${name}" has no version "${version}"; see \`waybill def history ${name}\``,
       );
     }
-    return matches[0]!;
+    return matches[matches.length - 1]!;
   }
 
   async history(name: string): Promise<DefinitionVersionRecord[]> {

@@ -22,10 +22,22 @@ export const isoDuration = z
 export const sensitivities = ['public', 'internal', 'confidential', 'restricted'] as const;
 export const fieldTypes = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const;
 
+/**
+ * A source column as the source names it: any name a table can have (a CSV header such as
+ * `First Name`), since it is only ever quoted, never interpolated. CEL expressions can reference only
+ * identifier-shaped columns.
+ */
+const columnName = z
+  .string()
+  .min(1)
+  .max(128)
+  // eslint-disable-next-line no-control-regex -- control characters are what is refused
+  .regex(/^[^\u0000-\u001f\u007f]+$/, 'must not contain control characters');
+
 export const outputFieldSchema = z
   .object({
     name: identifier,
-    from: identifier.optional(),
+    from: columnName.optional(),
     compute: z.string().min(1).max(4096).optional(),
     transform: transformSpecSchema.optional(),
     classification: z.enum(sensitivities).optional(),
@@ -54,8 +66,8 @@ export const exportDefinitionSchema = z
       .object({
         connection: slug,
         table: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'must be a table name'),
-        recordId: identifier.default('id'),
-        updatedAt: identifier.optional(),
+        recordId: columnName.default('id'),
+        updatedAt: columnName.optional(),
       })
       .strict(),
     fields: z.array(outputFieldSchema).min(1, 'declare at least one output field'),

@@ -127,7 +127,7 @@ export class BatchProcessor {
       let rec = `{"digest":"${digest}","index":${final ? firstRowNumber - 1 + written : INDEX_MARK},"sourceRecordId":${JSON.stringify(String(id))}`;
       if (plan.updatedAtIndex >= 0) {
         const u = row[plan.updatedAtIndex];
-        if (u !== null && u !== undefined) rec += `,"sourceUpdatedAt":${JSON.stringify(String(u))}`;
+        if (u !== null && u !== undefined) rec += `,"sourceUpdatedAt":"${updatedAt(u, plan, rowNumber)}"`;
       }
       records.write(rec + '}\n');
       written++;
@@ -153,4 +153,28 @@ function applyTransform(f: PlannedField, v: CellValue, rowNumber: number): CellV
     }
     throw err;
   }
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const SQL_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(\.\d+)?)$/;
+
+/**
+ * `sourceUpdatedAt` in records.jsonl is RFC 3339 (docs/waybill-format.md). Sources hand over what the
+ * column holds: a date becomes midnight UTC, a timestamp without zone is read as UTC (as the PostgreSQL
+ * source does), epoch milliseconds are converted; anything else fails the run naming column and row.
+ */
+function updatedAt(v: CellValue, plan: ExportPlan, rowNumber: number): string {
+  if (typeof v === 'string') {
+    if (RFC3339.test(v)) return v;
+    if (DATE_ONLY.test(v)) return `${v}T00:00:00Z`;
+    const m = SQL_TIMESTAMP.exec(v);
+    if (m) return `${m[1]}T${m[2]}Z`;
+  } else if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
+    return new Date(v).toISOString();
+  }
+  throw new WaybillError(
+    'ERR_WAYBILL_SOURCE_ROW_INVALID',
+    `source row ${rowNumber}: column "${plan.columns[plan.updatedAtIndex]}" (source.updatedAt) does not hold a date or timestamp`,
+  );
 }

@@ -578,6 +578,7 @@ function buildPredicate(i: PredicateInput): ExportPredicate {
     },
     fields: i.plan.fields.map((f) => ({
       name: f.name,
+      description: f.field.description ?? null,
       origin: f.field.from !== undefined ? [f.field.from] : [...(f.compute?.references ?? [])],
       sourceType: f.sourceType,
       classification: f.field.classification ?? null,

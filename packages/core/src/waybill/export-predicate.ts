@@ -5,6 +5,7 @@ export const IN_TOTO_STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 
 export interface PredicateField {
   readonly name: string;
+  readonly description: string | null;
   /** Source column(s) the value came from: one for a copied field, the references of a computed one. */
   readonly origin: readonly string[];
   readonly sourceType: string | null;

@@ -11,7 +11,7 @@ export interface LineageInput {
   };
   readonly payloadName: string;
   readonly payloadBytes: number;
-  /** OpenLineage namespace of the source, e.g. `sqlite:///path/crm.sqlite` or `postgres://host:5432`. */
+  /** OpenLineage namespace of the source: `<kind>://<connection name>`, e.g. `sqlite://demo-crm`. */
   readonly sourceNamespace: string;
   readonly destinationNamespace: string;
 }
