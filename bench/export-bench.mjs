@@ -217,6 +217,13 @@ try {
         pairs.push({ psql: p.secs, waybill: w.secs, ratio: w.secs / p.secs, rss: w.rssMiB, csvBytes: size });
       }
       results[key] = { rows, pairs };
+      if (key === 'pg') {
+        const w0 = exportOnce(home, table, 0);
+        log(
+          `${table} in-thread (--workers 0): ${w0.secs.toFixed(2)} s, peak RSS ${w0.rssMiB.toFixed(0)} MiB`,
+        );
+        results.pgInThread = { secs: w0.secs, rss: w0.rssMiB };
+      }
     }
     await client.end();
   }

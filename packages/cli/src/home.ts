@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
@@ -27,7 +27,8 @@ export interface HomeConfig {
 
 /** `--home DIR`, else `$WAYBILL_HOME`, else `./.waybill` (CONTRACT.md). */
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(flag ?? env['WAYBILL_HOME'] ?? '.waybill');
+  const fromEnv = env['WAYBILL_HOME'];
+  return resolve(flag ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : '.waybill'));
 }
 
 export function homeExists(home: string): boolean {
@@ -69,11 +70,12 @@ async function readMasterKey(home: string, env: NodeJS.ProcessEnv): Promise<Buff
 
 const STORE_SECRET_CONTEXT = 'store:postgres:password';
 
-async function openStore(home: string, config: HomeConfig, box: SecretBox): Promise<Store> {
+async function openStore(home: string, config: HomeConfig, box: SecretBox | null): Promise<Store> {
   if (config.store.kind === 'sqlite') return openSqliteStore(resolve(home, config.store.path));
-  const password = config.store.password
-    ? box.open(config.store.password, STORE_SECRET_CONTEXT).toString('utf8')
-    : undefined;
+  const password =
+    config.store.password && box
+      ? box.open(config.store.password, STORE_SECRET_CONTEXT).toString('utf8')
+      : undefined;
   return openPostgresStore({
     connectionString: config.store.url,
     ...(password !== undefined ? { password } : {}),
@@ -174,11 +176,27 @@ export async function initHome(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ home: string; adminKey: string }> {
   const fresh = !existsSync(home);
+  if (!fresh && !statSync(home).isDirectory()) {
+    throw new WaybillError(
+      'ERR_WAYBILL_HOME_INVALID',
+      `${home} exists and is not a directory; pick another --home`,
+    );
+  }
+  // What init creates inside an existing directory, to take back if it fails part way.
+  const made = [
+    'staging',
+    'master.key',
+    'waybill.db',
+    'waybill.db-wal',
+    'waybill.db-shm',
+    'config.json',
+  ].filter((n) => !existsSync(join(home, n)));
   try {
-    return await createHome(home, options, env);
+    return await createHome(home, options, env, fresh);
   } catch (err) {
     // Nothing half-made is left behind: a home that could not be completed is removed again.
     if (fresh) await rm(home, { recursive: true, force: true });
+    else for (const n of made) await rm(join(home, n), { recursive: true, force: true });
     throw err;
   }
 }
@@ -187,6 +205,7 @@ async function createHome(
   home: string,
   options: InitOptions,
   env: NodeJS.ProcessEnv,
+  fresh: boolean,
 ): Promise<{ home: string; adminKey: string }> {
   if (homeExists(home)) {
     throw new WaybillError(
@@ -201,7 +220,8 @@ async function createHome(
     );
   }
   await mkdir(join(home, 'staging'), { recursive: true, mode: 0o700 });
-  await chmod(home, 0o700);
+  // A home made here is private; an existing directory the user pointed at keeps its own mode.
+  if (fresh) await chmod(home, 0o700);
   if (env['WAYBILL_MASTER_KEY'] === undefined) {
     await writeFile(join(home, 'master.key'), randomBytes(32).toString('base64') + '\n', {
       mode: 0o600,
@@ -257,4 +277,41 @@ async function createHome(
   // Written last: a home is complete only once its config exists.
   await writeFile(join(home, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   return { home, adminKey };
+}
+
+/**
+ * The public keys of a purpose, straight from the store: verifying needs no master key, only the
+ * public halves, which are kept in clear.
+ */
+export async function readPublicKeys(
+  home: string,
+  purpose: 'waybill-signing' | 'log-signing',
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ keyId: string; publicKey: KeyObject; current: boolean }[]> {
+  const config = await readConfig(home);
+  if (config.store.kind === 'postgres' && config.store.password) {
+    // The store's own password is sealed; opening it needs the master key after all.
+    const box = new SecretBox(await readMasterKey(home, env));
+    return listPublic(await openStore(home, config, box), purpose);
+  }
+  return listPublic(await openStore(home, config, null), purpose);
+}
+
+async function listPublic(
+  store: Store,
+  purpose: 'waybill-signing' | 'log-signing',
+): Promise<{ keyId: string; publicKey: KeyObject; current: boolean }[]> {
+  try {
+    const records = (await store.listKeys('default', purpose)).filter((r) => r.publicKey !== null);
+    const current = records
+      .filter((r) => r.retiredAt === null)
+      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
+    return records.map((r) => ({
+      keyId: r.id,
+      publicKey: createPublicKey(r.publicKey!),
+      current: r === current,
+    }));
+  } finally {
+    await store.close();
+  }
 }

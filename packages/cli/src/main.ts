@@ -12,15 +12,14 @@ import { registerVerifyCommand } from './commands/verify-command.js';
 export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;
+export const VERSION = '0.1.0';
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('waybill')
     .description('Governed, signed, verifiable exports out of no-code apps')
-    .version('0.1.0')
     .addOption(new Option('--home <dir>', 'the Waybill home (default: $WAYBILL_HOME, else ./.waybill)'))
     .option('--json', 'print one JSON document on stdout and nothing else')
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
@@ -36,7 +35,19 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerDefinitionCommands(program, ctx);
   registerConnectionCommands(program, ctx);
   registerExportCommands(program, ctx);
-  for (const c of program.commands) c.exitOverride();
+  for (const c of program.commands) {
+    c.exitOverride();
+    // A command group called without its subcommand is a usage error with one line, not a help dump.
+    if (c.commands.length > 0) {
+      const names = c.commands.map((s) => s.name()).join(', ');
+      c.action(() => {
+        throw new WaybillError(
+          'ERR_WAYBILL_USAGE',
+          `waybill ${c.name()} needs a subcommand: ${names} (see --help)`,
+        );
+      });
+    }
+  }
   return program;
 }
 
@@ -48,7 +59,13 @@ export async function main(argv: readonly string[], io?: Partial<Io>): Promise<n
     env: io?.env ?? process.env,
     cwd: io?.cwd ?? process.cwd(),
   };
+  // The version is answered only as the whole command line, so `--version` can never shadow an option.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    full.stdout.write(`${VERSION}\n`);
+    return EXIT_OK;
+  }
   let exit = EXIT_OK;
+  const json = argv.includes('--json');
   const program = buildProgram(full, (c) => (exit = c));
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -58,17 +75,26 @@ export async function main(argv: readonly string[], io?: Partial<Io>): Promise<n
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
         return EXIT_OK;
       // A command group called without its subcommand: help was shown, but it is still a usage error.
-      if (err.code === 'commander.help')
-        full.stderr.write('waybill: ERR_WAYBILL_USAGE: a subcommand is required (see the list above)\n');
+      if (json) {
+        const message = oneLine(err.message.replace(/^error: /, ''));
+        full.stdout.write(JSON.stringify({ error: { code: 'ERR_WAYBILL_USAGE', message } }) + '\n');
+      }
       return EXIT_USAGE;
     }
     if (err instanceof WaybillError) {
       full.stderr.write(`waybill: ${err.code}: ${oneLine(err.message)}\n`);
+      // With --json, stdout still carries one JSON document: the error, in the HTTP API's shape.
+      if (json)
+        full.stdout.write(
+          JSON.stringify({ error: { code: err.code, message: oneLine(err.message) } }) + '\n',
+        );
       if (full.env['WAYBILL_DEBUG'] === '1' && err.cause instanceof Error)
         full.stderr.write(`${err.cause.stack ?? ''}\n`);
       return err.code === 'ERR_WAYBILL_USAGE' ? EXIT_USAGE : EXIT_REFUSED;
     }
-    full.stderr.write(`waybill: ERR_WAYBILL_INTERNAL: ${oneLine((err as Error)?.message ?? String(err))}\n`);
+    const message = oneLine((err as Error)?.message ?? String(err));
+    full.stderr.write(`waybill: ERR_WAYBILL_INTERNAL: ${message}\n`);
+    if (json) full.stdout.write(JSON.stringify({ error: { code: 'ERR_WAYBILL_INTERNAL', message } }) + '\n');
     if (full.env['WAYBILL_DEBUG'] === '1') full.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
     return EXIT_REFUSED;
   }

@@ -263,6 +263,29 @@ export class DirectoryDestination implements Destination {
     this.root = resolve(config.path);
   }
 
+  /** Removes the temporary directory an interrupted run left behind; a committed export is never touched. */
+  async discard(path: string, options: { runId: string }): Promise<void> {
+    const segments = segmentsOf('path', path);
+    if (typeof options.runId !== 'string' || !RUN_ID.test(options.runId)) {
+      throw invalidPath('runId', 'must be 1–128 letters, digits, "-" or "_"');
+    }
+    let root: string;
+    try {
+      root = await realpath(this.root);
+    } catch {
+      return;
+    }
+    const parent = join(root, ...segments.slice(0, -1));
+    const temp = join(parent, `.${segments[segments.length - 1]!}.tmp-${options.runId}`);
+    // Only ever inside the root, and only through plain directories.
+    try {
+      if (!isInside(root, temp) || (await realpath(parent)) !== parent) return;
+    } catch {
+      return;
+    }
+    await rm(temp, { recursive: true, force: true });
+  }
+
   async begin(path: string, options: { runId: string; signal?: AbortSignal }): Promise<DestinationWrite> {
     const segments = segmentsOf('path', path);
     if (typeof options.runId !== 'string' || !RUN_ID.test(options.runId)) {

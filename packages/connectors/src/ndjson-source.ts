@@ -59,10 +59,28 @@ export class NdjsonSource implements Source {
   /** Parses one line; the SyntaxError is dropped on purpose, since its message quotes the content. */
   #parse(line: number, text: string): JsonObject {
     let value: unknown;
+    const inexact: { key: string | null } = { key: null };
     try {
-      value = JSON.parse(text);
+      // JSON numbers become doubles: an integer beyond ±2^53 or an overflow to Infinity would change the
+      // data silently, so such a line is refused (with the key, never the value).
+      value = JSON.parse(text, (key: string, v: unknown) => {
+        if (
+          typeof v === 'number' &&
+          inexact.key === null &&
+          (!Number.isFinite(v) || (Number.isInteger(v) && !Number.isSafeInteger(v)))
+        ) {
+          inexact.key = key;
+        }
+        return v;
+      });
     } catch {
       throw this.#invalid(line, 'is not valid JSON');
+    }
+    if (inexact.key !== null) {
+      throw this.#invalid(
+        line,
+        `holds a number in "${inexact.key}" that a double cannot hold exactly; write it as a string`,
+      );
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw this.#invalid(line, 'is JSON but not an object');

@@ -462,7 +462,7 @@ export class PostgresSource implements Source {
       let finished = false;
       try {
         const stream = client.query(copyStreams.to(`COPY (${select}) TO STDOUT`));
-        const target = 1 << 19;
+        const target = 1 << 17;
         let parts: Buffer[] = [];
         let size = 0;
         let rows = 0;

@@ -229,3 +229,31 @@ describe('directory destination', () => {
     assert.deepEqual(tree(root), []);
   });
 });
+
+describe('directory destination: discard after a crash', () => {
+  let dir: TempDir;
+  beforeEach(async () => {
+    dir = await tempDir('waybill-discard-');
+  });
+  afterEach(async () => dir.cleanup());
+
+  test('discard removes the temporary directory of a run that never committed, and nothing else', async () => {
+    const root = dir.path;
+    const destination = createDirectoryDestination({ path: root });
+    // A run that died mid-delivery: begun, written, never committed nor aborted.
+    const crashed = await destination.begin('exports/a', { runId: RUN });
+    await crashed.writeFile('payload.csv', Buffer.from('x\r\n'));
+    // Another run that completed.
+    const other = '01890a5d-ac96-774b-bcce-b302099a8058';
+    const done = await destination.begin('exports/b', { runId: other });
+    await done.writeFile('payload.csv', Buffer.from('y\r\n'));
+    await done.commit();
+    assert.ok(readdirSync(join(root, 'exports')).some((n) => n.includes('.tmp-')));
+    await destination.discard('exports/a', { runId: RUN });
+    await destination.discard('exports/b', { runId: other });
+    assert.deepEqual(readdirSync(join(root, 'exports')).sort(), ['b']);
+    assert.equal(readFileSync(join(root, 'exports', 'b', 'payload.csv'), 'utf8'), 'y\r\n');
+    // Discarding outside the root is a no-op, never a deletion elsewhere.
+    await assert.rejects(destination.discard('../outside', { runId: RUN }));
+  });
+});

@@ -153,3 +153,27 @@ describe('ndjson source', () => {
     );
   });
 });
+
+describe('ndjson source: numbers a double cannot hold', () => {
+  let dir: TempDir;
+  before(async () => {
+    dir = await tempDir('waybill-ndjson-big-');
+  });
+  after(async () => dir.cleanup());
+
+  test('an integer beyond 2^53 or an overflow is refused naming line and key, never the value', async () => {
+    for (const [line, key] of [
+      ['{"id":1,"big":9007199254740993}', 'big'],
+      ['{"id":1,"huge":1e400}', 'huge'],
+    ] as const) {
+      const file = join(dir.path, `${key}.ndjson`);
+      writeFileSync(file, `{"id":0,"ok":1.5}\n${line}\n`);
+      const source = createNdjsonSource({ path: file });
+      await assert.rejects(
+        rows(source.read({ table: key, columns: ['id'] })),
+        isWaybillError('ERR_WAYBILL_SOURCE_ROW_INVALID', new RegExp(`line 2`), new RegExp(`"${key}"`)),
+      );
+      await source.close();
+    }
+  });
+});

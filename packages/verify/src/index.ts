@@ -39,7 +39,7 @@ export {
   parseWaybillStatement,
 } from './in-toto-statement.js';
 export type { WaybillPredicate, WaybillStatement, WaybillSubject } from './in-toto-statement.js';
-export { formatRecordLine, parseRecordLine } from './record-line.js';
+export { formatRecordLine, isRfc3339, parseRecordLine } from './record-line.js';
 export type { RecordLine } from './record-line.js';
 export { verifyWaybillDirectory } from './waybill-directory-verifier.js';
 export type {

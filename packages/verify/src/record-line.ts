@@ -17,6 +17,11 @@ const FIELDS = new Set(['digest', 'index', 'sourceRecordId', 'sourceUpdatedAt'])
 const RFC3339 =
   /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[Tt]([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 
+/** True for an RFC 3339 date-time as `records.jsonl` accepts it (§5.6, with range checks). */
+export function isRfc3339(text: string): boolean {
+  return RFC3339.test(text);
+}
+
 /**
  * Formats a `records.jsonl` line (without its LF): the RFC 8785 canonical JSON of the record.
  *

@@ -296,8 +296,15 @@ async function verifyInto(
   // 5. The audit log receipt, when present and the caller can check it.
   const receipt = files.get(WAYBILL_FILES.receipt);
   if (receipt?.isFile()) {
-    if (options.logVerifiers === undefined) state.receipt = { status: 'unchecked' };
-    else state.receipt = await checkReceipt(dir, options.logVerifiers, issues);
+    // A receipt nobody can check proves nothing, and an unchecked file must not ride along in a
+    // directory reported valid: without the log's key it makes the verdict invalid.
+    if (options.logVerifiers === undefined || options.logVerifiers.length === 0) {
+      state.receipt = { status: 'unchecked' };
+      issues.add(
+        'ERR_WAYBILL_UNKNOWN_KEY',
+        `${WAYBILL_FILES.receipt} is present but no audit-log key was given to check it; pass the log's verifier key (waybill verify --log-key VKEY)`,
+      );
+    } else state.receipt = await checkReceipt(dir, options.logVerifiers, issues);
   }
 }
 

@@ -67,9 +67,18 @@ describe('verifyWaybillDirectory', () => {
     assert.doesNotThrow(() => JSON.stringify(report));
   });
 
-  it('accepts keys as a map from key id, and leaves the receipt unchecked without log keys', async () => {
-    const report = await verifyWaybillDirectory(fx.dir, { keys: new Map([[fx.keyId, fx.publicKey]]) });
+  it('accepts keys as a map from key id', async () => {
+    const report = await verifyWaybillDirectory(fx.dir, {
+      keys: new Map([[fx.keyId, fx.publicKey]]),
+      logVerifiers: [fx.logVkey],
+    });
     assert.equal(report.valid, true, JSON.stringify(report.errors));
+  });
+
+  it('unverifiable-receipt-makes-the-waybill-invalid', async () => {
+    // A receipt without the log key to check it proves nothing; it must not pass as part of a valid export.
+    const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] });
+    assertOnly(report, 'ERR_WAYBILL_UNKNOWN_KEY', 'receipt.tlog-proof');
     assert.equal(report.receipt.status, 'unchecked');
   });
 
@@ -83,7 +92,10 @@ describe('verifyWaybillDirectory', () => {
     });
     await withFixture({ records: 0, receipt: false }, async (empty) => {
       assert.equal(empty.merkleRoot, merkleEmptyRoot().toString('hex'));
-      const report = await verifyWaybillDirectory(empty.dir, { keys: [empty.publicKey] });
+      const report = await verifyWaybillDirectory(empty.dir, {
+        keys: [empty.publicKey],
+        logVerifiers: [empty.logVkey],
+      });
       assert.deepEqual(report.errors, []);
       assert.equal(report.receipt.status, 'absent');
     });
@@ -91,7 +103,11 @@ describe('verifyWaybillDirectory', () => {
 
   it('proves one record on request', async () => {
     for (let n = 0; n < 7; n++) {
-      const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], record: n });
+      const report = await verifyWaybillDirectory(fx.dir, {
+        keys: [fx.publicKey],
+        logVerifiers: [fx.logVkey],
+        record: n,
+      });
       assert.equal(report.valid, true, JSON.stringify(report.errors));
       const proof = report.recordProof!;
       assert.equal(proof.index, n);
@@ -111,7 +127,11 @@ describe('verifyWaybillDirectory', () => {
 
   it('reports an out-of-range or invalid record index', async () => {
     for (const record of [7, 1000, -1, 1.5]) {
-      const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], record });
+      const report = await verifyWaybillDirectory(fx.dir, {
+        keys: [fx.publicKey],
+        logVerifiers: [fx.logVkey],
+        record,
+      });
       assertOnly(report, 'ERR_WAYBILL_INVALID_INPUT');
       assert.equal(report.recordProof, undefined);
     }
@@ -119,7 +139,11 @@ describe('verifyWaybillDirectory', () => {
 
   it('streams a large records file and proves a record deep inside it', async () => {
     await withFixture({ records: 20000, receipt: false }, async (big) => {
-      const report = await verifyWaybillDirectory(big.dir, { keys: [big.publicKey], record: 13337 });
+      const report = await verifyWaybillDirectory(big.dir, {
+        keys: [big.publicKey],
+        logVerifiers: [big.logVkey],
+        record: 13337,
+      });
       assert.deepEqual(report.errors, []);
       assert.deepEqual(
         report.recordProof!.proof,
@@ -176,7 +200,11 @@ describe('verifyWaybillDirectory', () => {
     const controller = new AbortController();
     controller.abort(new Error('stop'));
     await assert.rejects(
-      verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], signal: controller.signal }),
+      verifyWaybillDirectory(fx.dir, {
+        keys: [fx.publicKey],
+        logVerifiers: [fx.logVkey],
+        signal: controller.signal,
+      }),
       /stop/,
     );
   });
@@ -209,7 +237,7 @@ describe('waybill attacks', () => {
         await rename(join(fx.dir, name), join(fx.dir, '..', `${name}.moved-${process.pid}`));
         try {
           assertOnly(
-            await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+            await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
             'ERR_WAYBILL_FILE_MISSING',
             name,
           );
@@ -219,7 +247,7 @@ describe('waybill attacks', () => {
       }
       await rm(join(fx.dir, 'waybill.intoto.jsonl'));
       assertOnly(
-        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
         'ERR_WAYBILL_FILE_MISSING',
         'waybill.intoto.jsonl',
       );
@@ -230,14 +258,14 @@ describe('waybill attacks', () => {
     await withFixture({}, async (fx) => {
       await writeFile(join(fx.dir, 'customers-full.csv'), 'email\nall@example.com\n');
       assertOnly(
-        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
         'ERR_WAYBILL_UNEXPECTED_FILE',
         'customers-full.csv',
       );
       await rm(join(fx.dir, 'customers-full.csv'));
       await mkdir(join(fx.dir, 'receipt.tlog-proof.d'));
       assertOnly(
-        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
         'ERR_WAYBILL_UNEXPECTED_FILE',
         'receipt.tlog-proof.d',
       );
@@ -251,13 +279,19 @@ describe('waybill attacks', () => {
       const lines = (await readFile(path, 'utf8')).split('\n');
       [lines[1], lines[2]] = [lines[2]!, lines[1]!];
       await writeFile(path, lines.join('\n'));
-      const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] });
+      const report = await verifyWaybillDirectory(fx.dir, {
+        keys: [fx.publicKey],
+        logVerifiers: [fx.logVkey],
+      });
       assertOnly(report, 'ERR_WAYBILL_DIGEST_MISMATCH', 'records.jsonl');
       assertOnly(report, 'ERR_WAYBILL_RECORDS_MISMATCH', 'index');
     });
     // Before signing (a faulty or dishonest producer): the signature holds, the records check does not.
     await withFixture({ mutateRecordLines: (l) => [l[0]!, l[2]!, l[1]!, ...l.slice(3)] }, async (fx) => {
-      const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] });
+      const report = await verifyWaybillDirectory(fx.dir, {
+        keys: [fx.publicKey],
+        logVerifiers: [fx.logVkey],
+      });
       assert.deepEqual([...new Set(codes(report))], ['ERR_WAYBILL_RECORDS_MISMATCH']);
       assertOnly(report, 'ERR_WAYBILL_RECORDS_MISMATCH', 'has index 2, expected 1');
     });
@@ -267,21 +301,24 @@ describe('waybill attacks', () => {
     await withFixture(
       { mutatePayloadLines: (l) => [l[0]!, l[1]!.replace('Customer', 'Kustomer'), ...l.slice(2)] },
       async (fx) => {
-        const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] });
+        const report = await verifyWaybillDirectory(fx.dir, {
+          keys: [fx.publicKey],
+          logVerifiers: [fx.logVkey],
+        });
         assert.deepEqual([...new Set(codes(report))], ['ERR_WAYBILL_RECORDS_MISMATCH']);
         assertOnly(report, 'ERR_WAYBILL_RECORDS_MISMATCH', 'customers.ndjson line 2');
       },
     );
     await withFixture({ mutatePayloadLines: (l) => l.slice(0, -1) }, async (fx) => {
       assertOnly(
-        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
         'ERR_WAYBILL_RECORDS_MISMATCH',
         'fewer',
       );
     });
     await withFixture({ mutatePayloadLines: (l) => [...l, l[0]!] }, async (fx) => {
       assertOnly(
-        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
         'ERR_WAYBILL_RECORDS_MISMATCH',
         'more lines',
       );
@@ -292,7 +329,10 @@ describe('waybill attacks', () => {
     await withFixture(
       { mutateRecordLines: (l) => l.slice(0, -1), mutatePayloadLines: (l) => l.slice(0, -1) },
       async (fx) => {
-        const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] });
+        const report = await verifyWaybillDirectory(fx.dir, {
+          keys: [fx.publicKey],
+          logVerifiers: [fx.logVkey],
+        });
         assertOnly(report, 'ERR_WAYBILL_RECORDS_MISMATCH', 'the signed predicate says 5');
       },
     );
@@ -309,7 +349,11 @@ describe('waybill attacks', () => {
         },
       },
       async (fx) => {
-        const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], record: 1 });
+        const report = await verifyWaybillDirectory(fx.dir, {
+          keys: [fx.publicKey],
+          logVerifiers: [fx.logVkey],
+          record: 1,
+        });
         assert.deepEqual(
           [...new Set(codes(report))],
           ['ERR_WAYBILL_RECORDS_MISMATCH', 'ERR_WAYBILL_PROOF_INVALID'],
@@ -324,7 +368,7 @@ describe('waybill attacks', () => {
       { mutateRecordLines: (l) => [l[0]!.replace('{"digest"', '{ "digest"'), ...l.slice(1)] },
       async (fx) => {
         assertOnly(
-          await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+          await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
           'ERR_WAYBILL_RECORDS_MISMATCH',
           'canonical',
         );
@@ -336,13 +380,16 @@ describe('waybill attacks', () => {
     await withFixture(
       { mutateLineage: (e) => (e.run.facets!.waybill_attestation.runId = 'another-run') },
       async (fx) => {
-        const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] });
+        const report = await verifyWaybillDirectory(fx.dir, {
+          keys: [fx.publicKey],
+          logVerifiers: [fx.logVkey],
+        });
         assert.deepEqual(codes(report), ['ERR_WAYBILL_LINEAGE_INVALID']);
       },
     );
     await withFixture({ mutateLineage: (e) => delete e.run.facets }, async (fx) => {
       assertOnly(
-        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
         'ERR_WAYBILL_LINEAGE_INVALID',
         'waybill_attestation',
       );
@@ -355,7 +402,10 @@ describe('waybill attacks', () => {
         mutateStatement: (s) => s.subject.push({ name: '../secret.txt', digest: { sha256: 'a'.repeat(64) } }),
       },
       async (fx) => {
-        const report = await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] });
+        const report = await verifyWaybillDirectory(fx.dir, {
+          keys: [fx.publicKey],
+          logVerifiers: [fx.logVkey],
+        });
         assert.deepEqual(codes(report), ['ERR_WAYBILL_STATEMENT_INVALID']);
         assert.equal(report.runId, null);
       },
@@ -376,7 +426,7 @@ describe('waybill attacks', () => {
     for (const mutateStatement of mutations) {
       await withFixture({ mutateStatement, receipt: false }, async (fx) => {
         assertOnly(
-          await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+          await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
           'ERR_WAYBILL_STATEMENT_INVALID',
         );
       });
@@ -386,7 +436,7 @@ describe('waybill attacks', () => {
   it('signing-key-id-mismatch-is-detected', async () => {
     await withFixture({ mutateStatement: (s) => (s.predicate.signingKeyId = '0'.repeat(32)) }, async (fx) => {
       assertOnly(
-        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey] }),
+        await verifyWaybillDirectory(fx.dir, { keys: [fx.publicKey], logVerifiers: [fx.logVkey] }),
         'ERR_WAYBILL_STATEMENT_INVALID',
         'signingKeyId',
       );
@@ -481,7 +531,10 @@ describe('flipped bytes', () => {
             const copy = Buffer.from(original);
             copy[pos]! ^= 0x01;
             await writeFile(path, copy);
-            const report = await verifyWaybillDirectory(big.dir, { keys: [big.publicKey] });
+            const report = await verifyWaybillDirectory(big.dir, {
+              keys: [big.publicKey],
+              logVerifiers: [big.logVkey],
+            });
             assertOnly(report, 'ERR_WAYBILL_DIGEST_MISMATCH', name);
             // A changed payload line also stops matching its record digest. (A flip in records.jsonl
             // may only touch sourceRecordId, which the Merkle leaves do not cover: the file digest does.)

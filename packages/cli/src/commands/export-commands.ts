@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { WaybillError } from '@waybill/core';
 import { printJson, println, table, usage } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { withInterrupts } from '../interrupts.js';
 import { globals, withHome, type CommandContext } from './command-context.js';
 
 export function registerExportCommands(program: Command, ctx: CommandContext): void {
@@ -14,56 +15,71 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
     .requiredOption('--purpose <purpose>', 'one of the purposes the definition allows')
     .option('--at <version>', 'a specific definition version digest (default: latest)')
     .option('--batch-size <n>', 'rows per source batch', '2000')
-    .action(async (name: string, o: { purpose: string; at?: string; batchSize: string }, cmd: Command) => {
-      if (!/^\d+$/.test(o.batchSize) || Number(o.batchSize) < 1 || Number(o.batchSize) > 1_000_000) {
-        throw usage(`--batch-size must be an integer from 1 to 1000000, got "${o.batchSize}"`);
-      }
-      const g = globals(cmd);
-      await withHome(ctx, cmd, async (h) => {
-        const bar = new ProgressBar(io.stderr, !g.json && io.stderr.isTTY === true);
-        const abort = new AbortController();
-        const onSignal = () =>
-          abort.abort(new WaybillError('ERR_WAYBILL_RUN_FAILED', 'interrupted by signal'));
-        process.once('SIGINT', onSignal);
-        try {
-          const r = await h.exports.run({
-            definition: name,
-            purpose: o.purpose,
-            requester: h.principal.name,
-            batchSize: Number(o.batchSize),
-            signal: abort.signal,
-            ...(o.at ? { version: (await h.definitions.show(name, o.at)).version } : {}),
-            onProgress: (p) => bar.update(p),
-          });
-          bar.done();
-          const out = {
-            runId: r.run.id,
-            status: r.run.status,
-            definition: name,
-            purpose: o.purpose,
-            location: r.location,
-            counts: r.predicate.counts,
-          };
-          if (g.json) printJson(io, out);
-          else {
-            println(
-              io,
-              `run ${out.runId} sealed: ${out.counts.written} rows written (${out.counts.read} read, ${out.counts.filtered} filtered)`,
-            );
-            println(io, `export: ${out.location}`);
-          }
-        } finally {
-          bar.done();
-          process.off('SIGINT', onSignal);
+    .option('--workers <n>', 'pipeline worker threads (default: one per core; 0 = none, least memory)')
+    .action(
+      async (
+        name: string,
+        o: { purpose: string; at?: string; batchSize: string; workers?: string },
+        cmd: Command,
+      ) => {
+        if (!/^\d+$/.test(o.batchSize) || Number(o.batchSize) < 1 || Number(o.batchSize) > 1_000_000) {
+          throw usage(`--batch-size must be an integer from 1 to 1000000, got "${o.batchSize}"`);
         }
-      });
-    });
+        if (o.workers !== undefined && (!/^\d+$/.test(o.workers) || Number(o.workers) > 16)) {
+          throw usage(`--workers must be an integer from 0 to 16, got "${o.workers}"`);
+        }
+        const g = globals(cmd);
+        await withHome(ctx, cmd, async (h) => {
+          // Drawn on stderr, shown only to a person: not with --json, not when stdout is piped.
+          const bar = new ProgressBar(
+            io.stderr,
+            !g.json && io.stdout.isTTY === true && io.stderr.isTTY === true,
+          );
+          try {
+            const version = o.at ? (await h.definitions.show(name, o.at)).version : undefined;
+            const r = await withInterrupts((signal) =>
+              h.exports.run({
+                definition: name,
+                purpose: o.purpose,
+                requester: h.principal.name,
+                batchSize: Number(o.batchSize),
+                ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
+                ...(version !== undefined ? { version } : {}),
+                signal,
+                onProgress: (p) => bar.update(p),
+              }),
+            );
+            bar.done();
+            const out = {
+              runId: r.run.id,
+              status: r.run.status,
+              definition: name,
+              purpose: o.purpose,
+              location: r.location,
+              counts: r.predicate.counts,
+            };
+            if (g.json) printJson(io, out);
+            else {
+              println(
+                io,
+                `run ${out.runId} sealed: ${out.counts.written} rows written (${out.counts.read} read, ${out.counts.filtered} filtered)`,
+              );
+              println(io, `export: ${out.location}`);
+            }
+          } finally {
+            bar.done();
+          }
+        });
+      },
+    );
   exp
     .command('list')
     .description('recent runs')
     .option('--limit <n>', 'how many', '20')
     .action(async (o: { limit: string }, cmd: Command) => {
-      if (!/^\d+$/.test(o.limit)) throw usage(`--limit must be a number, got "${o.limit}"`);
+      if (!/^\d{1,5}$/.test(o.limit) || Number(o.limit) < 1 || Number(o.limit) > 10000) {
+        throw usage(`--limit must be an integer from 1 to 10000, got "${o.limit}"`);
+      }
       await withHome(ctx, cmd, async (h) => {
         const runs = await h.store.listRuns('default', { limit: Number(o.limit) });
         if (globals(cmd).json) printJson(io, { runs });

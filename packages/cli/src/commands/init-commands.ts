@@ -38,7 +38,12 @@ export function registerInitCommands(program: Command, ctx: CommandContext): voi
         throw new WaybillError('ERR_WAYBILL_USAGE', '--orders must be an integer between 0 and 50000000');
       }
       let adminKey: string | undefined;
-      if (!homeExists(home)) adminKey = (await initHome(home, {}, io.env)).adminKey;
+      if (!homeExists(home)) {
+        adminKey = (await initHome(home, {}, io.env)).adminKey;
+        // Shown once, whatever the output mode: with --json it goes to stderr, keeping stdout one document.
+        if (g.json)
+          io.stderr.write(`waybill: created home ${home}; admin API key (shown once): ${adminKey}\n`);
+      }
       // Loaded on demand: the seeder pulls in faker's locale data, which no other command needs.
       const { runDemo } = await import('../demo/run-demo.js');
       const report = await runDemo(home, io, { customers, orders, json: g.json === true });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson, println, table } from '../output.js';
 import { globals, withHome, type CommandContext } from './command-context.js';
+import { readPublicKeys, resolveHome } from '../home.js';
 import { slug, WaybillError } from '@waybill/core';
 
 export function registerKeyCommands(program: Command, ctx: CommandContext): void {
@@ -10,12 +11,18 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
     .command('public')
     .description('the current waybill signing public key')
     .action(async (_o: unknown, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        const k = await h.keys.signingKey('waybill-signing');
-        const pem = k.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-        if (globals(cmd).json) printJson(io, { keyId: k.keyId, pem });
-        else io.stdout.write(pem);
-      });
+      // Public halves only: no master key needed.
+      const g = globals(cmd);
+      const all = await readPublicKeys(resolveHome(g.home, io.env), 'waybill-signing', io.env);
+      const k = all.find((x) => x.current);
+      if (!k)
+        throw new WaybillError(
+          'ERR_WAYBILL_KEY_NOT_FOUND',
+          'this home has no waybill signing key; run `waybill init`',
+        );
+      const pem = k.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      if (g.json) printJson(io, { keyId: k.keyId, pem });
+      else io.stdout.write(pem);
     });
   keys
     .command('create-hmac')

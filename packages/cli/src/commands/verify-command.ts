@@ -2,8 +2,8 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { WaybillError } from '@waybill/core';
-import { verifyWaybillDirectory } from '@waybill/verify';
-import { homeExists, openHome, resolveHome } from '../home.js';
+import { parseVerifierKey, verifyWaybillDirectory } from '@waybill/verify';
+import { homeExists, readPublicKeys, resolveHome } from '../home.js';
 import { printJson, println, usage } from '../output.js';
 import { globals, type CommandContext } from './command-context.js';
 
@@ -15,7 +15,8 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
     .argument('<dir>', 'the export directory')
     .option('--key <file>', 'the waybill signing public key (PEM); default: the home keyring')
     .option('--record <n>', 'also prove that record N (0-based) is in the export, without the other rows')
-    .action(async (dir: string, opts: { key?: string; record?: string }, cmd: Command) => {
+    .option('--log-key <vkey>', "the audit log's verifier key (signed-note vkey) to check receipt.tlog-proof")
+    .action(async (dir: string, opts: { key?: string; record?: string; logKey?: string }, cmd: Command) => {
       const g = globals(cmd);
       let record: number | undefined;
       if (opts.record !== undefined) {
@@ -23,8 +24,19 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
           throw usage(`--record must be a record index (0, 1, 2…), got "${opts.record}"`);
         record = Number(opts.record);
       }
+      if (opts.logKey !== undefined) {
+        try {
+          parseVerifierKey(opts.logKey);
+        } catch {
+          throw usage('--log-key must be a signed-note verifier key: name+keyid+base64(0x01 ‖ public key)');
+        }
+      }
       const keys = await loadKeys(opts.key, g.home);
-      const result = await verifyWaybillDirectory(dir, { keys, ...(record !== undefined ? { record } : {}) });
+      const result = await verifyWaybillDirectory(dir, {
+        keys,
+        ...(record !== undefined ? { record } : {}),
+        ...(opts.logKey !== undefined ? { logVerifiers: [opts.logKey] } : {}),
+      });
       if (g.json) printJson(io, result);
       else {
         if (result.valid) println(io, `valid: waybill of run ${result.runId ?? '?'} verified (${dir})`);
@@ -45,11 +57,18 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
       } catch {
         throw usage(`cannot read --key file ${keyFile}`);
       }
+      let key: KeyObject;
       try {
-        return [createPublicKey(pem)];
+        key = createPublicKey(pem);
       } catch {
         throw usage(`--key ${keyFile} is not a PEM public key`);
       }
+      if (key.asymmetricKeyType !== 'ed25519') {
+        throw usage(
+          `--key ${keyFile} is a ${key.asymmetricKeyType ?? 'non-asymmetric'} key; waybills are signed with Ed25519`,
+        );
+      }
+      return [key];
     }
     const home = resolveHome(homeFlag, io.env);
     if (!homeExists(home)) {
@@ -58,11 +77,6 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
         `no --key given and no Waybill home at ${home} to take keys from`,
       );
     }
-    const h = await openHome(home, io.env);
-    try {
-      return await h.keys.verificationKeys('waybill-signing');
-    } finally {
-      await h.close();
-    }
+    return (await readPublicKeys(home, 'waybill-signing', io.env)).map((k) => k.publicKey);
   }
 }

@@ -4,6 +4,7 @@ import { verifyWaybillDirectory } from '@waybill/verify';
 import { openHome } from '../home.js';
 import type { Io } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { withInterrupts } from '../interrupts.js';
 import { DEMO_DEFINITION } from './demo-definition.js';
 import { seedCrm } from './crm-seeder.js';
 
@@ -54,13 +55,16 @@ export async function runDemo(
     const defFile = join(demoDir, 'customers-marketing.yaml');
     await writeFile(defFile, DEMO_DEFINITION);
     await h.definitions.apply(DEMO_DEFINITION, defFile, h.principal.name);
-    const bar = new ProgressBar(io.stderr, !o.json && io.stderr.isTTY === true);
-    const result = await h.exports.run({
-      definition: 'customers-marketing',
-      purpose: PURPOSE,
-      requester: h.principal.name,
-      onProgress: (p) => bar.update(p),
-    });
+    const bar = new ProgressBar(io.stderr, !o.json && io.stdout.isTTY === true && io.stderr.isTTY === true);
+    const result = await withInterrupts((signal) =>
+      h.exports.run({
+        definition: 'customers-marketing',
+        purpose: PURPOSE,
+        requester: h.principal.name,
+        signal,
+        onProgress: (p) => bar.update(p),
+      }),
+    );
     bar.done();
     const verdict = await verifyWaybillDirectory(result.location, { keys: await h.keys.verificationKeys() });
     for (const e of verdict.errors) io.stderr.write(`waybill: ${e.code}: ${e.message}\n`);

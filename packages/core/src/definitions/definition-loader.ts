@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import { WaybillError, wrapError } from '@waybill/verify';
 import { exportDefinitionSchema, type ExportDefinition } from './export-definition-schema.js';
 
+const MAX_DEFINITION_CHARS = 1024 * 1024;
+
 /** One problem in a definition file, located as precisely as the YAML allows. */
 export interface DefinitionProblem {
   readonly path: string;
@@ -40,6 +42,14 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Parses and validates definition YAML text. `file` names the input in messages. */
 export function parseDefinition(text: string, file = '<definition>'): ExportDefinition {
+  if (text.length > MAX_DEFINITION_CHARS) {
+    throw new DefinitionInvalidError(file, [
+      {
+        path: '',
+        message: `is ${text.length} characters long; a definition is at most ${MAX_DEFINITION_CHARS}`,
+      },
+    ]);
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -56,7 +66,13 @@ export function parseDefinition(text: string, file = '<definition>'): ExportDefi
       }),
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    // maxAliasCount bounds alias expansion ("billion laughs"): a definition is small, plain data.
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new DefinitionInvalidError(file, [{ path: '', message: `YAML: ${(err as Error).message}` }]);
+  }
   const result = exportDefinitionSchema.safeParse(data);
   if (result.success) return result.data;
   throw new DefinitionInvalidError(

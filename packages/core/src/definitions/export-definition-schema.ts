@@ -83,6 +83,20 @@ export const exportDefinitionSchema = z
   })
   .strict()
   .superRefine((d, ctx) => {
+    // A retention must end: after now, and before year 10000 (RFC 3339 has four-digit years).
+    const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(
+      d.retention,
+    );
+    if (m) {
+      const n = m.slice(1).map((x) => Number(x ?? 0));
+      const approxDays =
+        n[0]! * 366 + n[1]! * 31 + n[2]! * 7 + n[3]! + (n[4]! + (n[5]! + n[6]! / 60) / 60) / 24;
+      if (approxDays <= 0)
+        ctx.addIssue({ code: 'custom', path: ['retention'], message: 'must be longer than zero' });
+      else if (approxDays > 366 * 1000) {
+        ctx.addIssue({ code: 'custom', path: ['retention'], message: 'must be at most 1000 years' });
+      }
+    }
     const seen = new Set<string>();
     d.fields.forEach((f, i) => {
       if (seen.has(f.name)) {

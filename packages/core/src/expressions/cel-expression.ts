@@ -4,6 +4,7 @@ import type { CellValue } from '../ports/source.js';
 import { createCelEnvironment } from './cel-environment.js';
 import { celTypeName, fromCel, toCel, type ExpressionValueType } from './cel-values.js';
 import { closestName } from './closest-name.js';
+import { calledFunctions } from './called-functions.js';
 import { freeIdentifiers } from './expression-references.js';
 
 /** `filter` expressions must yield a bool for every row; `compute` expressions yield a cell value. */
@@ -100,6 +101,15 @@ export function compileExpression(source: string, options: CompileExpressionOpti
   }
 
   const program = parseOrThrow(env, source, where);
+  // `matches()` runs a backtracking JavaScript RegExp, not RE2: one crafted value can hang an export
+  // (catastrophic backtracking) and no time limit can interrupt it. Refused until a linear-time engine backs it.
+  if (calledFunctions(program.ast).has('matches')) {
+    throw new WaybillError(
+      'ERR_WAYBILL_EXPRESSION_INVALID',
+      `${where}: matches() is not available (regular expressions can take exponential time on crafted values); ` +
+        'use startsWith(), endsWith(), contains() or ==',
+    );
+  }
   const builtin = (name: string): boolean => !columns.has(name) && env.hasVariable(name);
   const references = freeIdentifiers(program.ast, builtin);
 

@@ -38,7 +38,7 @@ export class FlatRecordEncoder {
   private readonly order: number[];
   private readonly prefixes: string[];
 
-  constructor(keys: readonly string[]) {
+  constructor(private readonly keys: readonly string[]) {
     const idx = keys.map((_, i) => i);
     idx.sort((a, b) => {
       const ka = keys[a]!;
@@ -70,7 +70,16 @@ export class FlatRecordEncoder {
         // Nothing to escape (JCS §3.2.2.2 escapes only ", \, control characters; lone surrogates are
         // handled by JSON.stringify): the quoted string is its own serialization.
         s += '"' + v + '"';
-      } else s += JSON.stringify(v);
+      } else {
+        if (typeof v === 'string' && !v.isWellFormed()) {
+          // RFC 8785 §3.2.2.2: a lone surrogate has no canonical form, so such a record cannot be hashed.
+          throw new WaybillError(
+            'ERR_WAYBILL_SOURCE_ROW_INVALID',
+            `field "${this.keys[order[n]!]}" holds text that is not valid Unicode (a lone surrogate)`,
+          );
+        }
+        s += JSON.stringify(v);
+      }
     }
     return s + '}';
   }

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { WaybillError } from '@waybill/verify';
+import { WaybillError, isRfc3339 } from '@waybill/verify';
 import { FlatRecordEncoder } from '../json/canonical-json.js';
 import type { CellValue } from '../ports/source.js';
 import { ByteSink } from './byte-sink.js';
@@ -25,6 +25,8 @@ export interface BatchResult {
   readonly read: number;
   readonly filtered: number;
   readonly written: number;
+  /** Values checked against their field's declared type (nulls pass). */
+  readonly typeChecked: number;
 }
 
 /** Stands for a record's output index in {@link BatchResult.records}; never appears in JSON text. */
@@ -50,6 +52,7 @@ export class BatchProcessor {
   private readonly encoder: FlatRecordEncoder;
   private readonly emitted: readonly PlannedField[];
   private readonly checks: ((v: CellValue) => boolean)[];
+  private readonly typed: boolean[];
   /** 0x00 ‖ digest: the RFC 9162 §2.1.1 leaf input, reused for every record. */
   private readonly leaf = Buffer.alloc(33);
 
@@ -60,6 +63,7 @@ export class BatchProcessor {
     this.emitted = plan.emitted;
     this.encoder = new FlatRecordEncoder(this.emitted.map((f) => f.name));
     this.checks = this.emitted.map((f) => (f.field.type ? typeChecks[f.field.type]! : () => true));
+    this.typed = this.emitted.map((f) => f.field.type !== undefined);
   }
 
   /** The payload's first bytes: the CSV header (RFC 4180 §2.3), nothing for NDJSON. */
@@ -81,6 +85,10 @@ export class BatchProcessor {
     const records = new ByteSink(rows.length * 120);
     // Without a filter, row r of this batch is output record firstRowNumber - 1 + r.
     const final = filter === null;
+    let typeChecked = 0;
+    const typed = this.typed;
+    let pendingPayload = '';
+    let pendingRecords = '';
     let written = 0;
     let filtered = 0;
     for (let r = 0; r < rows.length; r++) {
@@ -102,6 +110,7 @@ export class BatchProcessor {
         const f = emitted[i]!;
         let v: CellValue = f.compute ? f.compute.evaluate(obj!) : (row[f.sourceIndex] ?? null);
         if (f.transform) v = applyTransform(f, v, rowNumber);
+        if (typed[i]) typeChecked++;
         if (v !== null && !checks[i]!(v)) {
           throw new WaybillError(
             'ERR_WAYBILL_VALIDATION_FAILED',
@@ -123,15 +132,33 @@ export class BatchProcessor {
       const digest = hash('sha256', canonical, 'hex');
       leaf.write(digest, 1, 'hex');
       leafHashes.write(hash('sha256', leaf, 'binary'), written * 32, 'binary');
-      payload.write(csv ? csvLine(values) : canonical + '\n');
-      let rec = `{"digest":"${digest}","index":${final ? firstRowNumber - 1 + written : INDEX_MARK},"sourceRecordId":${JSON.stringify(String(id))}`;
+      pendingPayload += csv ? csvLine(values) : canonical + '\n';
+      const idText = String(id);
+      if (typeof id === 'string' && !idText.isWellFormed()) {
+        throw new WaybillError(
+          'ERR_WAYBILL_SOURCE_ROW_INVALID',
+          `source row ${rowNumber}: the record id (column "${plan.columns[plan.recordIdIndex]}") is not valid Unicode (lone surrogate)`,
+        );
+      }
+      const idJson = typeof id === 'number' ? `"${id}"` : JSON.stringify(idText);
+      let rec = `{"digest":"${digest}","index":${final ? firstRowNumber - 1 + written : INDEX_MARK},"sourceRecordId":${idJson}`;
       if (plan.updatedAtIndex >= 0) {
         const u = row[plan.updatedAtIndex];
         if (u !== null && u !== undefined) rec += `,"sourceUpdatedAt":"${updatedAt(u, plan, rowNumber)}"`;
       }
-      records.write(rec + '}\n');
+      pendingRecords += rec + '}\n';
       written++;
+      // Lines go to the byte sinks in small runs: fewer native writes than one per line, and no string
+      // rope that lives as long as the batch.
+      if (written % 128 === 0) {
+        payload.write(pendingPayload);
+        records.write(pendingRecords);
+        pendingPayload = '';
+        pendingRecords = '';
+      }
     }
+    payload.write(pendingPayload);
+    records.write(pendingRecords);
     return {
       payload: payload.take(),
       records: records.take(),
@@ -140,6 +167,7 @@ export class BatchProcessor {
       read: rows.length,
       filtered,
       written,
+      typeChecked,
     };
   }
 }
@@ -155,26 +183,30 @@ function applyTransform(f: PlannedField, v: CellValue, rowNumber: number): CellV
   }
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const SQL_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(\.\d+)?)$/;
 
 /**
- * `sourceUpdatedAt` in records.jsonl is RFC 3339 (docs/waybill-format.md). Sources hand over what the
- * column holds: a date becomes midnight UTC, a timestamp without zone is read as UTC (as the PostgreSQL
- * source does), epoch milliseconds are converted; anything else fails the run naming column and row.
+ * `sourceUpdatedAt` in records.jsonl is RFC 3339 (docs/waybill-format.md), checked with the verifier's
+ * own rule so that nothing is sealed that `verify` would refuse. Sources hand over what the column
+ * holds: a date becomes midnight UTC, a timestamp without zone is read as UTC (as the PostgreSQL source
+ * does), epoch milliseconds are converted; anything else fails the run naming column and row.
  */
 function updatedAt(v: CellValue, plan: ExportPlan, rowNumber: number): string {
+  let out: string | null = null;
   if (typeof v === 'string') {
-    if (RFC3339.test(v)) return v;
-    if (DATE_ONLY.test(v)) return `${v}T00:00:00Z`;
-    const m = SQL_TIMESTAMP.exec(v);
-    if (m) return `${m[1]}T${m[2]}Z`;
-  } else if (typeof v === 'number' && Number.isFinite(v) && v > 0) {
-    return new Date(v).toISOString();
+    if (isRfc3339(v)) out = v;
+    else if (DATE_ONLY.test(v)) out = `${v}T00:00:00Z`;
+    else {
+      const m = SQL_TIMESTAMP.exec(v);
+      if (m) out = `${m[1]}T${m[2]}Z`;
+    }
+  } else if (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 253402300800000) {
+    out = new Date(v).toISOString();
   }
+  if (out !== null && isRfc3339(out)) return out;
   throw new WaybillError(
     'ERR_WAYBILL_SOURCE_ROW_INVALID',
-    `source row ${rowNumber}: column "${plan.columns[plan.updatedAtIndex]}" (source.updatedAt) does not hold a date or timestamp`,
+    `source row ${rowNumber}: column "${plan.columns[plan.updatedAtIndex]}" (source.updatedAt) does not hold a valid date or timestamp`,
   );
 }

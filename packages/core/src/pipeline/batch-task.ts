@@ -31,5 +31,6 @@ export type BatchReply =
       readonly read: number;
       readonly filtered: number;
       readonly written: number;
+      readonly typeChecked: number;
     }
   | { readonly seq: number; readonly ok: false; readonly code: string; readonly message: string };

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm, open } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { MerkleRootBuilder, WaybillError, signEnvelope, wrapError } from '@waybill/verify';
@@ -15,7 +16,7 @@ import type { DestinationWrite } from '../ports/destination.js';
 import type { Source } from '../ports/source.js';
 import type { ConnectionRecord, RunRecord, Store } from '../ports/store.js';
 import type { RunStatus } from '../runs/run-status.js';
-import { assertTransition } from '../runs/run-status.js';
+import { assertTransition, isTerminal } from '../runs/run-status.js';
 import { resolveSecret } from '../secrets/connection-secret.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import { addIsoDuration } from '../time/iso-duration.js';
@@ -29,7 +30,7 @@ import {
 import { buildLineage } from '../waybill/lineage-builder.js';
 import { BatchProcessor, INDEX_MARK } from './batch-processor.js';
 import type { BatchReply, WorkerInit } from './batch-task.js';
-import { WorkerPool } from './worker-pool.js';
+import { openBatchRunner } from './worker-pool.js';
 import { compilePlan, type ExportPlan } from './export-plan.js';
 import { renderPathTemplate } from './path-template.js';
 
@@ -50,7 +51,10 @@ export interface ExportServiceOptions {
   readonly stagingRoot: string;
   readonly workspace?: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** Pipeline worker threads (default: one per core, at most 4). */
+  /**
+   * Pipeline worker threads: default one per core (at most 4); 0 processes batches on the calling
+   * thread (least memory, one core).
+   */
   readonly workers?: number;
 }
 
@@ -66,6 +70,8 @@ export interface ExportRequest {
   readonly onProgress?: (p: ExportProgress) => void;
   /** Rows per source batch. */
   readonly batchSize?: number;
+  /** Worker threads for this run (overrides the service default; 0 = the calling thread). */
+  readonly workers?: number;
 }
 
 export interface ExportResult {
@@ -76,6 +82,26 @@ export interface ExportResult {
 }
 
 const RECORDS_FILE = 'records.jsonl';
+const MARKER_FILE = 'run.json';
+
+/** Written into a run's staging directory: who runs it, and where it writes at the destination. */
+interface StagingMarker {
+  readonly runId: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly destination: string;
+  readonly path?: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 const LINEAGE_FILE = 'lineage.json';
 const ENVELOPE_FILE = 'waybill.intoto.jsonl';
 
@@ -90,14 +116,12 @@ export class ExportService {
 
   constructor(private readonly o: ExportServiceOptions) {
     this.workspace = o.workspace ?? 'default';
-    this.workers = Math.max(
-      1,
-      Math.min(o.workers ?? Number(process.env['WAYBILL_WORKERS'] ?? availableParallelism()), 4),
-    );
+    this.workers = o.workers ?? Math.min(availableParallelism(), 4);
   }
 
   async run(req: ExportRequest): Promise<ExportResult> {
     const { store, clock } = this.o;
+    await this.recoverInterrupted();
     const def = req.version
       ? await store.getDefinitionVersion(this.workspace, req.definition, req.version)
       : await store.latestDefinition(this.workspace, req.definition);
@@ -135,9 +159,19 @@ export class ExportService {
       location: null,
       waybillDigest: null,
     };
-    await store.insertRun(run, { runId, seq: 1, status: 'created', at: now, detail: null });
-    const tracker = new RunTracker(store, clock, run);
+    // The staging directory and its marker exist before the run does, so a run whose process dies at any
+    // point can be found and rolled back by the next one (recoverInterrupted).
     const staging = join(this.o.stagingRoot, runId);
+    const marker: StagingMarker = { runId, pid: process.pid, host: hostname(), destination: destConn.name };
+    await mkdir(staging, { recursive: true, mode: 0o700 });
+    await writeFile(join(staging, MARKER_FILE), JSON.stringify(marker), { mode: 0o600 });
+    try {
+      await store.insertRun(run, { runId, seq: 1, status: 'created', at: now, detail: null });
+    } catch (err) {
+      await rm(staging, { recursive: true, force: true });
+      throw err;
+    }
+    const tracker = new RunTracker(store, clock, run);
     let write: DestinationWrite | undefined;
     let source: Source | undefined;
     try {
@@ -159,7 +193,6 @@ export class ExportService {
       });
 
       // STAGE
-      await mkdir(staging, { recursive: true, mode: 0o700 });
       const payloadName = `${definition.name}.${definition.format}`;
       const init = {
         definition,
@@ -193,6 +226,7 @@ export class ExportService {
         date: now.slice(0, 10),
         purpose: req.purpose,
       });
+      await writeFile(join(staging, MARKER_FILE), JSON.stringify({ ...marker, path }), { mode: 0o600 });
       write = await destination.begin(path, { runId, ...(req.signal ? { signal: req.signal } : {}) });
       req.onProgress?.({
         phase: 'delivering',
@@ -208,7 +242,9 @@ export class ExportService {
         RECORDS_FILE,
         createReadStream(join(staging, RECORDS_FILE), { highWaterMark: 1 << 16 }),
       );
-      await tracker.move('delivered', { location: write.location });
+      // `delivered`: the payload is durable at the destination under a temporary name. The run gets its
+      // location only when sealed, once the export is visible there.
+      await tracker.move('delivered', {}, 'payload written to a temporary location at the destination');
 
       // SEAL: lineage + signed statement beside the data, then commit atomically.
       req.onProgress?.({
@@ -288,6 +324,67 @@ export class ExportService {
     }
   }
 
+  /**
+   * Rolls back the runs whose process died (killed, crashed, power cut) before they ended: their run is
+   * marked `failed`, their files at the destination's temporary location and in staging are removed.
+   * Runs of live processes — this one included — are left alone. Returns the ids rolled back.
+   */
+  async recoverInterrupted(): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.o.stagingRoot);
+    } catch {
+      return [];
+    }
+    const recovered: string[] = [];
+    for (const name of names) {
+      const dir = join(this.o.stagingRoot, name);
+      let marker: StagingMarker | null = null;
+      try {
+        marker = JSON.parse(await readFile(join(dir, MARKER_FILE), 'utf8')) as StagingMarker;
+      } catch {
+        marker = null;
+      }
+      if (marker && marker.host === hostname() && processAlive(marker.pid)) continue;
+      if (!marker) {
+        // A directory without a readable marker is a run that died while being created, or debris.
+        const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+        if (age < 60_000) continue;
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      const run = await this.o.store.getRun(this.workspace, marker.runId);
+      if (run && !isTerminal(run.status)) {
+        const at = this.o.clock.now().toISOString();
+        const seq = (await this.o.store.runTransitions(run.id)).length + 1;
+        const message = `interrupted: the process running it (pid ${marker.pid}) ended before it finished; nothing was released`;
+        await this.o.store.updateRun(
+          run.id,
+          run.status,
+          { status: 'failed', updatedAt: at, errorCode: 'ERR_WAYBILL_RUN_FAILED', errorMessage: message },
+          { runId: run.id, seq, status: 'failed', at, detail: `ERR_WAYBILL_RUN_FAILED: ${message}` },
+        );
+      }
+      if (marker.path !== undefined) {
+        const conn = await this.o.store.getConnection(this.workspace, 'destination', marker.destination);
+        if (conn) {
+          try {
+            const destination = await this.o.connections.openDestination(
+              conn,
+              resolveSecret(this.o.box, conn, this.o.env),
+            );
+            await destination.discard?.(marker.path, { runId: marker.runId });
+          } catch {
+            // Best effort: the destination may be unreachable now; the staged data is removed regardless.
+          }
+        }
+      }
+      await rm(dir, { recursive: true, force: true });
+      recovered.push(marker.runId);
+    }
+    return recovered;
+  }
+
   private async connection(role: 'source' | 'destination', name: string): Promise<ConnectionRecord> {
     const c = await this.o.store.getConnection(this.workspace, role, name);
     if (!c) {
@@ -332,10 +429,15 @@ export class ExportService {
       ...(req.signal ? { signal: req.signal } : {}),
     };
     const encoded = source.readEncoded ? await source.readEncoded(readRequest) : null;
-    const pool = new WorkerPool(this.workers, { ...init, codec: encoded?.codec ?? null });
+    const workers = Math.max(0, Math.min(req.workers ?? this.workers, 16));
+    const pool = await openBatchRunner(workers, { ...init, codec: encoded?.codec ?? null });
     // Batches in flight: enough to keep every worker busy, few enough to bound memory.
     const inFlight: Promise<BatchDone>[] = [];
-    const maxInFlight = this.workers * 3;
+    const inFlightBytes: number[] = [];
+    let pendingBytes = 0;
+    const maxInFlight = Math.max(1, workers * 3);
+    let recordLines = 0;
+    let typeChecked = 0;
     let read = 0;
     let filtered = 0;
     let written = 0;
@@ -344,6 +446,9 @@ export class ExportService {
     let lastReport = 0;
     const drainOne = async (): Promise<void> => {
       const r = await inFlight.shift()!;
+      pendingBytes -= inFlightBytes.shift()!;
+      recordLines += countLines(r.records);
+      typeChecked += r.typeChecked;
       let recordBytes: Uint8Array = r.records;
       if (!r.recordsFinal) {
         const parts = Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength)
@@ -379,14 +484,29 @@ export class ExportService {
             ),
           );
           rowNumber += block.rows;
-          if (inFlight.length >= maxInFlight) await drainOne();
+          inFlightBytes.push(bytes.byteLength);
+          pendingBytes += bytes.byteLength;
+          while (
+            inFlight.length >= maxInFlight ||
+            (pendingBytes > MAX_IN_FLIGHT_BYTES && inFlight.length > 0)
+          ) {
+            await drainOne();
+          }
         }
       } else {
         for await (const rows of source.read(readRequest)) {
           req.signal?.throwIfAborted();
           inFlight.push(pool.submit({ seq: seq++, firstRowNumber: rowNumber, rows }));
           rowNumber += rows.length;
-          if (inFlight.length >= maxInFlight) await drainOne();
+          const size = estimateBytes(rows);
+          inFlightBytes.push(size);
+          pendingBytes += size;
+          while (
+            inFlight.length >= maxInFlight ||
+            (pendingBytes > MAX_IN_FLIGHT_BYTES && inFlight.length > 0)
+          ) {
+            await drainOne();
+          }
         }
       }
       while (inFlight.length > 0) await drainOne();
@@ -402,6 +522,10 @@ export class ExportService {
     req.onProgress?.({ phase: 'staging', rowsRead: read, rowsWritten: written, bytes: payload.bytes });
     return {
       counts: { read, filtered, written },
+      sourceRows: rowNumber - 1,
+      recordLines,
+      typeChecked,
+      typedFields: plan.emitted.filter((f) => f.field.type !== undefined).length,
       recordCount: written,
       merkleRoot: merkle.root().toString('hex'),
       merkleSize: merkle.size,
@@ -415,6 +539,12 @@ export class ExportService {
 
 interface Staged {
   readonly counts: { read: number; filtered: number; written: number };
+  /** Rows the main thread handed to the pipeline, counted independently of the workers' counts. */
+  readonly sourceRows: number;
+  /** Lines in records.jsonl, counted in the bytes written. */
+  readonly recordLines: number;
+  readonly typeChecked: number;
+  readonly typedFields: number;
   readonly recordCount: number;
   readonly merkleRoot: string;
   readonly merkleSize: number;
@@ -424,25 +554,52 @@ interface Staged {
   readonly instance: string;
 }
 
+/**
+ * The validation gates (ARCHITECTURE.md VALIDATE). Each compares two independent counts: what the main
+ * thread handed over and read back, against what the workers report having done.
+ */
 function validate(s: Staged): ValidationGateResult[] {
   const { read, filtered, written } = s.counts;
+  const expectedChecks = written * s.typedFields;
   return [
     {
       gate: 'row-count-reconciliation',
-      passed: read === filtered + written,
-      detail: `read ${read} = filtered ${filtered} + written ${written}`,
+      passed: read === s.sourceRows && read === filtered + written,
+      detail: `${s.sourceRows} rows from the source; read ${read} = filtered ${filtered} + written ${written}`,
     },
     {
       gate: 'records-complete',
-      passed: s.recordCount === written && s.merkleSize === written,
-      detail: `${s.recordCount} record digests for ${written} written rows`,
+      passed: s.recordLines === written && s.merkleSize === written,
+      detail: `${s.recordLines} records.jsonl lines and ${s.merkleSize} Merkle leaves for ${written} written rows`,
     },
     {
       gate: 'output-schema',
-      passed: true,
-      detail: 'every row carried exactly the declared output fields with their declared types',
+      passed: s.typeChecked === expectedChecks,
+      detail:
+        s.typedFields === 0
+          ? 'no output field declares a type; every row carried exactly the declared output fields'
+          : `${s.typeChecked} of ${expectedChecks} values (${s.typedFields} typed field(s) × ${written} rows) checked against their declared types`,
     },
   ];
+}
+
+/** Bound on the encoded bytes of batches in flight, so wide rows cannot grow memory without limit. */
+const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+
+function estimateBytes(rows: readonly (readonly unknown[])[]): number {
+  let n = 0;
+  for (const row of rows) {
+    n += 16;
+    for (const v of row) n += typeof v === 'string' ? v.length * 2 : 8;
+  }
+  return n;
+}
+
+function countLines(bytes: Uint8Array): number {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n;
 }
 
 function columnsKind(c: ConnectionRecord): string {

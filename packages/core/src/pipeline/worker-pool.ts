@@ -2,15 +2,43 @@ import { Worker } from 'node:worker_threads';
 import { WaybillError, type WaybillErrorCode } from '@waybill/verify';
 import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
 
-const YOUNG_MB = Number(process.env['WAYBILL_WORKER_YOUNG_MB'] ?? 8);
+import { createBatchHandler, type BatchHandler } from './batch-handler.js';
 
-type Done = Extract<BatchReply, { ok: true }>;
+export type BatchDone = Extract<BatchReply, { ok: true }>;
+type Done = BatchDone;
+
+/** Runs batches and gives their results back as promises, in submission order of settlement. */
+export interface BatchRunner {
+  submit(task: BatchTask, transfer?: ArrayBuffer[]): Promise<BatchDone>;
+  close(): Promise<void>;
+}
+
+/** Opens the runner for an export: `workers` threads, or the calling thread itself when 0. */
+export async function openBatchRunner(workers: number, init: WorkerInit): Promise<BatchRunner> {
+  return workers > 0 ? new WorkerPool(workers, init) : new InlineRunner(await createBatchHandler(init));
+}
+
+/** The calling thread as the runner: the least memory (no extra V8 isolates), one core. */
+class InlineRunner implements BatchRunner {
+  constructor(private readonly handle: BatchHandler) {}
+
+  submit(task: BatchTask): Promise<BatchDone> {
+    const { reply } = this.handle(task);
+    return reply.ok
+      ? Promise.resolve(reply)
+      : Promise.reject(new WaybillError(reply.code as WaybillErrorCode, reply.message));
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
 
 /**
  * A fixed set of batch workers. `submit` returns a promise per batch; callers keep a bounded FIFO of
  * them, so results come back in order and memory stays bounded by the number of batches in flight.
  */
-export class WorkerPool {
+export class WorkerPool implements BatchRunner {
   private readonly workers: Worker[] = [];
   private readonly pending = new Map<number, { resolve: (r: Done) => void; reject: (e: Error) => void }>();
   private next = 0;
@@ -22,10 +50,7 @@ export class WorkerPool {
         workerData: init,
         // Bounded heaps: a worker holds a few batches at a time, and an export's memory must not grow
         // with its row count (the core issue: peak RSS <= 128 MB at any size).
-        resourceLimits: {
-          maxYoungGenerationSizeMb: YOUNG_MB,
-          maxOldGenerationSizeMb: Number(process.env['WAYBILL_WORKER_OLD_MB'] ?? 96),
-        },
+        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 },
       });
       w.on('message', (r: BatchReply) => this.settle(r));
       w.on('error', (err) =>

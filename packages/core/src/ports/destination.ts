@@ -16,4 +16,9 @@ export interface Destination {
   readonly kind: string;
   /** Starts an export at `path` (relative, already validated: no `..`, no absolute paths). */
   begin(path: string, options: { runId: string; signal?: AbortSignal }): Promise<DestinationWrite>;
+  /**
+   * Removes what an interrupted run left at `path` (its temporary location), if anything. Never touches
+   * a committed export. Used when a run whose process died is rolled back.
+   */
+  discard?(path: string, options: { runId: string }): Promise<void>;
 }

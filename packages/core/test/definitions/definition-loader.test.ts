@@ -89,3 +89,26 @@ test('diff reports field-level changes matched by output name', () => {
     ].sort(),
   );
 });
+
+test('yaml-alias-bomb-is-refused-as-an-invalid-definition', () => {
+  const bomb = [
+    'a: &a ["x","x","x","x","x","x","x","x","x"]',
+    'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+    'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+    'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+    'e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]',
+    'f: [*e,*e,*e,*e,*e,*e,*e,*e,*e]',
+  ].join('\n');
+  const e = problem(bomb);
+  assert.equal(e.code, 'ERR_WAYBILL_DEFINITION_INVALID');
+  assert.match(e.message, /alias/i);
+  assert.match(problem('x'.repeat(2 * 1024 * 1024)).message, /at most/);
+});
+
+test('retention must be positive and bounded', () => {
+  assert.match(problem(valid.replace('P30D', 'P0D')).message, /retention: must be longer than zero/);
+  assert.match(
+    problem(valid.replace('P30D', 'P99999999999999999999Y')).message,
+    /retention: must be at most 1000 years/,
+  );
+});

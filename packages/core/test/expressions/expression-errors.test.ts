@@ -117,7 +117,6 @@ void describe('expression errors at evaluation', () => {
     const secret = 'jane.doe-4111111111111111';
     const cases: [string, Record<string, string | number>][] = [
       ['int(email) > 0', { email: secret }],
-      ['email.matches(country)', { email: 'x', country: `(${secret}` }],
       ['timestamp(email) > timestamp("2020-01-01T00:00:00Z")', { email: secret }],
       ['{"a": 1}[email] == 1', { email: secret }],
       ['lifetime_value + 9223372036854775000 > 0', { lifetime_value: 4111111111 }],

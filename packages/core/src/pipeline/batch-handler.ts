@@ -1,0 +1,66 @@
+import { WaybillError } from '@waybill/verify';
+import type { HmacKey } from '../keys/key-ring.js';
+import type { CellValue } from '../ports/source.js';
+import { BatchProcessor } from './batch-processor.js';
+import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
+import { compilePlan } from './export-plan.js';
+
+type DecodeBlock = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => CellValue[][];
+
+/** Handles one batch: the reply, and the buffers it can hand over without a copy. */
+export type BatchHandler = (task: BatchTask) => { reply: BatchReply; transfer: ArrayBuffer[] };
+
+/**
+ * Compiles the plan from a `WorkerInit` and returns the function that turns a batch (rows, or an
+ * encoded block decoded by the source's codec module) into output. Used by the worker threads and by
+ * the in-thread runner alike, so both paths are the same code.
+ */
+export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler> {
+  const keys = new Map<string, HmacKey>(
+    init.hmacKeys.map((k) => [k.name, { keyId: k.keyId, secret: Buffer.from(k.secret) }]),
+  );
+  const plan = compilePlan(init.definition, init.columns, {
+    hmacKey: (name) => {
+      const k = keys.get(name);
+      if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
+      return k;
+    },
+  });
+  const processor = new BatchProcessor(plan, init.format);
+  const decodeBlock: DecodeBlock | null = init.codec
+    ? ((await import(init.codec.module)) as { decodeBlock: DecodeBlock }).decodeBlock
+    : null;
+  return (task) => {
+    try {
+      const rows = task.rows ?? decodeBlock!(task.block!, init.codec!.options, task.firstRowNumber);
+      const r = processor.process(rows, task.firstRowNumber);
+      const leafHashes = new Uint8Array(r.leafHashes);
+      return {
+        reply: {
+          seq: task.seq,
+          ok: true,
+          payload: r.payload,
+          records: r.records,
+          recordsFinal: r.recordsFinal,
+          leafHashes,
+          read: r.read,
+          filtered: r.filtered,
+          written: r.written,
+          typeChecked: r.typeChecked,
+        },
+        transfer: [leafHashes.buffer, r.payload.buffer, r.records.buffer] as ArrayBuffer[],
+      };
+    } catch (err) {
+      const e = err instanceof WaybillError ? err : null;
+      return {
+        reply: {
+          seq: task.seq,
+          ok: false,
+          code: e?.code ?? 'ERR_WAYBILL_RUN_FAILED',
+          message: e?.message ?? `batch processing failed: ${(err as Error)?.message ?? String(err)}`,
+        },
+        transfer: [],
+      };
+    }
+  };
+}
