@@ -12,6 +12,7 @@ import copyStreams from 'pg-copy-streams';
 import { WaybillError, wrapError } from '@waybill/verify';
 import { isAbortReason, resolveBatchSize } from './lib/batching.js';
 import { pgTextParser } from './lib/pg-text-parsers.js';
+import { RowBlockAssembler } from './lib/row-block-assembler.js';
 import type { PgCopyTextOptions } from './pg-copy-text-codec.js';
 import { quoteIdentifier, resolveColumns, tableNotFound } from './lib/identifiers.js';
 
@@ -462,33 +463,24 @@ export class PostgresSource implements Source {
       let finished = false;
       try {
         const stream = client.query(copyStreams.to(`COPY (${select}) TO STDOUT`));
-        const target = 1 << 17;
-        let parts: Buffer[] = [];
-        let size = 0;
-        let rows = 0;
+        const assembler = new RowBlockAssembler(1 << 17);
         for await (const chunk of stream as AsyncIterable<Buffer>) {
-          // Count the rows in this chunk; COPY text never has a raw LF inside a value.
-          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
-          parts.push(chunk);
-          size += chunk.length;
-          if (size >= target && chunk[chunk.length - 1] === 10) {
-            yield { bytes: Buffer.concat(parts, size), rows };
-            parts = [];
-            size = 0;
-            rows = 0;
+          const block = assembler.push(chunk);
+          if (block) {
+            yield block;
             signal?.throwIfAborted();
           }
         }
-        if (size > 0) {
-          const last = Buffer.concat(parts, size);
-          if (last[last.length - 1] !== 10) {
-            throw new WaybillError(
-              'ERR_WAYBILL_SOURCE_FAILED',
-              `${options.where}: the COPY stream ended inside a row`,
-            );
-          }
-          yield { bytes: last, rows };
+        let last: EncodedRowBlock | null;
+        try {
+          last = assembler.finish();
+        } catch {
+          throw new WaybillError(
+            'ERR_WAYBILL_SOURCE_FAILED',
+            `${options.where}: the COPY stream ended inside a row`,
+          );
         }
+        if (last) yield last;
         await client.query('COMMIT');
         finished = true;
       } catch (err) {

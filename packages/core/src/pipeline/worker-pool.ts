@@ -50,7 +50,7 @@ export class WorkerPool implements BatchRunner {
         workerData: init,
         // Bounded heaps: a worker holds a few batches at a time, and an export's memory must not grow
         // with its row count (the core issue: peak RSS <= 128 MB at any size).
-        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 },
+        resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 96 },
       });
       w.on('message', (r: BatchReply) => this.settle(r));
       w.on('error', (err) =>

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileExpression } from '../../src/expressions/index.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 void describe('code injection through expressions', () => {
   void it('cannot reach the JavaScript Function constructor through a column', () => {

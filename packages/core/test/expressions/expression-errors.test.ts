@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileExpression, type CompileExpressionOptions } from '../../src/expressions/index.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 const variables = [{ name: 'country' }, { name: 'lifetime_value' }, { name: 'email' }];
 const asFilter: CompileExpressionOptions<'filter'> = { variables, purpose: 'filter', where: 'filter' };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileExpression, expressionReferences } from '../../src/expressions/index.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 const variables = ['a', 'b', 'c', 'd', 'tags', 'x'].map((name) => ({ name }));
 

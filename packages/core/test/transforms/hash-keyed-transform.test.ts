@@ -5,7 +5,7 @@ import { WaybillError } from '@waybill/verify';
 import { compileTransform, type TransformContext } from '../../src/transforms/index.js';
 import { rfc4231TestCase2 } from './hmac-vectors.js';
 import { keyRing } from './transform-context-fixture.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 const secretA = new Uint8Array(32).fill(0xa5);
 const secretB = new Uint8Array(32).fill(0x5a);

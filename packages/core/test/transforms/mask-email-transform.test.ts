@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileTransform } from '../../src/transforms/index.js';
 import { noKeys } from './transform-context-fixture.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 const mask = compileTransform('mask_email', 'email', noKeys);
 

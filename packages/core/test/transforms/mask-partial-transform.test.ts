@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileTransform } from '../../src/transforms/index.js';
 import { noKeys } from './transform-context-fixture.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 const last4 = compileTransform({ type: 'mask_partial', keep: 'last', n: 4 }, 'card_number', noKeys);
 const first2 = compileTransform({ type: 'mask_partial', keep: 'first', n: 2, char: '#' }, 'name', noKeys);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileTransform, type TransformSpecInput } from '../../src/transforms/index.js';
 import { keyRing } from './transform-context-fixture.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 const ctx = keyRing({ k: { keyId: 'k-1', secret: new Uint8Array(32).fill(7) } });
 

@@ -9,7 +9,7 @@ import {
   type TransformType,
 } from '../../src/transforms/index.js';
 import { keyRing } from './transform-context-fixture.js';
-import { expectWaybillError } from './waybill-error-assertions.js';
+import { expectWaybillError } from '../waybill-error-assertions.js';
 
 const ctx = keyRing({ k: { keyId: 'k-1', secret: new Uint8Array(32).fill(1) } });
 
