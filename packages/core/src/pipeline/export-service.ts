@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { MerkleRootBuilder, WaybillError, signEnvelope, wrapError } from '@waybill/verify';
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import { canonicalJson } from '../json/canonical-json.js';
@@ -15,24 +13,25 @@ import type { ConnectionOpener } from '../ports/connection-opener.js';
 import type { DestinationWrite } from '../ports/destination.js';
 import type { Source } from '../ports/source.js';
 import type { ConnectionRecord, RunRecord, Store } from '../ports/store.js';
-import type { RunStatus } from '../runs/run-status.js';
-import { assertTransition, isTerminal } from '../runs/run-status.js';
+import { RunTracker } from '../runs/run-tracker.js';
 import { resolveSecret } from '../secrets/connection-secret.js';
 import type { SecretBox } from '../secrets/secret-box.js';
-import { addIsoDuration } from '../time/iso-duration.js';
 import {
   EXPORT_PREDICATE_TYPE,
   IN_TOTO_PAYLOAD_TYPE,
   IN_TOTO_STATEMENT_TYPE,
   type ExportPredicate,
-  type ValidationGateResult,
 } from '../waybill/export-predicate.js';
 import { buildLineage } from '../waybill/lineage-builder.js';
+import { buildPredicate } from '../waybill/predicate-builder.js';
 import { BatchProcessor, INDEX_MARK } from './batch-processor.js';
 import type { BatchReply, WorkerInit } from './batch-task.js';
-import { openBatchRunner } from './worker-pool.js';
 import { compilePlan, type ExportPlan } from './export-plan.js';
+import { HashingFileWriter } from './hashing-file-writer.js';
 import { renderPathTemplate } from './path-template.js';
+import { validate, type Staged } from './validation-gates.js';
+import { openBatchRunner } from './worker-pool.js';
+import { MARKER_FILE, recoverInterruptedRuns, type StagingMarker } from '../runs/interrupted-runs.js';
 
 export interface ExportProgress {
   readonly phase: 'staging' | 'delivering' | 'sealing';
@@ -82,26 +81,6 @@ export interface ExportResult {
 }
 
 const RECORDS_FILE = 'records.jsonl';
-const MARKER_FILE = 'run.json';
-
-/** Written into a run's staging directory: who runs it, and where it writes at the destination. */
-interface StagingMarker {
-  readonly runId: string;
-  readonly pid: number;
-  readonly host: string;
-  readonly destination: string;
-  readonly path?: string;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists, owned by someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 const LINEAGE_FILE = 'lineage.json';
 const ENVELOPE_FILE = 'waybill.intoto.jsonl';
 
@@ -261,7 +240,7 @@ export class ExportService {
         version: def.version,
         plan,
         sourceConn,
-        sourceKind: columnsKind(sourceConn),
+        sourceKind: sourceConn.kind,
         sourceInstance: staged.instance,
         destConn,
         location: write.location,
@@ -324,65 +303,9 @@ export class ExportService {
     }
   }
 
-  /**
-   * Rolls back the runs whose process died (killed, crashed, power cut) before they ended: their run is
-   * marked `failed`, their files at the destination's temporary location and in staging are removed.
-   * Runs of live processes — this one included — are left alone. Returns the ids rolled back.
-   */
-  async recoverInterrupted(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.o.stagingRoot);
-    } catch {
-      return [];
-    }
-    const recovered: string[] = [];
-    for (const name of names) {
-      const dir = join(this.o.stagingRoot, name);
-      let marker: StagingMarker | null = null;
-      try {
-        marker = JSON.parse(await readFile(join(dir, MARKER_FILE), 'utf8')) as StagingMarker;
-      } catch {
-        marker = null;
-      }
-      if (marker && marker.host === hostname() && processAlive(marker.pid)) continue;
-      if (!marker) {
-        // A directory without a readable marker is a run that died while being created, or debris.
-        const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
-        if (age < 60_000) continue;
-        await rm(dir, { recursive: true, force: true });
-        continue;
-      }
-      const run = await this.o.store.getRun(this.workspace, marker.runId);
-      if (run && !isTerminal(run.status)) {
-        const at = this.o.clock.now().toISOString();
-        const seq = (await this.o.store.runTransitions(run.id)).length + 1;
-        const message = `interrupted: the process running it (pid ${marker.pid}) ended before it finished; nothing was released`;
-        await this.o.store.updateRun(
-          run.id,
-          run.status,
-          { status: 'failed', updatedAt: at, errorCode: 'ERR_WAYBILL_RUN_FAILED', errorMessage: message },
-          { runId: run.id, seq, status: 'failed', at, detail: `ERR_WAYBILL_RUN_FAILED: ${message}` },
-        );
-      }
-      if (marker.path !== undefined) {
-        const conn = await this.o.store.getConnection(this.workspace, 'destination', marker.destination);
-        if (conn) {
-          try {
-            const destination = await this.o.connections.openDestination(
-              conn,
-              resolveSecret(this.o.box, conn, this.o.env),
-            );
-            await destination.discard?.(marker.path, { runId: marker.runId });
-          } catch {
-            // Best effort: the destination may be unreachable now; the staged data is removed regardless.
-          }
-        }
-      }
-      await rm(dir, { recursive: true, force: true });
-      recovered.push(marker.runId);
-    }
-    return recovered;
+  /** Rolls back the runs of processes that died (see `recoverInterruptedRuns`). */
+  recoverInterrupted(): Promise<string[]> {
+    return recoverInterruptedRuns({ ...this.o, workspace: this.workspace });
   }
 
   private async connection(role: 'source' | 'destination', name: string): Promise<ConnectionRecord> {
@@ -537,52 +460,6 @@ export class ExportService {
   }
 }
 
-interface Staged {
-  readonly counts: { read: number; filtered: number; written: number };
-  /** Rows the main thread handed to the pipeline, counted independently of the workers' counts. */
-  readonly sourceRows: number;
-  /** Lines in records.jsonl, counted in the bytes written. */
-  readonly recordLines: number;
-  readonly typeChecked: number;
-  readonly typedFields: number;
-  readonly recordCount: number;
-  readonly merkleRoot: string;
-  readonly merkleSize: number;
-  readonly payloadSha256: string;
-  readonly payloadBytes: number;
-  readonly recordsSha256: string;
-  readonly instance: string;
-}
-
-/**
- * The validation gates (ARCHITECTURE.md VALIDATE). Each compares two independent counts: what the main
- * thread handed over and read back, against what the workers report having done.
- */
-function validate(s: Staged): ValidationGateResult[] {
-  const { read, filtered, written } = s.counts;
-  const expectedChecks = written * s.typedFields;
-  return [
-    {
-      gate: 'row-count-reconciliation',
-      passed: read === s.sourceRows && read === filtered + written,
-      detail: `${s.sourceRows} rows from the source; read ${read} = filtered ${filtered} + written ${written}`,
-    },
-    {
-      gate: 'records-complete',
-      passed: s.recordLines === written && s.merkleSize === written,
-      detail: `${s.recordLines} records.jsonl lines and ${s.merkleSize} Merkle leaves for ${written} written rows`,
-    },
-    {
-      gate: 'output-schema',
-      passed: s.typeChecked === expectedChecks,
-      detail:
-        s.typedFields === 0
-          ? 'no output field declares a type; every row carried exactly the declared output fields'
-          : `${s.typeChecked} of ${expectedChecks} values (${s.typedFields} typed field(s) × ${written} rows) checked against their declared types`,
-    },
-  ];
-}
-
 /** Bound on the encoded bytes of batches in flight, so wide rows cannot grow memory without limit. */
 const MAX_IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 
@@ -602,167 +479,6 @@ function countLines(bytes: Uint8Array): number {
   return n;
 }
 
-function columnsKind(c: ConnectionRecord): string {
-  return c.kind;
-}
-
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Writes text to a file with backpressure, hashing and counting the bytes on the way, fsync on close. */
-class HashingFileWriter {
-  private readonly stream: WriteStream;
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-  private closed = false;
-
-  constructor(private readonly path: string) {
-    this.stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 16 });
-  }
-
-  async write(data: string | Uint8Array): Promise<void> {
-    if (data.length === 0) return;
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    this.hash.update(buf);
-    this.bytes += buf.length;
-    if (!this.stream.write(buf)) await once(this.stream, 'drain');
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.stream.end();
-    await once(this.stream, 'close');
-    const fh = await open(this.path, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  }
-
-  digest(): string {
-    return this.hash.digest('hex');
-  }
-}
-
-/** Persists each state change of a run before the next step starts. */
-class RunTracker {
-  private seq = 1;
-  readonly times: Record<'created' | 'staged' | 'validated' | 'delivered', string>;
-
-  constructor(
-    private readonly store: Store,
-    private readonly clock: Clock,
-    private run: RunRecord,
-  ) {
-    this.times = { created: run.createdAt, staged: '', validated: '', delivered: '' };
-  }
-
-  async move(
-    to: RunStatus,
-    patch: Partial<RunRecord> = {},
-    detail: string | null = null,
-  ): Promise<RunRecord> {
-    assertTransition(this.run.id, this.run.status, to);
-    const at = this.clock.now().toISOString();
-    const ok = await this.store.updateRun(
-      this.run.id,
-      this.run.status,
-      { ...patch, status: to, updatedAt: at },
-      { runId: this.run.id, seq: ++this.seq, status: to, at, detail },
-    );
-    if (!ok)
-      throw new WaybillError(
-        'ERR_WAYBILL_CONFLICT',
-        `run ${this.run.id} changed underneath (expected ${this.run.status})`,
-      );
-    this.run = { ...this.run, ...patch, status: to, updatedAt: at };
-    if (to in this.times) this.times[to as keyof typeof this.times] = at;
-    return this.run;
-  }
-
-  async fail(err: WaybillError): Promise<void> {
-    if (this.run.status === 'sealed' || this.run.status === 'failed') return;
-    await this.move(
-      'failed',
-      { errorCode: err.code, errorMessage: err.message },
-      `${err.code}: ${err.message}`,
-    );
-  }
-}
-
-interface PredicateInput {
-  run: RunRecord;
-  definition: ExportDefinition;
-  version: string;
-  plan: ExportPlan;
-  sourceConn: ConnectionRecord;
-  sourceKind: string;
-  sourceInstance: string;
-  destConn: ConnectionRecord;
-  location: string;
-  counts: { read: number; filtered: number; written: number };
-  merkleRoot: string;
-  gates: ValidationGateResult[];
-  times: Record<'created' | 'staged' | 'validated' | 'delivered' | 'signed', string>;
-  signingKeyId: string;
-}
-
-function buildPredicate(i: PredicateInput): ExportPredicate {
-  const d = i.definition;
-  return {
-    waybillVersion: '1',
-    runId: i.run.id,
-    definition: { name: d.name, version: i.version, owner: d.owner, description: d.description ?? null },
-    requester: i.run.requester,
-    purpose: i.run.purpose,
-    approvals: [],
-    policy: {
-      decision: 'allow',
-      policyIds: [],
-      policySetDigest: null,
-      note: 'local run by the home administrator; no policy engine configured',
-    },
-    source: {
-      connection: i.sourceConn.name,
-      kind: i.sourceKind,
-      instance: i.sourceInstance,
-      table: d.source.table,
-      recordId: d.source.recordId,
-      updatedAt: d.source.updatedAt ?? null,
-    },
-    fields: i.plan.fields.map((f) => ({
-      name: f.name,
-      description: f.field.description ?? null,
-      origin: f.field.from !== undefined ? [f.field.from] : [...(f.compute?.references ?? [])],
-      sourceType: f.sourceType,
-      classification: f.field.classification ?? null,
-      declaredType: f.field.type ?? null,
-      transform: f.transform ? { type: f.transform.type, ...f.transform.recorded } : null,
-      computed: f.compute ? { language: 'cel', expression: f.compute.source } : null,
-      emitted: !f.transform?.drops,
-    })),
-    filter: i.plan.filter
-      ? { language: 'cel', expression: i.plan.filter.source, references: [...i.plan.filter.references] }
-      : null,
-    format: d.format,
-    counts: i.counts,
-    destination: { connection: i.destConn.name, kind: i.destConn.kind, location: i.location },
-    timestamps: i.times,
-    retention: {
-      period: d.retention,
-      expiresAt: addIsoDuration(new Date(i.times.signed), d.retention).toISOString(),
-    },
-    records: {
-      file: 'records.jsonl',
-      count: i.counts.written,
-      merkleRoot: i.merkleRoot,
-      digest: 'sha256(RFC 8785 canonical JSON of the output record)',
-      tree: 'RFC 9162 §2.1, leaf = the 32-byte record digest',
-    },
-    validation: i.gates,
-    signingKeyId: i.signingKeyId,
-  };
 }

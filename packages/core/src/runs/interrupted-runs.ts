@@ -1,0 +1,98 @@
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '../ports/clock.js';
+import type { ConnectionOpener } from '../ports/connection-opener.js';
+import type { Store } from '../ports/store.js';
+import { resolveSecret } from '../secrets/connection-secret.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import { isTerminal } from './run-status.js';
+
+export const MARKER_FILE = 'run.json';
+
+/** Written into a run's staging directory: who runs it, and where it writes at the destination. */
+export interface StagingMarker {
+  readonly runId: string;
+  readonly pid: number;
+  readonly host: string;
+  readonly destination: string;
+  readonly path?: string;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, owned by someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface InterruptedRunsOptions {
+  readonly store: Store;
+  readonly box: SecretBox;
+  readonly clock: Clock;
+  readonly connections: ConnectionOpener;
+  readonly stagingRoot: string;
+  readonly workspace: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Rolls back the runs whose process died (killed, crashed, power cut) before they ended: their run is
+ * marked `failed`, their files at the destination's temporary location and in staging are removed.
+ * Runs of live processes — this one included — are left alone. Returns the ids rolled back.
+ */
+export async function recoverInterruptedRuns(o: InterruptedRunsOptions): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(o.stagingRoot);
+  } catch {
+    return [];
+  }
+  const recovered: string[] = [];
+  for (const name of names) {
+    const dir = join(o.stagingRoot, name);
+    let marker: StagingMarker | null = null;
+    try {
+      marker = JSON.parse(await readFile(join(dir, MARKER_FILE), 'utf8')) as StagingMarker;
+    } catch {
+      marker = null;
+    }
+    if (marker && marker.host === hostname() && processAlive(marker.pid)) continue;
+    if (!marker) {
+      // A directory without a readable marker is a run that died while being created, or debris.
+      const age = Date.now() - (await stat(dir).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+      if (age < 60_000) continue;
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    const run = await o.store.getRun(o.workspace, marker.runId);
+    if (run && !isTerminal(run.status)) {
+      const at = o.clock.now().toISOString();
+      const seq = (await o.store.runTransitions(run.id)).length + 1;
+      const message = `interrupted: the process running it (pid ${marker.pid}) ended before it finished; nothing was released`;
+      await o.store.updateRun(
+        run.id,
+        run.status,
+        { status: 'failed', updatedAt: at, errorCode: 'ERR_WAYBILL_RUN_FAILED', errorMessage: message },
+        { runId: run.id, seq, status: 'failed', at, detail: `ERR_WAYBILL_RUN_FAILED: ${message}` },
+      );
+    }
+    if (marker.path !== undefined) {
+      const conn = await o.store.getConnection(o.workspace, 'destination', marker.destination);
+      if (conn) {
+        try {
+          const destination = await o.connections.openDestination(conn, resolveSecret(o.box, conn, o.env));
+          await destination.discard?.(marker.path, { runId: marker.runId });
+        } catch {
+          // Best effort: the destination may be unreachable now; the staged data is removed regardless.
+        }
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+    recovered.push(marker.runId);
+  }
+  return recovered;
+}

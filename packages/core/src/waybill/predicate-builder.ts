@@ -1,0 +1,80 @@
+import type { ExportDefinition } from '../definitions/export-definition-schema.js';
+import type { ExportPlan } from '../pipeline/export-plan.js';
+import type { ConnectionRecord, RunRecord } from '../ports/store.js';
+import { addIsoDuration } from '../time/iso-duration.js';
+import type { ExportPredicate, ValidationGateResult } from './export-predicate.js';
+
+/** Everything the predicate records about one run (docs/predicate.schema.json). */
+export interface PredicateInput {
+  run: RunRecord;
+  definition: ExportDefinition;
+  version: string;
+  plan: ExportPlan;
+  sourceConn: ConnectionRecord;
+  sourceKind: string;
+  sourceInstance: string;
+  destConn: ConnectionRecord;
+  location: string;
+  counts: { read: number; filtered: number; written: number };
+  merkleRoot: string;
+  gates: ValidationGateResult[];
+  times: Record<'created' | 'staged' | 'validated' | 'delivered' | 'signed', string>;
+  signingKeyId: string;
+}
+
+export function buildPredicate(i: PredicateInput): ExportPredicate {
+  const d = i.definition;
+  return {
+    waybillVersion: '1',
+    runId: i.run.id,
+    definition: { name: d.name, version: i.version, owner: d.owner, description: d.description ?? null },
+    requester: i.run.requester,
+    purpose: i.run.purpose,
+    approvals: [],
+    policy: {
+      decision: 'allow',
+      policyIds: [],
+      policySetDigest: null,
+      note: 'local run by the home administrator; no policy engine configured',
+    },
+    source: {
+      connection: i.sourceConn.name,
+      kind: i.sourceKind,
+      instance: i.sourceInstance,
+      table: d.source.table,
+      recordId: d.source.recordId,
+      updatedAt: d.source.updatedAt ?? null,
+    },
+    fields: i.plan.fields.map((f) => ({
+      name: f.name,
+      description: f.field.description ?? null,
+      origin: f.field.from !== undefined ? [f.field.from] : [...(f.compute?.references ?? [])],
+      sourceType: f.sourceType,
+      classification: f.field.classification ?? null,
+      declaredType: f.field.type ?? null,
+      transform: f.transform ? { type: f.transform.type, ...f.transform.recorded } : null,
+      computed: f.compute ? { language: 'cel', expression: f.compute.source } : null,
+      emitted: !f.transform?.drops,
+    })),
+    filter: i.plan.filter
+      ? { language: 'cel', expression: i.plan.filter.source, references: [...i.plan.filter.references] }
+      : null,
+    format: d.format,
+    counts: i.counts,
+    destination: { connection: i.destConn.name, kind: i.destConn.kind, location: i.location },
+    timestamps: i.times,
+    retention: {
+      period: d.retention,
+      expiresAt: addIsoDuration(new Date(i.times.signed), d.retention).toISOString(),
+    },
+    records: {
+      file: 'records.jsonl',
+      count: i.counts.written,
+      merkleRoot: i.merkleRoot,
+      digest: 'sha256(RFC 8785 canonical JSON of the output record)',
+      tree: 'RFC 9162 §2.1, leaf = the 32-byte record digest',
+    },
+    validation: i.gates,
+    signingKeyId: i.signingKeyId,
+  };
+}
