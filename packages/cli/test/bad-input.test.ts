@@ -15,6 +15,17 @@ before(async () => {
 });
 after(async () => t.cleanup());
 
+/** Registers a file- or directory-backed connection and asserts it was accepted. */
+async function addConnection(
+  role: 'source' | 'destination',
+  name: string,
+  kind: string,
+  path: string,
+): Promise<void> {
+  const r = await cli(['--home', t.home, role, 'add', name, '--kind', kind, '--path', path]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
 const def = (
   over: Partial<Record<'source' | 'fields' | 'filter' | 'format', string>> = {},
 ) => `apiVersion: waybill/v1
@@ -63,39 +74,9 @@ test('a malformed definition is refused naming file, line and field; nothing is 
   const dir = join(t.dir, 'src');
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'people.ndjson'), '{"id":1,"email":"a@example.com"}\n');
-  assert.equal(
-    (
-      await cli([
-        '--home',
-        t.home,
-        'source',
-        'add',
-        'people',
-        '--kind',
-        'ndjson',
-        '--path',
-        join(dir, 'people.ndjson'),
-      ])
-    ).code,
-    0,
-  );
+  await addConnection('source', 'people', 'ndjson', join(dir, 'people.ndjson'));
   await mkdir(join(t.dir, 'out'), { recursive: true });
-  assert.equal(
-    (
-      await cli([
-        '--home',
-        t.home,
-        'destination',
-        'add',
-        'out',
-        '--kind',
-        'directory',
-        '--path',
-        join(t.dir, 'out'),
-      ])
-    ).code,
-    0,
-  );
+  await addConnection('destination', 'out', 'directory', join(t.dir, 'out'));
   const file = join(t.dir, 'bad.yaml');
   await writeFile(
     file,
@@ -157,22 +138,7 @@ test('a source that fails mid-stream leaves nothing at the destination and a fai
   );
   lines[4321] = '{"id": 4322, "email": ';
   await writeFile(join(dir, 'people.ndjson'), lines.join('\n') + '\n');
-  assert.equal(
-    (
-      await cli([
-        '--home',
-        t.home,
-        'source',
-        'add',
-        'people',
-        '--kind',
-        'ndjson',
-        '--path',
-        join(dir, 'people.ndjson'),
-      ])
-    ).code,
-    0,
-  );
+  await addConnection('source', 'people', 'ndjson', join(dir, 'people.ndjson'));
   const out = join(t.dir, 'out');
   const before = existsSync(out) ? await readdir(out, { recursive: true }) : [];
   const r = await cli(['--home', t.home, 'export', 'run', 'people', '--purpose', 'testing']);
@@ -285,22 +251,7 @@ test('a transform that fails on a row fails the run in the worker, naming field 
   const lines = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ id: i + 1, born: '1990-05-17' }));
   lines[2500] = JSON.stringify({ id: 2501, born: 'not-a-date-zz9' });
   await writeFile(join(dir, 'people2.ndjson'), lines.join('\n') + '\n');
-  assert.equal(
-    (
-      await cli([
-        '--home',
-        t.home,
-        'source',
-        'add',
-        'people2',
-        '--kind',
-        'ndjson',
-        '--path',
-        join(dir, 'people2.ndjson'),
-      ])
-    ).code,
-    0,
-  );
+  await addConnection('source', 'people2', 'ndjson', join(dir, 'people2.ndjson'));
   const file = join(t.dir, 'people2.yaml');
   await writeFile(
     file,
@@ -351,22 +302,7 @@ test('CSV headers that are not identifiers can be exported, and updatedAt dates 
     join(dir, 'contacts.csv'),
     'Contact ID,First Name,Changed\r\n1,Ada,2024-03-01\r\n2,"Grace, R.",2024-03-02 10:00:00\r\n',
   );
-  assert.equal(
-    (
-      await cli([
-        '--home',
-        t.home,
-        'source',
-        'add',
-        'contacts',
-        '--kind',
-        'csv',
-        '--path',
-        join(dir, 'contacts.csv'),
-      ])
-    ).code,
-    0,
-  );
+  await addConnection('source', 'contacts', 'csv', join(dir, 'contacts.csv'));
   const file = join(t.dir, 'contacts.yaml');
   await writeFile(
     file,
