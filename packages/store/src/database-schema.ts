@@ -83,6 +83,38 @@ export interface ApiKeysTable {
   revoked_at: string | null;
 }
 
+export interface AuditHeadTable {
+  id: number;
+  size: number | string;
+  origin: string | null;
+}
+
+export interface AuditEntriesTable {
+  idx: number | string;
+  workspace: string;
+  type: string;
+  actor: string;
+  time: string;
+  run_id: string | null;
+  event: string | null;
+  salt: string | null;
+  leaf: string;
+  leaf_hash: string;
+}
+
+export interface AuditNodesTable {
+  height: number;
+  idx: number | string;
+  hash: string;
+}
+
+export interface AuditCheckpointsTable {
+  size: number | string;
+  root_hash: string;
+  note: string;
+  created_at: string;
+}
+
 /** The one schema both the SQLite and the PostgreSQL store use. */
 export interface Database {
   definitions: DefinitionsTable;
@@ -92,4 +124,8 @@ export interface Database {
   keys: KeysTable;
   principals: PrincipalsTable;
   api_keys: ApiKeysTable;
+  audit_head: AuditHeadTable;
+  audit_entries: AuditEntriesTable;
+  audit_nodes: AuditNodesTable;
+  audit_checkpoints: AuditCheckpointsTable;
 }

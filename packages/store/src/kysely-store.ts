@@ -1,6 +1,9 @@
 import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   ApiKeyRecord,
+  AuditCheckpointRecord,
+  AuditEntryRecord,
+  AuditSearch,
   ConnectionRecord,
   ConnectionRole,
   DefinitionVersionRecord,
@@ -14,7 +17,7 @@ import type {
   Store,
 } from '@waybill/core';
 import { WaybillError, wrapError } from '@waybill/core';
-import type { Database, DefinitionsTable, RunsTable } from './database-schema.js';
+import type { AuditEntriesTable, Database, DefinitionsTable, RunsTable } from './database-schema.js';
 import { migrationProvider } from './migrations.js';
 
 const num = (v: number | string | null): number => (v === null ? 0 : Number(v));
@@ -471,6 +474,218 @@ export class KyselyStore implements Store {
       );
     });
   }
+
+  retireKey(id: string, retiredAt: string): Promise<boolean> {
+    return this.guard('retiring a key', async () => {
+      const r = await this.db
+        .updateTable('keys')
+        .set({ retired_at: retiredAt })
+        .where('id', '=', id)
+        .where('retired_at', 'is', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    });
+  }
+
+  auditHead(): Promise<{ size: number; origin: string | null }> {
+    return this.guard('reading the audit log head', async () => {
+      const r = await this.db
+        .selectFrom('audit_head')
+        .selectAll()
+        .where('id', '=', 1)
+        .executeTakeFirstOrThrow();
+      return { size: num(r.size), origin: r.origin };
+    });
+  }
+
+  initAuditOrigin(origin: string): Promise<string> {
+    return this.guard('setting the audit log origin', async () => {
+      await this.db
+        .updateTable('audit_head')
+        .set({ origin })
+        .where('id', '=', 1)
+        .where('origin', 'is', null)
+        .execute();
+      return (await this.auditHead()).origin ?? origin;
+    });
+  }
+
+  reserveAuditIndexes(count: number): Promise<number> {
+    return this.guard('appending to the audit log', async () => {
+      // The update comes first: it takes the lock before the size is read (no lost update between
+      // concurrent appenders, on either database).
+      const r = await this.db
+        .updateTable('audit_head')
+        .set((eb) => ({ size: eb('size', '+', count) }))
+        .where('id', '=', 1)
+        .returning('size')
+        .executeTakeFirstOrThrow();
+      return num(r.size) - count;
+    });
+  }
+
+  insertAuditEntries(records: readonly AuditEntryRecord[]): Promise<void> {
+    return this.guard('appending to the audit log', async () => {
+      // Bounded statements: SQLite allows at most 32766 bound parameters.
+      for (let i = 0; i < records.length; i += 500) {
+        await this.db
+          .insertInto('audit_entries')
+          .values(
+            records.slice(i, i + 500).map((r) => ({
+              idx: r.index,
+              workspace: r.workspace,
+              type: r.type,
+              actor: r.actor,
+              time: r.time,
+              run_id: r.runId,
+              event: r.event,
+              salt: r.salt,
+              leaf: r.leaf,
+              leaf_hash: r.leafHash,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  auditEntries(from: number, limit: number): Promise<AuditEntryRecord[]> {
+    return this.guard('reading the audit log', async () => {
+      const rows = await this.db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('idx', '>=', from)
+        .orderBy('idx')
+        .limit(limit)
+        .execute();
+      return rows.map(toAuditEntry);
+    });
+  }
+
+  auditLeafHashes(from: number, to: number): Promise<{ index: number; hash: string }[]> {
+    return this.guard('reading the audit log', async () => {
+      const rows = await this.db
+        .selectFrom('audit_entries')
+        .select(['idx', 'leaf_hash'])
+        .where('idx', '>=', from)
+        .where('idx', '<', to)
+        .orderBy('idx')
+        .execute();
+      return rows.map((r) => ({ index: num(r.idx), hash: r.leaf_hash }));
+    });
+  }
+
+  insertAuditNodes(height: number, nodes: readonly { index: number; hash: string }[]): Promise<void> {
+    return this.guard('storing audit log hashes', async () => {
+      if (nodes.length === 0) return;
+      await this.db
+        .insertInto('audit_nodes')
+        .values(nodes.map((n) => ({ height, idx: n.index, hash: n.hash })))
+        .execute();
+    });
+  }
+
+  auditNodes(height: number, from: number, to: number): Promise<{ index: number; hash: string }[]> {
+    return this.guard('reading audit log hashes', async () => {
+      const rows = await this.db
+        .selectFrom('audit_nodes')
+        .select(['idx', 'hash'])
+        .where('height', '=', height)
+        .where('idx', '>=', from)
+        .where('idx', '<', to)
+        .orderBy('idx')
+        .execute();
+      return rows.map((r) => ({ index: num(r.idx), hash: r.hash }));
+    });
+  }
+
+  redactAuditEntry(index: number): Promise<boolean> {
+    return this.guard('redacting an audit entry', async () => {
+      const r = await this.db
+        .updateTable('audit_entries')
+        .set({ event: null, salt: null, actor: '', run_id: null })
+        .where('idx', '=', index)
+        .where('event', 'is not', null)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    });
+  }
+
+  searchAuditEntries(q: AuditSearch): Promise<AuditEntryRecord[]> {
+    return this.guard('searching the audit log', async () => {
+      let sel = this.db.selectFrom('audit_entries').selectAll();
+      if (q.type !== undefined) sel = sel.where('type', '=', q.type);
+      if (q.actor !== undefined) sel = sel.where('actor', '=', q.actor);
+      if (q.since !== undefined) sel = sel.where('time', '>=', q.since);
+      if (q.runId !== undefined) sel = sel.where('run_id', '=', q.runId);
+      if (q.workspace !== undefined) sel = sel.where('workspace', '=', q.workspace);
+      if (q.from !== undefined) sel = sel.where('idx', '>=', q.from);
+      const rows = await sel
+        .orderBy('idx', q.descending ? 'desc' : 'asc')
+        .limit(q.limit)
+        .execute();
+      return rows.map(toAuditEntry);
+    });
+  }
+
+  insertAuditCheckpoint(r: AuditCheckpointRecord): Promise<void> {
+    return this.guard('storing an audit checkpoint', async () => {
+      await this.db
+        .insertInto('audit_checkpoints')
+        .values({ size: r.size, root_hash: r.rootHash, note: r.note, created_at: r.createdAt })
+        .onConflict((oc) => oc.column('size').doNothing())
+        .execute();
+    });
+  }
+
+  auditCheckpoints(): Promise<AuditCheckpointRecord[]> {
+    return this.guard('reading audit checkpoints', async () => {
+      const rows = await this.db.selectFrom('audit_checkpoints').selectAll().orderBy('size').execute();
+      return rows.map(toCheckpoint);
+    });
+  }
+
+  latestAuditCheckpoint(): Promise<AuditCheckpointRecord | undefined> {
+    return this.guard('reading audit checkpoints', async () => {
+      const r = await this.db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .orderBy('size', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return r && toCheckpoint(r);
+    });
+  }
+
+  auditCheckpointAt(size: number): Promise<AuditCheckpointRecord | undefined> {
+    return this.guard('reading audit checkpoints', async () => {
+      const r = await this.db
+        .selectFrom('audit_checkpoints')
+        .selectAll()
+        .where('size', '=', size)
+        .executeTakeFirst();
+      return r && toCheckpoint(r);
+    });
+  }
+}
+
+function toAuditEntry(r: Selectable<AuditEntriesTable>): AuditEntryRecord {
+  return {
+    index: num(r.idx),
+    workspace: r.workspace,
+    type: r.type,
+    actor: r.actor,
+    time: r.time,
+    runId: r.run_id,
+    event: r.event,
+    salt: r.salt,
+    leaf: r.leaf,
+    leafHash: r.leaf_hash,
+  };
+}
+
+function toCheckpoint(r: Selectable<Database['audit_checkpoints']>): AuditCheckpointRecord {
+  return { size: num(r.size), rootHash: r.root_hash, note: r.note, createdAt: r.created_at };
 }
 
 async function insertTransition(db: Kysely<Database>, t: RunTransitionRecord): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 
 /**
  * Versioned migrations, applied at start by Kysely's Migrator. Never edit a released migration; add a
@@ -101,6 +101,55 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'text')
         .addColumn('revoked_at', 'text')
+        .execute();
+    },
+  },
+  '0002-audit-log': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // One row: the committed size of the log and its origin. Appenders update it first, which takes
+      // the row lock (PostgreSQL) or the write lock (SQLite): appends are serialized per store.
+      await db.schema
+        .createTable('audit_head')
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('origin', 'text')
+        .execute();
+      await sql`INSERT INTO audit_head (id, size, origin) VALUES (1, 0, NULL)`.execute(db);
+      await db.schema
+        .createTable('audit_entries')
+        .addColumn('idx', 'bigint', (c) => c.primaryKey())
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text')
+        .addColumn('event', 'text')
+        .addColumn('salt', 'text')
+        .addColumn('leaf', 'text', (c) => c.notNull())
+        .addColumn('leaf_hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('audit_entries_type_idx')
+        .on('audit_entries')
+        .columns(['type', 'idx'])
+        .execute();
+      await db.schema.createIndex('audit_entries_run_idx').on('audit_entries').columns(['run_id']).execute();
+      await db.schema.createIndex('audit_entries_time_idx').on('audit_entries').columns(['time']).execute();
+      // Interior hashes at heights 8, 16, 24…: the bottom rows of C2SP tlog-tiles, so a proof reads at
+      // most one 256-wide tile per level instead of rehashing the log.
+      await db.schema
+        .createTable('audit_nodes')
+        .addColumn('height', 'integer', (c) => c.notNull())
+        .addColumn('idx', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_nodes_pk', ['height', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('audit_checkpoints')
+        .addColumn('size', 'bigint', (c) => c.primaryKey())
+        .addColumn('root_hash', 'text', (c) => c.notNull())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
     },
   },

@@ -32,6 +32,16 @@ export { TLOG_PROOF_HEADER, formatTlogProof, parseTlogProof, verifyTlogProof } f
 export type { TlogProof, VerifiedTlogProof } from './tlog-proof.js';
 
 export {
+  AUDIT_LEAF_DOMAIN,
+  AUDIT_SALT_SIZE,
+  SEAL_EVENT_TYPE,
+  auditLeaf,
+  auditLeafOpening,
+  openAuditLeaf,
+} from './audit-leaf.js';
+export type { AuditEvent } from './audit-leaf.js';
+
+export {
   IN_TOTO_PAYLOAD_TYPE,
   IN_TOTO_STATEMENT_TYPE,
   WAYBILL_FILES,

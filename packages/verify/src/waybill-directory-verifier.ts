@@ -17,6 +17,7 @@ import { InclusionProofBuilder } from './inclusion-proof-builder.js';
 import { verifyInclusion } from './inclusion-verifier.js';
 import { parseRecordLine, type RecordLine } from './record-line.js';
 import { parseTlogProof, verifyTlogProof } from './tlog-proof.js';
+import { SEAL_EVENT_TYPE, openAuditLeaf } from './audit-leaf.js';
 import type { NoteVerifier } from './note-verifier-key.js';
 import { sha256File } from './lib/file-digest.js';
 import { readFileLines, type FileLine } from './lib/line-reader.js';
@@ -304,7 +305,13 @@ async function verifyInto(
         'ERR_WAYBILL_UNKNOWN_KEY',
         `${WAYBILL_FILES.receipt} is present but no audit-log key was given to check it; pass the log's verifier key (waybill verify --log-key VKEY)`,
       );
-    } else state.receipt = await checkReceipt(dir, options.logVerifiers, issues);
+    } else
+      state.receipt = await checkReceipt(
+        dir,
+        options.logVerifiers,
+        { runId: predicate.runId, envelopeSha256: verified.envelopeSha256 },
+        issues,
+      );
   }
 }
 
@@ -313,7 +320,7 @@ async function authenticate(
   files: ReadonlyMap<string, Dirent>,
   options: VerifyWaybillDirectoryOptions,
   issues: IssueList,
-): Promise<{ envelope: VerifiedEnvelope; statement: WaybillStatement } | null> {
+): Promise<{ envelope: VerifiedEnvelope; statement: WaybillStatement; envelopeSha256: string } | null> {
   const keys = options.keys;
   if (
     keys === undefined ||
@@ -408,7 +415,7 @@ async function authenticate(
     );
     return null;
   }
-  return statements[0]!;
+  return { ...statements[0]!, envelopeSha256: createHash('sha256').update(text, 'utf8').digest('hex') };
 }
 
 async function checkRecords(
@@ -643,6 +650,7 @@ async function checkLineage(dir: string, statement: WaybillStatement, issues: Is
 async function checkReceipt(
   dir: string,
   verifiers: readonly (NoteVerifier | string)[],
+  expected: { readonly runId: string; readonly envelopeSha256: string },
   issues: IssueList,
 ): Promise<ReceiptStatus> {
   const path = join(dir, WAYBILL_FILES.receipt);
@@ -656,13 +664,30 @@ async function checkReceipt(
   if (text === null) return { status: 'invalid' };
   try {
     const proof = parseTlogProof(text);
-    // Assumption until the seal event's format is fixed: the `extra` line carries the logged entry
-    // (the 32-byte commitment), so the leaf hash is SHA-256(0x00 || extra). Binding that entry to this
-    // export's envelope is not checked yet (docs/waybill-format.md, "Receipt").
+    // The `extra` line opens the logged leaf: salt || canonical JSON of the seal event
+    // (docs/waybill-format.md, "Receipt"). The inclusion proof authenticates it; only then is the event
+    // read, and it must be the seal of this very export.
     if (proof.extra === null) {
       throw new WaybillError('ERR_WAYBILL_PROOF_INVALID', 'it has no extra line carrying the logged entry');
     }
-    const result = verifyTlogProof(proof, { leafHash: merkleLeafHash(proof.extra), verifiers });
+    const { leaf, event } = openAuditLeaf(proof.extra);
+    const result = verifyTlogProof(proof, { leafHash: merkleLeafHash(leaf), verifiers });
+    const mismatch = (what: string): never => {
+      throw new WaybillError(
+        'ERR_WAYBILL_RECEIPT_MISMATCH',
+        `it proves that log entry ${proof.index} is in the audit log, but that entry ${what}: the receipt belongs to another export`,
+      );
+    };
+    if (BigInt(event.index) !== proof.index) mismatch(`says it is entry ${event.index}`);
+    if (event.type !== SEAL_EVENT_TYPE)
+      mismatch(`is a ${JSON.stringify(event.type)} event, not ${SEAL_EVENT_TYPE}`);
+    if (event.subjects['run'] !== expected.runId)
+      mismatch(`seals run ${JSON.stringify(event.subjects['run'])}, not ${expected.runId}`);
+    if (event.details['waybillDigest'] !== expected.envelopeSha256) {
+      mismatch(
+        `seals a ${WAYBILL_FILES.envelope} with SHA-256 ${JSON.stringify(event.details['waybillDigest'])}, not this one (${expected.envelopeSha256})`,
+      );
+    }
     return {
       status: 'verified',
       origin: result.origin,

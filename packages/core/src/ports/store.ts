@@ -101,6 +101,51 @@ export interface ApiKeyRecord {
   readonly revokedAt: string | null;
 }
 
+/** One entry of the audit log (ARCHITECTURE.md "The audit log"). Hashes are lowercase hex. */
+export interface AuditEntryRecord {
+  /** 0-based position in the log. */
+  readonly index: number;
+  readonly workspace: string;
+  readonly type: string;
+  /** Empty once the entry is redacted. */
+  readonly actor: string;
+  readonly time: string;
+  /** The run the event is about, for search; null for other events or once redacted. */
+  readonly runId: string | null;
+  /** RFC 8785 canonical JSON of the event; null once redacted (erased). */
+  readonly event: string | null;
+  /** base64 of the 32-byte salt; null once redacted. */
+  readonly salt: string | null;
+  /** The 32-byte leaf commitment `SHA-256(domain || salt || event)`. */
+  readonly leaf: string;
+  /** `SHA-256(0x00 || leaf)`. */
+  readonly leafHash: string;
+}
+
+/** A signed checkpoint of the audit log. */
+export interface AuditCheckpointRecord {
+  readonly size: number;
+  /** Root hash at `size`, hex. */
+  readonly rootHash: string;
+  /** The C2SP signed note, verbatim. */
+  readonly note: string;
+  readonly createdAt: string;
+}
+
+export interface AuditSearch {
+  readonly type?: string;
+  readonly actor?: string;
+  /** RFC 3339; entries at or after. */
+  readonly since?: string;
+  readonly runId?: string;
+  readonly workspace?: string;
+  /** Entries from this index on. */
+  readonly from?: number;
+  readonly limit: number;
+  /** Newest first. */
+  readonly descending?: boolean;
+}
+
 /**
  * Persistence of Waybill's state. Adapters (SQLite, PostgreSQL) live in `@waybill/store`; core only sees
  * this port. Every method that changes state can run inside `transaction`.
@@ -139,10 +184,39 @@ export interface Store {
 
   insertKey(record: KeyRecord): Promise<void>;
   listKeys(workspace: string, purpose?: KeyPurpose): Promise<KeyRecord[]>;
+  /** Marks a key retired (no longer used to sign; still trusted for what it signed). */
+  retireKey(id: string, retiredAt: string): Promise<boolean>;
 
   insertPrincipal(record: PrincipalRecord): Promise<void>;
   getPrincipal(id: string): Promise<PrincipalRecord | undefined>;
   listPrincipals(workspace: string): Promise<PrincipalRecord[]>;
   insertApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByPrefix(prefix: string): Promise<ApiKeyRecord | undefined>;
+
+  /** The log's committed size and its origin (null until set). */
+  auditHead(): Promise<{ readonly size: number; readonly origin: string | null }>;
+  /** Sets the log's origin unless it has one; returns the origin in force. */
+  initAuditOrigin(origin: string): Promise<string>;
+  /**
+   * Reserves `count` consecutive indexes and returns the first. Serializes appenders: the log stays
+   * locked for others until the surrounding transaction ends. Call inside `transaction`.
+   */
+  reserveAuditIndexes(count: number): Promise<number>;
+  insertAuditEntries(records: readonly AuditEntryRecord[]): Promise<void>;
+  /** Entries with `from <= index`, in index order, at most `limit`. */
+  auditEntries(from: number, limit: number): Promise<AuditEntryRecord[]>;
+  /** Leaf hashes of the entries with `from <= index < to`, in index order (fewer if rows are missing). */
+  auditLeafHashes(from: number, to: number): Promise<{ index: number; hash: string }[]>;
+  /** Stored interior hashes at `height` (a multiple of 8): node `i` covers leaves [i·2^h, (i+1)·2^h). */
+  insertAuditNodes(height: number, nodes: readonly { index: number; hash: string }[]): Promise<void>;
+  auditNodes(height: number, from: number, to: number): Promise<{ index: number; hash: string }[]>;
+  /** Erases an entry's event and salt (its leaf stays); false when there is no such unredacted entry. */
+  redactAuditEntry(index: number): Promise<boolean>;
+  searchAuditEntries(query: AuditSearch): Promise<AuditEntryRecord[]>;
+  /** Stores a checkpoint; one already stored for the same size is kept. */
+  insertAuditCheckpoint(record: AuditCheckpointRecord): Promise<void>;
+  /** Every stored checkpoint, by size. */
+  auditCheckpoints(): Promise<AuditCheckpointRecord[]>;
+  latestAuditCheckpoint(): Promise<AuditCheckpointRecord | undefined>;
+  auditCheckpointAt(size: number): Promise<AuditCheckpointRecord | undefined>;
 }

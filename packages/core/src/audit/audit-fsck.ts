@@ -1,0 +1,325 @@
+import { readFile } from 'node:fs/promises';
+import {
+  MerkleRootBuilder,
+  WaybillError,
+  auditLeaf,
+  merkleLeafHash,
+  merkleNodeHash,
+  parseCheckpoint,
+  parseVerifierKey,
+  verifyConsistency,
+  verifyNote,
+  type NoteVerifier,
+} from '@waybill/verify';
+import type { AuditCheckpointRecord, AuditEntryRecord, Store } from '../ports/store.js';
+import { StoredMerkleTree, TILE_HEIGHT, TILE_WIDTH } from './stored-merkle-tree.js';
+
+/** The outcome of a full check of the audit log (`waybill audit verify`). */
+export interface AuditFsckReport {
+  readonly valid: boolean;
+  /** Entries the store holds. */
+  readonly size: number;
+  /** The first entry that is wrong or missing, when the log is not valid. */
+  readonly firstBadIndex?: number;
+  /** What is wrong, first problem first (at most 50). */
+  readonly problems: readonly { readonly index: number | null; readonly message: string }[];
+  readonly checkpoints: number;
+  readonly latestCheckpointSize: number | null;
+}
+
+export interface AuditFsckOptions {
+  readonly store: Store;
+  /** The log's verifier keys (vkeys): every checkpoint must be signed by one of them. */
+  readonly verifierKeys: readonly string[];
+  readonly origin: string;
+  /** The checkpoint kept outside the store, when there is one. */
+  readonly checkpointFile?: string;
+  readonly onProgress?: (checked: number, total: number) => void;
+  readonly signal?: AbortSignal;
+}
+
+const BATCH = 5000;
+const MAX_PROBLEMS = 50;
+
+/**
+ * Rehashes the whole log: recomputes every leaf from its stored event and salt, checks each event sits
+ * at the index it committed to, rebuilds the tree and compares it with the stored interior hashes,
+ * with every stored checkpoint (signature and root) and with the checkpoint kept outside the store, and
+ * checks consistency between successive checkpoints. Names the first bad index and why.
+ */
+export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport> {
+  const { store } = o;
+  const problems: { index: number | null; message: string }[] = [];
+  const problem = (index: number | null, message: string): void => {
+    if (problems.length < MAX_PROBLEMS) problems.push({ index, message });
+  };
+  const verifiers: NoteVerifier[] = o.verifierKeys.map((k) => parseVerifierKey(k));
+  const head = await store.auditHead();
+  const checkpoints = await store.auditCheckpoints();
+  const redactions = new Set<number>();
+  const redacted: number[] = [];
+
+  // Rebuilt interior hashes per stored height (8, 16, …), compared with the store's at the end.
+  const rebuilt = new Map<number, Buffer[]>();
+  const pending: Buffer[][] = [[]];
+  const builder = new MerkleRootBuilder();
+  const checkpointRoots = new Map<number, Buffer>();
+  const wantedSizes = new Set(checkpoints.map((c) => c.size));
+
+  let expected = 0;
+  for (;;) {
+    o.signal?.throwIfAborted();
+    const rows = await store.auditEntries(expected, BATCH);
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      if (r.index !== expected) {
+        problem(
+          expected,
+          `entry ${expected} is missing (the next stored entry is ${r.index}): entries were deleted`,
+        );
+        // Carry on with what is there, so later problems are still found; the tree is already wrong.
+        expected = r.index;
+      }
+      checkEntry(r, problem, redactions, redacted);
+      const leafHash = Buffer.from(r.leafHash, 'hex');
+      builder.add(leafHash);
+      addLeaf(pending, rebuilt, leafHash);
+      expected++;
+      if (wantedSizes.has(expected)) checkpointRoots.set(expected, builder.root());
+    }
+    o.onProgress?.(expected, head.size);
+  }
+  const size = expected;
+  if (head.size !== size) {
+    problem(
+      Math.min(head.size, size),
+      `the log's head says it holds ${head.size} entries, but ${size} are stored`,
+    );
+  }
+  for (const i of redacted) {
+    if (!redactions.has(i)) problem(i, `entry ${i} was erased, but no audit.redacted event records it`);
+  }
+
+  // Stored interior hashes against the rebuilt ones.
+  for (let height = TILE_HEIGHT; 2 ** height <= size; height += TILE_HEIGHT) {
+    const mine = rebuilt.get(height) ?? [];
+    const stored = await store.auditNodes(height, 0, mine.length);
+    for (let i = 0; i < mine.length; i++) {
+      const s = stored[i];
+      if (!s || s.index !== i || s.hash !== mine[i]!.toString('hex')) {
+        problem(
+          i * 2 ** height,
+          `the stored hash of entries ${i * 2 ** height}…${(i + 1) * 2 ** height - 1} (height ${height}) does not match them`,
+        );
+        break;
+      }
+    }
+  }
+
+  // Every stored checkpoint: signed by the log key, root equal to the rebuilt tree's at its size.
+  let previous: { size: number; root: Buffer } | null = null;
+  // Entries up to the largest checkpoint that still matches are vouched for; anything wrong is after it.
+  let lastGood = 0;
+  for (const c of checkpoints) {
+    const root = checkCheckpoint(c.note, `stored checkpoint of size ${c.size}`, verifiers, o.origin, problem);
+    if (root === null) continue;
+    if (root.size !== c.size) {
+      problem(null, `the stored checkpoint row of size ${c.size} holds a note of size ${root.size}`);
+      continue;
+    }
+    if (c.size > size) {
+      problem(
+        size,
+        `the signed checkpoint of size ${c.size} covers entries ${size}…${c.size - 1}, which are gone: the log was truncated`,
+      );
+      continue;
+    }
+    const mine = c.size === 0 ? null : checkpointRoots.get(c.size);
+    if (mine && mine.equals(root.rootHash)) lastGood = c.size;
+    else if (mine) {
+      problem(
+        lastGood,
+        `the entries no longer match the signed checkpoint of size ${c.size}: entries before ${c.size} were changed, reordered or replaced`,
+      );
+    }
+    if (previous && previous.size > 0) {
+      try {
+        const proof = await new StoredMerkleTree(store).at(c.size).consistencyProof(previous.size);
+        verifyConsistency(previous.size, c.size, proof, previous.root, root.rootHash);
+      } catch {
+        problem(
+          previous.size,
+          `the checkpoints of sizes ${previous.size} and ${c.size} are not consistent: the log was rewritten between them`,
+        );
+      }
+    }
+    previous = { size: c.size, root: root.rootHash };
+  }
+
+  // The checkpoint kept outside the store: deleting the log's tail (and its checkpoints) shows here.
+  if (o.checkpointFile !== undefined) {
+    const text = await readFile(o.checkpointFile, 'utf8').catch(() => null);
+    if (text === null) {
+      if (checkpoints.length > 0) problem(null, `the checkpoint file ${o.checkpointFile} is missing`);
+    } else {
+      const c = checkCheckpoint(text, `checkpoint file ${o.checkpointFile}`, verifiers, o.origin, problem);
+      if (c !== null) {
+        const n = Number(c.size);
+        if (n > size) {
+          problem(
+            size,
+            `the checkpoint file ${o.checkpointFile} covers ${n} entries, but the store holds ${size}: the log was truncated`,
+          );
+        } else if (n > 0) {
+          const root = await rootAt(store, n, checkpointRoots).catch(() => null);
+          if (root === null || !root.equals(c.rootHash)) {
+            problem(
+              lastGood,
+              `the entries no longer match the checkpoint file ${o.checkpointFile} (size ${n})`,
+            );
+          }
+        }
+        const latest = checkpoints[checkpoints.length - 1];
+        if (!latest || latest.size < n) {
+          problem(
+            latest ? latest.size : 0,
+            `the store's latest checkpoint (size ${latest?.size ?? 0}) is older than the checkpoint file's (size ${n}): checkpoints were deleted`,
+          );
+        }
+      }
+    }
+  }
+
+  const indexes = problems.map((p) => p.index).filter((i): i is number => i !== null);
+  const firstBadIndex = indexes.length > 0 ? Math.min(...indexes) : undefined;
+  // Problems ordered by where they are, so the first line names the first bad entry.
+  problems.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
+  return {
+    valid: problems.length === 0,
+    size,
+    ...(firstBadIndex !== undefined ? { firstBadIndex } : {}),
+    problems,
+    checkpoints: checkpoints.length,
+    latestCheckpointSize: checkpoints.length > 0 ? checkpoints[checkpoints.length - 1]!.size : null,
+  };
+}
+
+function checkEntry(
+  r: AuditEntryRecord,
+  problem: (index: number | null, message: string) => void,
+  redactions: Set<number>,
+  redacted: number[],
+): void {
+  const i = r.index;
+  if (Buffer.from(r.leafHash, 'hex').toString('hex') !== r.leafHash || r.leafHash.length !== 64) {
+    problem(i, `entry ${i}: the stored leaf hash is malformed`);
+    return;
+  }
+  if (!merkleLeafHash(Buffer.from(r.leaf, 'hex')).equals(Buffer.from(r.leafHash, 'hex'))) {
+    problem(i, `entry ${i}: the stored leaf hash is not SHA-256(0x00 || leaf)`);
+  }
+  if (r.event === null || r.salt === null) {
+    if (r.event !== null || r.salt !== null) problem(i, `entry ${i}: only one of event and salt was erased`);
+    redacted.push(i);
+    return;
+  }
+  const salt = Buffer.from(r.salt, 'base64');
+  const leaf = salt.length === 32 ? auditLeaf(salt, Buffer.from(r.event, 'utf8')) : null;
+  if (leaf === null || leaf.toString('hex') !== r.leaf) {
+    problem(i, `entry ${i}: its event or salt was changed (they no longer hash to the entry's leaf)`);
+    return;
+  }
+  let event: Record<string, unknown>;
+  try {
+    event = JSON.parse(r.event) as Record<string, unknown>;
+  } catch {
+    problem(i, `entry ${i}: the event is not JSON`);
+    return;
+  }
+  if (event['index'] !== i) {
+    problem(i, `entry ${i} holds the event logged as entry ${String(event['index'])}: entries were moved`);
+  }
+  const subjects = (event['subjects'] ?? {}) as Record<string, unknown>;
+  if (
+    event['type'] !== r.type ||
+    event['actor'] !== r.actor ||
+    event['time'] !== r.time ||
+    event['workspace'] !== r.workspace ||
+    (subjects['run'] ?? null) !== r.runId
+  ) {
+    problem(
+      i,
+      `entry ${i}: the searchable columns (type, actor, time, workspace, run) differ from its event`,
+    );
+  }
+  if (event['type'] === 'audit.redacted') {
+    const target = Number(subjects['entry']);
+    if (Number.isSafeInteger(target)) redactions.add(target);
+  }
+}
+
+/** Feeds a leaf hash into the per-height rebuild of complete 256-wide subtrees. */
+function addLeaf(pending: Buffer[][], rebuilt: Map<number, Buffer[]>, leafHash: Buffer): void {
+  let level = 0;
+  let hash = leafHash;
+  for (;;) {
+    const row = (pending[level] ??= []);
+    row.push(hash);
+    if (row.length < TILE_WIDTH) return;
+    hash = subtreeRoot(row);
+    pending[level] = [];
+    level++;
+    const height = level * TILE_HEIGHT;
+    const list = rebuilt.get(height) ?? [];
+    list.push(hash);
+    rebuilt.set(height, list);
+  }
+}
+
+function subtreeRoot(hashes: readonly Buffer[]): Buffer {
+  let level = [...hashes];
+  while (level.length > 1) {
+    const up: Buffer[] = [];
+    for (let j = 0; j < level.length; j += 2) up.push(merkleNodeHash(level[j]!, level[j + 1]!));
+    level = up;
+  }
+  return level[0]!;
+}
+
+function checkCheckpoint(
+  note: string,
+  what: string,
+  verifiers: readonly NoteVerifier[],
+  origin: string,
+  problem: (index: number | null, message: string) => void,
+): { size: number; rootHash: Buffer } | null {
+  try {
+    const verified = verifyNote(note, verifiers);
+    const c = parseCheckpoint(verified.text);
+    if (c.origin !== origin) {
+      problem(null, `the ${what} is from log ${JSON.stringify(c.origin)}, not this log (${origin})`);
+      return null;
+    }
+    return { size: Number(c.size), rootHash: c.rootHash };
+  } catch (err) {
+    problem(null, `the ${what} is not validly signed by this log's key: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+async function rootAt(store: Store, size: number, known: Map<number, Buffer>): Promise<Buffer> {
+  const k = known.get(size);
+  if (k) return k;
+  return new StoredMerkleTree(store).at(size).root();
+}
+
+/** Thrown by commands that require a valid log. */
+export function tamperedError(report: AuditFsckReport): WaybillError {
+  const first = report.problems[0];
+  return new WaybillError(
+    'ERR_WAYBILL_LOG_TAMPERED',
+    `the audit log is not intact${report.firstBadIndex !== undefined ? ` from entry ${report.firstBadIndex}` : ''}: ${first?.message ?? 'unknown problem'}`,
+  );
+}
+
+export type { AuditCheckpointRecord };

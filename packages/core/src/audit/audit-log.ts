@@ -1,0 +1,283 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  AUDIT_SALT_SIZE,
+  WaybillError,
+  auditLeaf,
+  auditLeafOpening,
+  formatCheckpoint,
+  formatTlogProof,
+  merkleLeafHash,
+  parseCheckpoint,
+  parseNote,
+  signNote,
+  vkeyFor,
+  type AuditEvent,
+} from '@waybill/verify';
+import { canonicalJson } from '../json/canonical-json.js';
+import type { KeyRing } from '../keys/key-ring.js';
+import type { Clock } from '../ports/clock.js';
+import type { AuditCheckpointRecord, AuditEntryRecord, Store } from '../ports/store.js';
+import { StoredMerkleTree } from './stored-merkle-tree.js';
+
+/** What a caller says about an event; the log adds index and time. */
+export interface AuditEventInput {
+  readonly type: string;
+  readonly actor: string;
+  readonly workspace: string;
+  readonly subjects?: Readonly<Record<string, string>>;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditLogOptions {
+  readonly store: Store;
+  readonly keys: KeyRing;
+  readonly clock: Clock;
+  /**
+   * A file outside the store that always holds the latest checkpoint, so that deleting the tail of the
+   * log from the database is detected (`audit verify` compares the two).
+   */
+  readonly checkpointFile?: string;
+}
+
+// Member names that hint at a secret: refused in event details, whatever their value (STYLE.md §8).
+const SECRET_KEY = /pass(word)?|secret|token|api.?key|private|credential/i;
+
+/**
+ * The tamper-evident audit log (ARCHITECTURE.md "The audit log"). Events are appended inside the
+ * transaction of the change they record; each becomes an RFC 9162 leaf committing to its salted
+ * canonical JSON. Signed C2SP checkpoints publish the tree; proofs are served as C2SP tlog-proofs.
+ */
+export class AuditLog {
+  readonly tree: StoredMerkleTree;
+
+  constructor(private readonly o: AuditLogOptions) {
+    this.tree = new StoredMerkleTree(o.store);
+  }
+
+  /** The log's origin (the checkpoint's first line and the log key's name), created on first use. */
+  async origin(): Promise<string> {
+    const head = await this.o.store.auditHead();
+    if (head.origin !== null) return head.origin;
+    return this.o.store.initAuditOrigin(`waybill.local/audit/${randomBytes(8).toString('hex')}`);
+  }
+
+  /**
+   * Appends events inside `tx`, the transaction that makes the change they record: both commit or
+   * neither does. Appenders are serialized until `tx` ends.
+   */
+  async append(tx: Store, inputs: AuditEventInput | readonly AuditEventInput[]): Promise<AuditEntryRecord[]> {
+    const list = Array.isArray(inputs) ? (inputs as readonly AuditEventInput[]) : [inputs as AuditEventInput];
+    if (list.length === 0) return [];
+    for (const e of list) checkNoSecrets(e.type, e.details ?? {});
+    const first = await tx.reserveAuditIndexes(list.length);
+    const time = this.o.clock.now().toISOString();
+    const records = list.map((input, i): AuditEntryRecord => {
+      const event: AuditEvent = {
+        index: first + i,
+        type: input.type,
+        time,
+        actor: input.actor,
+        workspace: input.workspace,
+        subjects: input.subjects ?? {},
+        details: input.details ?? {},
+      };
+      const json = canonicalJson(event);
+      const salt = randomBytes(AUDIT_SALT_SIZE);
+      const leaf = auditLeaf(salt, Buffer.from(json, 'utf8'));
+      return {
+        index: event.index,
+        workspace: event.workspace,
+        type: event.type,
+        actor: event.actor,
+        time,
+        runId: event.subjects['run'] ?? null,
+        event: json,
+        salt: salt.toString('base64'),
+        leaf: leaf.toString('hex'),
+        leafHash: merkleLeafHash(leaf).toString('hex'),
+      };
+    });
+    await tx.insertAuditEntries(records);
+    await this.tree.integrate(tx, first, first + list.length);
+    return records;
+  }
+
+  /** Appends events in a transaction of their own (events that record no other change). */
+  async appendNow(inputs: AuditEventInput | readonly AuditEventInput[]): Promise<AuditEntryRecord[]> {
+    return this.o.store.transaction((tx) => this.append(tx, inputs));
+  }
+
+  /** The log's committed size. */
+  async size(): Promise<number> {
+    return (await this.o.store.auditHead()).size;
+  }
+
+  /**
+   * Signs a checkpoint of the log as it is now, unless the latest one already covers it; stores it and
+   * writes it to the checkpoint file. Returns the latest checkpoint.
+   */
+  async checkpoint(): Promise<AuditCheckpointRecord> {
+    const { store, clock } = this.o;
+    const origin = await this.origin();
+    const size = await this.size();
+    const latest = await store.latestAuditCheckpoint();
+    if (latest && latest.size >= size) {
+      await this.writeCheckpointFile(latest);
+      return latest;
+    }
+    const root = await this.tree.at(size).root();
+    const key = await this.o.keys.signingKey('log-signing');
+    const note = signNote(formatCheckpoint({ origin, size, rootHash: root }), {
+      name: origin,
+      privateKey: key.privateKey,
+    });
+    const record: AuditCheckpointRecord = {
+      size,
+      rootHash: root.toString('hex'),
+      note,
+      createdAt: clock.now().toISOString(),
+    };
+    await store.insertAuditCheckpoint(record);
+    // Another process may have signed the same size first; the stored one is the one in force.
+    const stored = (await store.auditCheckpointAt(size)) ?? record;
+    await this.writeCheckpointFile(stored);
+    return stored;
+  }
+
+  /** The latest signed checkpoint, or undefined when none was signed yet. */
+  latestCheckpoint(): Promise<AuditCheckpointRecord | undefined> {
+    return this.o.store.latestAuditCheckpoint();
+  }
+
+  /** The log's verifier key(s) in signed-note vkey form, current first. */
+  async verifierKeys(): Promise<string[]> {
+    const origin = await this.origin();
+    const keys = await this.o.keys.verificationKeys('log-signing');
+    const current = await this.o.keys.signingKey('log-signing');
+    const all = keys.map((k) => vkeyFor(origin, k));
+    const first = vkeyFor(origin, current.publicKey);
+    return [first, ...all.filter((v) => v !== first)];
+  }
+
+  /** One entry; `ERR_WAYBILL_NOT_FOUND` past the end. */
+  async entry(index: number): Promise<AuditEntryRecord> {
+    const [r] = await this.o.store.auditEntries(index, 1);
+    if (!r || r.index !== index) {
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        `the audit log has no entry ${index} (it holds ${await this.size()})`,
+      );
+    }
+    return r;
+  }
+
+  /**
+   * A C2SP tlog-proof for entry `index` against the signed checkpoint of `size` (default the latest).
+   * Its `extra` line opens the leaf (salt || canonical event) unless the entry was redacted.
+   */
+  async proof(index: number, size?: number): Promise<string> {
+    const checkpoint =
+      size === undefined ? await this.latestCheckpoint() : await this.o.store.auditCheckpointAt(size);
+    if (!checkpoint) {
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        size === undefined
+          ? 'the audit log has no signed checkpoint yet'
+          : `there is no signed checkpoint of size ${size}; \`waybill audit checkpoint\` shows the latest`,
+      );
+    }
+    if (index >= checkpoint.size) {
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        `entry ${index} is not covered by the checkpoint of size ${checkpoint.size}`,
+      );
+    }
+    const entry = await this.entry(index);
+    const path = await this.tree.at(checkpoint.size).inclusionProof(index);
+    const extra =
+      entry.event !== null && entry.salt !== null
+        ? auditLeafOpening(Buffer.from(entry.salt, 'base64'), Buffer.from(entry.event, 'utf8'))
+        : null;
+    return formatTlogProof({ extra, index, proof: path, checkpoint: checkpoint.note });
+  }
+
+  /** RFC 9162 consistency proof between two signed checkpoint sizes. */
+  async consistency(
+    oldSize: number,
+    newSize?: number,
+  ): Promise<{ oldSize: number; newSize: number; proof: Buffer[] }> {
+    const latest = await this.latestCheckpoint();
+    const target = newSize ?? latest?.size;
+    if (target === undefined)
+      throw new WaybillError('ERR_WAYBILL_NOT_FOUND', 'the audit log has no signed checkpoint yet');
+    for (const s of [oldSize, target]) {
+      if (!(await this.o.store.auditCheckpointAt(s)) && s !== 0) {
+        throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `there is no signed checkpoint of size ${s}`);
+      }
+    }
+    if (oldSize > target) {
+      throw new WaybillError(
+        'ERR_WAYBILL_USAGE',
+        `the old size ${oldSize} is larger than the new size ${target}`,
+      );
+    }
+    return { oldSize, newSize: target, proof: await this.tree.at(target).consistencyProof(oldSize) };
+  }
+
+  /**
+   * GDPR erasure: removes entry `index`'s event and salt, keeping its leaf, and logs the redaction.
+   * Every proof stays valid; the erased content cannot be recovered from the leaf.
+   */
+  async redact(index: number, reason: string, actor: string, workspace: string): Promise<AuditEntryRecord> {
+    if (reason.trim() === '') throw new WaybillError('ERR_WAYBILL_USAGE', 'a redaction needs a --reason');
+    return this.o.store.transaction(async (tx) => {
+      const [e] = await tx.auditEntries(index, 1);
+      if (!e || e.index !== index)
+        throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `the audit log has no entry ${index}`);
+      if (e.event === null || !(await tx.redactAuditEntry(index))) {
+        throw new WaybillError('ERR_WAYBILL_CONFLICT', `audit entry ${index} is already redacted`);
+      }
+      const [logged] = await this.append(tx, {
+        type: 'audit.redacted',
+        actor,
+        workspace,
+        subjects: { entry: String(index) },
+        details: { reason, type: e.type },
+      });
+      return logged!;
+    });
+  }
+
+  private async writeCheckpointFile(c: AuditCheckpointRecord): Promise<void> {
+    const file = this.o.checkpointFile;
+    if (file === undefined) return;
+    const current = await readFile(file, 'utf8').catch(() => null);
+    if (current !== null) {
+      // Never move the file backwards (another process may have written a newer one).
+      try {
+        if (parseCheckpoint(parseNote(current).text).size >= BigInt(c.size)) return;
+      } catch {
+        // An unreadable file is replaced; `audit verify` reports what it found before.
+      }
+    }
+    await mkdir(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, c.note, { mode: 0o644 });
+    await rename(tmp, file);
+  }
+}
+
+function checkNoSecrets(type: string, details: Readonly<Record<string, unknown>>, path = 'details'): void {
+  for (const [k, v] of Object.entries(details)) {
+    if (SECRET_KEY.test(k)) {
+      throw new WaybillError(
+        'ERR_WAYBILL_INTERNAL',
+        `audit event ${type}: ${path}.${k} looks like a secret; audit events never hold secrets`,
+      );
+    }
+    if (v && typeof v === 'object' && !Array.isArray(v))
+      checkNoSecrets(type, v as Record<string, unknown>, `${path}.${k}`);
+  }
+}
