@@ -3,6 +3,8 @@ import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  AuditLog,
+  ConnectionService,
   DefinitionService,
   ExportService,
   KeyRing,
@@ -14,6 +16,7 @@ import {
   type Store,
 } from '@waybill/core';
 import { openPostgresStore, openSqliteStore } from '@waybill/store';
+import { vkeyFor } from '@waybill/verify';
 import { connectionOpener } from './connection-opener.js';
 import { splitPostgresUrl } from './postgres-url.js';
 
@@ -43,8 +46,30 @@ export interface HomeContext {
   readonly keys: KeyRing;
   readonly definitions: DefinitionService;
   readonly exports: ExportService;
+  readonly connections: ConnectionService;
+  readonly audit: AuditLog;
   readonly principal: PrincipalRecord;
+  /** The principal as the audit log names it: `user:alice`, `service:ci`. */
+  readonly actor: string;
+  /** Signs a checkpoint if this command appended to the log, then closes the store. */
   close(): Promise<void>;
+}
+
+/** The file outside the store that keeps the latest checkpoint (ARCHITECTURE.md "The audit log"). */
+export function checkpointFile(home: string): string {
+  return join(home, 'audit.checkpoint');
+}
+
+export function actorOf(p: Pick<PrincipalRecord, 'kind' | 'name'>): string {
+  return `${p.kind}:${p.name}`;
+}
+
+/** The key ring and audit log of a store, wired to each other. */
+function wireAudit(home: string, store: Store, box: SecretBox): { keys: KeyRing; audit: AuditLog } {
+  const keys = new KeyRing(store, box, systemClock);
+  const audit = new AuditLog({ store, keys, clock: systemClock, checkpointFile: checkpointFile(home) });
+  keys.useAuditLog(audit);
+  return { keys, audit };
 }
 
 async function readMasterKey(home: string, env: NodeJS.ProcessEnv): Promise<Buffer> {
@@ -143,18 +168,27 @@ export async function openHome(home: string, env: NodeJS.ProcessEnv = process.en
   const box = new SecretBox(await readMasterKey(home, env));
   const store = await openStore(home, config, box);
   try {
-    const keys = new KeyRing(store, box, systemClock);
+    const { keys, audit } = wireAudit(home, store, box);
     const principal = await resolvePrincipal(store, env);
-    const common = { store, keys, box, clock: systemClock, connections: connectionOpener, env };
+    const common = { store, keys, box, audit, clock: systemClock, connections: connectionOpener, env };
     return {
       home,
       store,
       box,
       keys,
+      audit,
       principal,
+      actor: actorOf(principal),
       definitions: new DefinitionService(common),
       exports: new ExportService({ ...common, stagingRoot: join(home, 'staging') }),
-      close: () => store.close(),
+      connections: new ConnectionService({ store, audit }),
+      close: async () => {
+        try {
+          await audit.checkpointIfBehind();
+        } finally {
+          await store.close();
+        }
+      },
     };
   } catch (err) {
     await store.close();
@@ -190,6 +224,7 @@ export async function initHome(
     'waybill.db-wal',
     'waybill.db-shm',
     'config.json',
+    'audit.checkpoint',
   ].filter((n) => !existsSync(join(home, n)));
   try {
     return await createHome(home, options, env, fresh);
@@ -247,9 +282,10 @@ async function createHome(
     .slice(0, 12);
   const adminKey = `wbk_${prefix}_${randomBytes(32).toString('base64url')}`;
   try {
-    const keys = new KeyRing(store, box, systemClock);
-    await keys.ensureSigningKey('waybill-signing');
-    await keys.ensureSigningKey('log-signing');
+    const { keys, audit } = wireAudit(home, store, box);
+    await audit.origin();
+    await keys.ensureSigningKey('waybill-signing', 'system');
+    await keys.ensureSigningKey('log-signing', 'system');
     const now = new Date().toISOString();
     const principalId = uuidv7();
     await store.transaction(async (tx) => {
@@ -270,7 +306,24 @@ async function createHome(
         expiresAt: null,
         revokedAt: null,
       });
+      await audit.append(tx, [
+        {
+          type: 'principal.created',
+          actor: 'system',
+          workspace: 'default',
+          subjects: { principal: principalId },
+          details: { name: 'admin', kind: 'user', roles: ['admin'], bootstrap: true },
+        },
+        {
+          type: 'apikey.created',
+          actor: 'system',
+          workspace: 'default',
+          subjects: { principal: principalId },
+          details: { prefix },
+        },
+      ]);
     });
+    await audit.checkpoint();
   } finally {
     await store.close();
   }
@@ -288,30 +341,57 @@ export async function readPublicKeys(
   purpose: 'waybill-signing' | 'log-signing',
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ keyId: string; publicKey: KeyObject; current: boolean }[]> {
+  return withPublicStore(home, env, (store) => listPublic(store, purpose));
+}
+
+/** The audit log's verifier keys (signed-note vkeys), current first; no master key needed. */
+export async function readLogVerifierKeys(
+  home: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string[]> {
+  return withPublicStore(home, env, async (store) => {
+    const { origin } = await store.auditHead();
+    if (origin === null) return [];
+    const keys = await listPublic(store, 'log-signing');
+    keys.sort((a, b) => Number(b.current) - Number(a.current));
+    return keys.map((k) => vkeyFor(origin, k.publicKey));
+  });
+}
+
+/**
+ * Opens the store for reading public data: verifying needs no master key, only the public halves,
+ * which are kept in clear.
+ */
+export async function withPublicStore<T>(
+  home: string,
+  env: NodeJS.ProcessEnv,
+  fn: (store: Store) => Promise<T>,
+): Promise<T> {
   const config = await readConfig(home);
-  if (config.store.kind === 'postgres' && config.store.password) {
-    // The store's own password is sealed; opening it needs the master key after all.
-    const box = new SecretBox(await readMasterKey(home, env));
-    return listPublic(await openStore(home, config, box), purpose);
+  // A PostgreSQL store's own password is sealed; opening it needs the master key after all.
+  const box =
+    config.store.kind === 'postgres' && config.store.password
+      ? new SecretBox(await readMasterKey(home, env))
+      : null;
+  const store = await openStore(home, config, box);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
   }
-  return listPublic(await openStore(home, config, null), purpose);
 }
 
 async function listPublic(
   store: Store,
   purpose: 'waybill-signing' | 'log-signing',
 ): Promise<{ keyId: string; publicKey: KeyObject; current: boolean }[]> {
-  try {
-    const records = (await store.listKeys('default', purpose)).filter((r) => r.publicKey !== null);
-    const current = records
-      .filter((r) => r.retiredAt === null)
-      .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
-    return records.map((r) => ({
-      keyId: r.id,
-      publicKey: createPublicKey(r.publicKey!),
-      current: r === current,
-    }));
-  } finally {
-    await store.close();
-  }
+  const records = (await store.listKeys('default', purpose)).filter((r) => r.publicKey !== null);
+  const current = records
+    .filter((r) => r.retiredAt === null)
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1))[0];
+  return records.map((r) => ({
+    keyId: r.id,
+    publicKey: createPublicKey(r.publicKey!),
+    current: r === current,
+  }));
 }

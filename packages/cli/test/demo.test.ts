@@ -104,6 +104,7 @@ test('the export directory holds exactly the promised files', async () => {
   assert.deepEqual(files, [
     'customers-marketing.csv',
     'lineage.json',
+    'receipt.tlog-proof',
     'records.jsonl',
     'waybill.intoto.jsonl',
   ]);
@@ -192,10 +193,17 @@ test('waybill verify --key with the public key from keys public', async () => {
   assert.match(pem.stdout, /^-----BEGIN PUBLIC KEY-----/);
   const keyFile = join(t.dir, 'waybill.pub');
   await writeFile(keyFile, pem.stdout);
-  const r = await cli(['verify', demo.waybillDir, '--key', keyFile, '--json'], {
-    WAYBILL_HOME: join(t.dir, 'nohome'),
-  });
+  // A recipient with no home holds the two public keys: the exporter's and the audit log's.
+  const vkey = (await cli(['--home', t.home, 'audit', 'key'])).stdout.trim();
+  const nohome = { WAYBILL_HOME: join(t.dir, 'nohome') };
+  const r = await cli(['verify', demo.waybillDir, '--key', keyFile, '--log-key', vkey, '--json'], nohome);
   assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout) as { receipt: { status: string } };
+  assert.equal(report.receipt.status, 'verified');
+  // Without the log key the receipt cannot be checked, and an unchecked receipt is not a valid waybill.
+  const unchecked = await cli(['verify', demo.waybillDir, '--key', keyFile, '--json'], nohome);
+  assert.equal(unchecked.code, 1);
+  assert.match(unchecked.stdout, /ERR_WAYBILL_UNKNOWN_KEY/);
   const j = await cli(['--home', t.home, 'keys', 'public', '--json']);
   const k = JSON.parse(j.stdout) as { keyId: string; pem: string };
   assert.equal(k.pem, pem.stdout);

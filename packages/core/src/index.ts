@@ -97,8 +97,5 @@ export type { AuditEventInput, AuditLogOptions } from './audit/audit-log.js';
 export { fsckAuditLog, tamperedError } from './audit/audit-fsck.js';
 export type { AuditFsckOptions, AuditFsckReport } from './audit/audit-fsck.js';
 export { StoredMerkleTree, TreeReader } from './audit/stored-merkle-tree.js';
-export type {
-  AuditCheckpointRecord,
-  AuditEntryRecord,
-  AuditSearch,
-} from './ports/store.js';
+export type { AuditCheckpointRecord, AuditEntryRecord, AuditSearch } from './ports/store.js';
+export { ConnectionService } from './connections/connection-service.js';

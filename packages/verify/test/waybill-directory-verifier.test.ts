@@ -443,6 +443,27 @@ describe('waybill attacks', () => {
     });
   });
 
+  it('receipt-of-another-export-is-rejected', async () => {
+    // A genuine, validly signed receipt, but for another export's seal: another run, another envelope,
+    // or another kind of entry altogether. Each proves something is in the log, not that this export is.
+    for (const [sealEvent, why] of [
+      [{ subjects: { run: '01970a2b-0000-7000-8000-000000000000', definition: 'people' } }, /seals run/],
+      [{ details: { waybillDigest: 'ab'.repeat(32) } }, /seals a waybill\.intoto\.jsonl with SHA-256/],
+      [{ type: 'definition.applied' }, /not run\.sealed/],
+      [{ index: 4 }, /says it is entry 4/],
+    ] as const) {
+      await withFixture({ sealEvent }, async (fx) => {
+        const report = await verifyWaybillDirectory(fx.dir, {
+          keys: [fx.publicKey],
+          logVerifiers: [fx.logVkey],
+        });
+        assertOnly(report, 'ERR_WAYBILL_RECEIPT_MISMATCH', 'receipt.tlog-proof');
+        assert.match(report.errors[0]!.message, why);
+        assert.equal(report.receipt.status, 'invalid');
+      });
+    }
+  });
+
   it('receipt-from-an-untrusted-log-is-rejected', async () => {
     await withFixture({}, async (fx) => {
       const otherLog = vkeyFor(fx.logOrigin, generateKeyPairSync('ed25519').publicKey);

@@ -151,17 +151,17 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
               ? await connectionOpener.openSource(record, undefined)
               : await connectionOpener.openDestination(record, undefined);
           if ('close' in adapter) await adapter.close();
-          await h.store.upsertConnection(record);
+          const { replaced } = await h.connections.save(record, h.actor);
           const out = {
             name,
             role,
             kind: o.kind,
             config: built.config,
             credential: describeSecret(record),
-            replaced: !!existing,
+            replaced,
           };
           if (globals(cmd).json) printJson(ctx.io, out);
-          else println(ctx.io, `${existing ? 'updated' : 'added'} ${role} "${name}" (${o.kind})`);
+          else println(ctx.io, `${replaced ? 'updated' : 'added'} ${role} "${name}" (${o.kind})`);
         });
       });
     group
@@ -195,8 +195,7 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .argument('<name>')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         await withHome(ctx, cmd, async (h) => {
-          const removed = await h.store.deleteConnection('default', role, name);
-          if (!removed) throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no ${role} connection "${name}"`);
+          await h.connections.remove(role, name, h.actor);
           if (globals(cmd).json) printJson(ctx.io, { name, removed: true });
           else println(ctx.io, `removed ${role} "${name}"`);
         });

@@ -42,6 +42,7 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
                 definition: name,
                 purpose: o.purpose,
                 requester: h.principal.name,
+                actor: h.actor,
                 batchSize: Number(o.batchSize),
                 ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
                 ...(version !== undefined ? { version } : {}),

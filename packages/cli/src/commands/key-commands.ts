@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printJson, println, table } from '../output.js';
+import { printJson, println, table, usage } from '../output.js';
 import { globals, withHome, type CommandContext } from './command-context.js';
 import { readPublicKeys, resolveHome } from '../home.js';
 import { slug, WaybillError } from '@waybill/core';
@@ -32,9 +32,35 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
       if (!slug.safeParse(name).success)
         throw new WaybillError('ERR_WAYBILL_USAGE', `key name "${name}" must be a lowercase slug`);
       await withHome(ctx, cmd, async (h) => {
-        const r = await h.keys.createHmacKey(name);
+        const r = await h.keys.createHmacKey(name, h.actor);
         if (globals(cmd).json) printJson(io, { name, keyId: r.keyId });
         else println(io, `created HMAC key "${name}" (key id ${r.keyId})`);
+      });
+    });
+  keys
+    .command('rotate')
+    .description('replace the log or waybill signing key; old public keys stay trusted for what they signed')
+    .option('--log', 'rotate the audit log key')
+    .option('--waybill', 'rotate the waybill signing key')
+    .action(async (o: { log?: boolean; waybill?: boolean }, cmd: Command) => {
+      if (!!o.log === !!o.waybill) throw usage('give exactly one of --log or --waybill');
+      const purpose = o.log ? 'log-signing' : 'waybill-signing';
+      await withHome(ctx, cmd, async (h) => {
+        // The old log key signs one last checkpoint, so everything logged before is covered by it.
+        if (o.log) await h.audit.checkpointIfBehind();
+        const k = await h.keys.rotateSigningKey(purpose, h.actor);
+        const out: Record<string, unknown> = { purpose, keyId: k.keyId };
+        if (o.log) {
+          // The rotation itself is signed at once by the new key.
+          await h.audit.checkpoint();
+          out['vkey'] = (await h.audit.verifierKeys())[0];
+        }
+        if (globals(cmd).json) printJson(io, out);
+        else
+          println(
+            io,
+            `rotated the ${purpose} key: new key id ${k.keyId}${o.log ? `\nnew log verifier key: ${String(out['vkey'])}` : ''}`,
+          );
       });
     });
   keys

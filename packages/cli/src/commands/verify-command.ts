@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { WaybillError } from '@waybill/core';
 import { parseVerifierKey, verifyWaybillDirectory } from '@waybill/verify';
-import { homeExists, readPublicKeys, resolveHome } from '../home.js';
+import { homeExists, readLogVerifierKeys, readPublicKeys, resolveHome } from '../home.js';
 import { printJson, println, usage } from '../output.js';
 import { globals, type CommandContext } from './command-context.js';
 
@@ -15,7 +15,10 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
     .argument('<dir>', 'the export directory')
     .option('--key <file>', 'the waybill signing public key (PEM); default: the home keyring')
     .option('--record <n>', 'also prove that record N (0-based) is in the export, without the other rows')
-    .option('--log-key <vkey>', "the audit log's verifier key (signed-note vkey) to check receipt.tlog-proof")
+    .option(
+      '--log-key <vkey>',
+      "the audit log's verifier key (signed-note vkey) to check receipt.tlog-proof; default: the home's",
+    )
     .action(async (dir: string, opts: { key?: string; record?: string; logKey?: string }, cmd: Command) => {
       const g = globals(cmd);
       let record: number | undefined;
@@ -32,10 +35,18 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
         }
       }
       const keys = await loadKeys(opts.key, g.home);
+      // The log's keys: --log-key, else the home's (when there is one to read them from).
+      const home = resolveHome(g.home, io.env);
+      const logVerifiers =
+        opts.logKey !== undefined
+          ? [opts.logKey]
+          : homeExists(home)
+            ? await readLogVerifierKeys(home, io.env)
+            : [];
       const result = await verifyWaybillDirectory(dir, {
         keys,
         ...(record !== undefined ? { record } : {}),
-        ...(opts.logKey !== undefined ? { logVerifiers: [opts.logKey] } : {}),
+        ...(logVerifiers.length > 0 ? { logVerifiers } : {}),
       });
       if (g.json) printJson(io, result);
       else {

@@ -37,36 +37,42 @@ export async function runDemo(
     await mkdir(join(demoDir, 'exports'), { recursive: true });
     const now = new Date().toISOString();
     const conn = { workspace: 'default', secret: null, createdAt: now, updatedAt: now } as const;
-    await h.store.upsertConnection({
-      ...conn,
-      name: 'demo-crm',
-      role: 'source',
-      kind: 'sqlite',
-      config: { path: sourceDatabase },
-    });
-    await h.store.upsertConnection({
-      ...conn,
-      name: 'demo-exports',
-      role: 'destination',
-      kind: 'directory',
-      config: { path: join(demoDir, 'exports') },
-    });
-    if (!(await h.keys.hasHmacKey('demo-pseudonyms'))) await h.keys.createHmacKey('demo-pseudonyms');
+    const wanted = [
+      { ...conn, name: 'demo-crm', role: 'source', kind: 'sqlite', config: { path: sourceDatabase } },
+      {
+        ...conn,
+        name: 'demo-exports',
+        role: 'destination',
+        kind: 'directory',
+        config: { path: join(demoDir, 'exports') },
+      },
+    ] as const;
+    for (const c of wanted) {
+      // Registered once; a re-run changes nothing (and logs nothing) unless the settings differ.
+      const existing = await h.store.getConnection('default', c.role, c.name);
+      if (existing?.kind === c.kind && JSON.stringify(existing.config) === JSON.stringify(c.config)) continue;
+      await h.connections.save(c, h.actor);
+    }
+    if (!(await h.keys.hasHmacKey('demo-pseudonyms'))) await h.keys.createHmacKey('demo-pseudonyms', h.actor);
     const defFile = join(demoDir, 'customers-marketing.yaml');
     await writeFile(defFile, DEMO_DEFINITION);
-    await h.definitions.apply(DEMO_DEFINITION, defFile, h.principal.name);
+    await h.definitions.apply(DEMO_DEFINITION, defFile, h.principal.name, h.actor);
     const bar = new ProgressBar(io.stderr, !o.json && io.stdout.isTTY === true && io.stderr.isTTY === true);
     const result = await withInterrupts((signal) =>
       h.exports.run({
         definition: 'customers-marketing',
         purpose: PURPOSE,
         requester: h.principal.name,
+        actor: h.actor,
         signal,
         onProgress: (p) => bar.update(p),
       }),
     );
     bar.done();
-    const verdict = await verifyWaybillDirectory(result.location, { keys: await h.keys.verificationKeys() });
+    const verdict = await verifyWaybillDirectory(result.location, {
+      keys: await h.keys.verificationKeys(),
+      logVerifiers: await h.audit.verifierKeys(),
+    });
     for (const e of verdict.errors) io.stderr.write(`waybill: ${e.code}: ${e.message}\n`);
     return {
       runId: result.run.id,

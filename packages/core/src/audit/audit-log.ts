@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -9,9 +9,12 @@ import {
   formatCheckpoint,
   formatTlogProof,
   merkleLeafHash,
+  parseVerifierKey,
   parseCheckpoint,
   parseNote,
   signNote,
+  verifyConsistency,
+  verifyNote,
   vkeyFor,
   type AuditEvent,
 } from '@waybill/verify';
@@ -30,9 +33,13 @@ export interface AuditEventInput {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** What the log needs of a key ring: its signing key, and the public keys that verify checkpoints. */
+export type LogKeys = Pick<KeyRing, 'signingKey' | 'verificationKeys'>;
+
 export interface AuditLogOptions {
   readonly store: Store;
-  readonly keys: KeyRing;
+  /** Only signing checkpoints needs the private key; reading and proving do not. */
+  readonly keys: LogKeys;
   readonly clock: Clock;
   /**
    * A file outside the store that always holds the latest checkpoint, so that deleting the tail of the
@@ -128,6 +135,7 @@ export class AuditLog {
       return latest;
     }
     const root = await this.tree.at(size).root();
+    await this.assertExtends(origin, size, root, latest);
     const key = await this.o.keys.signingKey('log-signing');
     const note = signNote(formatCheckpoint({ origin, size, rootHash: root }), {
       name: origin,
@@ -146,6 +154,62 @@ export class AuditLog {
     return stored;
   }
 
+  /**
+   * Never sign over a rewritten log: the new tree must extend the largest checkpoint signed before it
+   * (in the store, or in the checkpoint file, which survives deletions from the store), as shown by an
+   * RFC 9162 consistency proof computed from the stored hashes.
+   */
+  private async assertExtends(
+    origin: string,
+    size: number,
+    root: Buffer,
+    latest: AuditCheckpointRecord | undefined,
+  ): Promise<void> {
+    const verifiers = (await this.verifierKeys()).map((k) => parseVerifierKey(k));
+    const notes = [latest?.note, await this.readCheckpointFile()].filter((n): n is string => !!n);
+    let anchor: { size: number; root: Buffer } | null = null;
+    for (const note of notes) {
+      try {
+        const c = parseCheckpoint(verifyNote(note, verifiers).text);
+        if (c.origin === origin && (!anchor || Number(c.size) > anchor.size))
+          anchor = { size: Number(c.size), root: c.rootHash };
+      } catch {
+        // Not a checkpoint of this log: it anchors nothing (`audit verify` reports it).
+      }
+    }
+    if (anchor === null || anchor.size === 0) return;
+    let ok: boolean;
+    if (anchor.size > size) ok = false;
+    else if (anchor.size === size) ok = anchor.root.equals(root);
+    else {
+      try {
+        const proof = await this.tree.at(size).consistencyProof(anchor.size);
+        verifyConsistency(anchor.size, size, proof, anchor.root, root);
+        ok = true;
+      } catch {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      throw new WaybillError(
+        'ERR_WAYBILL_LOG_TAMPERED',
+        `the audit log no longer extends its signed checkpoint of size ${anchor.size}; refusing to sign a new one. Run \`waybill audit verify\` to find what changed`,
+      );
+    }
+  }
+
+  private async readCheckpointFile(): Promise<string | null> {
+    return this.o.checkpointFile === undefined
+      ? null
+      : readFile(this.o.checkpointFile, 'utf8').catch(() => null);
+  }
+
+  /** Signs a checkpoint when the log grew since the latest one (for the end of a command). */
+  async checkpointIfBehind(): Promise<void> {
+    const latest = await this.latestCheckpoint();
+    if (!latest || latest.size < (await this.size())) await this.checkpoint();
+  }
+
   /** The latest signed checkpoint, or undefined when none was signed yet. */
   latestCheckpoint(): Promise<AuditCheckpointRecord | undefined> {
     return this.o.store.latestAuditCheckpoint();
@@ -154,11 +218,14 @@ export class AuditLog {
   /** The log's verifier key(s) in signed-note vkey form, current first. */
   async verifierKeys(): Promise<string[]> {
     const origin = await this.origin();
-    const keys = await this.o.keys.verificationKeys('log-signing');
-    const current = await this.o.keys.signingKey('log-signing');
-    const all = keys.map((k) => vkeyFor(origin, k));
-    const first = vkeyFor(origin, current.publicKey);
-    return [first, ...all.filter((v) => v !== first)];
+    // Newest first: the current key, then retired ones (still trusted for what they signed).
+    const records = (await this.o.store.listKeys('default', 'log-signing'))
+      .filter((r) => r.publicKey !== null)
+      .sort(
+        (a, b) =>
+          Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || (a.createdAt < b.createdAt ? 1 : -1),
+      );
+    return records.map((r) => vkeyFor(origin, createPublicKey(r.publicKey!)));
   }
 
   /** One entry; `ERR_WAYBILL_NOT_FOUND` past the end. */

@@ -1,4 +1,5 @@
 import { WaybillError } from '@waybill/verify';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Clock } from '../ports/clock.js';
 import type { ConnectionOpener } from '../ports/connection-opener.js';
@@ -24,6 +25,7 @@ export interface DefinitionServiceOptions {
   readonly box: SecretBox;
   readonly clock: Clock;
   readonly connections: ConnectionOpener;
+  readonly audit: AuditLog;
   readonly workspace?: string;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -40,7 +42,13 @@ export class DefinitionService {
    * Validates a definition completely — schema, path template, connections, keys, and the plan against
    * the source's real columns — and stores it as a new version unless it equals the latest one.
    */
-  async apply(text: string, file: string, actor: string): Promise<ApplyResult> {
+  /** `appliedBy` is the principal's name; `actor` how the audit log names it (`user:alice`). */
+  async apply(
+    text: string,
+    file: string,
+    appliedBy: string,
+    actor = `user:${appliedBy}`,
+  ): Promise<ApplyResult> {
     const definition = parseDefinition(text, file);
     try {
       checkPathTemplate(definition.destination.path);
@@ -61,10 +69,17 @@ export class DefinitionService {
         seq: (latest?.seq ?? 0) + 1,
         body: definition,
         sourceText: text,
-        appliedBy: actor,
+        appliedBy,
         appliedAt: this.o.clock.now().toISOString(),
       };
       await tx.insertDefinitionVersion(record);
+      await this.o.audit.append(tx, {
+        type: 'definition.applied',
+        actor,
+        workspace: this.workspace,
+        subjects: { definition: definition.name },
+        details: { version, seq: record.seq, previous: latest?.version ?? null },
+      });
       return { record, changed: true };
     });
   }

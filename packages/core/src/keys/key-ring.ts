@@ -6,6 +6,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { WaybillError, keyIdForPublicKey } from '@waybill/verify';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { KeyRecord, Store } from '../ports/store.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -26,12 +27,41 @@ export interface HmacKey {
  * sealed under the master key. Only key ids ever leave this class in clear.
  */
 export class KeyRing {
+  private audit: AuditLog | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly box: SecretBox,
     private readonly clock: Clock,
     private readonly workspace = 'default',
   ) {}
+
+  /**
+   * Logs every key creation, rotation and retirement in `audit`, in the transaction that stores it.
+   * (The log signs its checkpoints with a key from this ring, hence the late wiring.)
+   */
+  useAuditLog(audit: AuditLog): void {
+    this.audit = audit;
+  }
+
+  private async saveKey(record: KeyRecord, actor: string, retire?: KeyRecord): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      if (retire) await tx.retireKey(retire.id, record.createdAt);
+      await tx.insertKey(record);
+      await this.audit?.append(tx, {
+        type: retire ? 'key.rotated' : 'key.created',
+        actor,
+        workspace: this.workspace,
+        subjects: { key: record.id },
+        details: {
+          purpose: record.purpose,
+          name: record.name,
+          algorithm: record.algorithm,
+          ...(retire ? { replaces: retire.id } : {}),
+        },
+      });
+    });
+  }
 
   private context(r: Pick<KeyRecord, 'purpose' | 'id'>): string {
     return `key:${r.purpose}:${r.id}`;
@@ -40,9 +70,33 @@ export class KeyRing {
   /** Creates an Ed25519 key for `purpose` unless one is current; returns the current one. */
   async ensureSigningKey(
     purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing',
+    actor = 'system',
   ): Promise<SigningKey> {
     const current = await this.currentRecord(purpose);
     if (current) return this.openSigning(current);
+    return this.newSigningKey(purpose, actor);
+  }
+
+  /**
+   * Replaces the current signing key of `purpose` with a new one (new key id). The old public key is
+   * kept, retired, so what it signed still verifies; its validity window is createdAt…retiredAt.
+   */
+  async rotateSigningKey(purpose: 'waybill-signing' | 'log-signing', actor: string): Promise<SigningKey> {
+    const current = await this.currentRecord(purpose);
+    if (!current) {
+      throw new WaybillError(
+        'ERR_WAYBILL_KEY_NOT_FOUND',
+        `no ${purpose} key to rotate; run \`waybill init\``,
+      );
+    }
+    return this.newSigningKey(purpose, actor, current);
+  }
+
+  private async newSigningKey(
+    purpose: 'waybill-signing' | 'log-signing',
+    actor: string,
+    replaces?: KeyRecord,
+  ): Promise<SigningKey> {
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const id = keyIdForPublicKey(publicKey);
     const record: KeyRecord = {
@@ -59,7 +113,7 @@ export class KeyRing {
       createdAt: this.clock.now().toISOString(),
       retiredAt: null,
     };
-    await this.store.insertKey(record);
+    await this.saveKey(record, actor, replaces);
     return { keyId: id, privateKey, publicKey };
   }
 
@@ -84,22 +138,25 @@ export class KeyRing {
   }
 
   /** Creates a named HMAC-SHA-256 key (32 random bytes). Conflict if the name exists. */
-  async createHmacKey(name: string): Promise<{ keyId: string }> {
+  async createHmacKey(name: string, actor = 'system'): Promise<{ keyId: string }> {
     const existing = await this.findHmac(name);
     if (existing)
       throw new WaybillError('ERR_WAYBILL_CONFLICT', `an HMAC key named "${name}" already exists`);
     const id = `hmac-${randomBytes(8).toString('hex')}`;
-    await this.store.insertKey({
-      id,
-      workspace: this.workspace,
-      purpose: 'hmac',
-      name,
-      algorithm: 'hmac',
-      publicKey: null,
-      sealedSecret: this.box.seal(randomBytes(32), `key:hmac:${id}`),
-      createdAt: this.clock.now().toISOString(),
-      retiredAt: null,
-    });
+    await this.saveKey(
+      {
+        id,
+        workspace: this.workspace,
+        purpose: 'hmac',
+        name,
+        algorithm: 'hmac',
+        publicKey: null,
+        sealedSecret: this.box.seal(randomBytes(32), `key:hmac:${id}`),
+        createdAt: this.clock.now().toISOString(),
+        retiredAt: null,
+      },
+      actor,
+    );
     return { keyId: id };
   }
 

@@ -4,6 +4,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { MerkleRootBuilder, WaybillError, signEnvelope, wrapError } from '@waybill/verify';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import { canonicalJson } from '../json/canonical-json.js';
 import { uuidv7 } from '../ids/uuid-v7.js';
@@ -46,6 +47,8 @@ export interface ExportServiceOptions {
   readonly box: SecretBox;
   readonly clock: Clock;
   readonly connections: ConnectionOpener;
+  /** Every run transition is logged here, in the transaction that stores it. */
+  readonly audit: AuditLog;
   /** Directory under which each run stages its files (`<stagingRoot>/<runId>/`). */
   readonly stagingRoot: string;
   readonly workspace?: string;
@@ -65,6 +68,8 @@ export interface ExportRequest {
   readonly version?: string;
   readonly purpose: string;
   readonly requester: string;
+  /** Who acts, as the audit log names it (`user:alice`); default `user:<requester>`. */
+  readonly actor?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: ExportProgress) => void;
   /** Rows per source batch. */
@@ -83,6 +88,7 @@ export interface ExportResult {
 const RECORDS_FILE = 'records.jsonl';
 const LINEAGE_FILE = 'lineage.json';
 const ENVELOPE_FILE = 'waybill.intoto.jsonl';
+const RECEIPT_FILE = 'receipt.tlog-proof';
 
 /**
  * Runs one export end to end: STAGE → VALIDATE → DELIVER → SEAL (ARCHITECTURE.md). Each step is a
@@ -144,13 +150,13 @@ export class ExportService {
     const marker: StagingMarker = { runId, pid: process.pid, host: hostname(), destination: destConn.name };
     await mkdir(staging, { recursive: true, mode: 0o700 });
     await writeFile(join(staging, MARKER_FILE), JSON.stringify(marker), { mode: 0o600 });
+    const tracker = new RunTracker(store, clock, run, this.o.audit, req.actor ?? `user:${req.requester}`);
     try {
-      await store.insertRun(run, { runId, seq: 1, status: 'created', at: now, detail: null });
+      await tracker.create();
     } catch (err) {
       await rm(staging, { recursive: true, force: true });
       throw err;
     }
-    const tracker = new RunTracker(store, clock, run);
     let write: DestinationWrite | undefined;
     let source: Source | undefined;
     try {
@@ -280,10 +286,28 @@ export class ExportService {
       const envelopeBytes = Buffer.from(JSON.stringify(envelope) + '\n');
       await write.writeFile(LINEAGE_FILE, lineage);
       await write.writeFile(ENVELOPE_FILE, envelopeBytes);
-      await write.commit();
+      // The seal (the run's `sealed` transition, naming the envelope's digest) enters the audit log
+      // before anything is released: an export whose seal cannot be logged is never committed.
       const location = write.location;
+      const waybillDigest = sha256(envelopeBytes);
+      const { run: sealed, auditIndex } = await tracker.move('sealed', { location, waybillDigest }, null, {
+        waybillDigest,
+        location,
+        definitionVersion: def.version,
+        purpose: req.purpose,
+        rows: staged.counts,
+        recordsMerkleRoot: staged.merkleRoot,
+      });
+      // A checkpoint at once, and the receipt proving the seal against it, beside the waybill.
+      const checkpoint = await this.o.audit.checkpoint();
+      const receipt = await this.o.audit.proof(auditIndex, checkpoint.size);
+      await write.writeFile(RECEIPT_FILE, Buffer.from(receipt, 'utf8'));
+      await write.commit();
       write = undefined;
-      const sealed = await tracker.move('sealed', { location, waybillDigest: sha256(envelopeBytes) });
+      // Released: recovery must not roll this run back if the process dies before cleaning up.
+      await writeFile(join(staging, MARKER_FILE), JSON.stringify({ ...marker, path, released: true }), {
+        mode: 0o600,
+      });
       return { run: sealed, location, predicate };
     } catch (err) {
       const e =

@@ -6,7 +6,7 @@ import type { ConnectionOpener } from '../ports/connection-opener.js';
 import type { Store } from '../ports/store.js';
 import { resolveSecret } from '../secrets/connection-secret.js';
 import type { SecretBox } from '../secrets/secret-box.js';
-import { isTerminal } from './run-status.js';
+import type { AuditLog } from '../audit/audit-log.js';
 
 export const MARKER_FILE = 'run.json';
 
@@ -17,6 +17,8 @@ export interface StagingMarker {
   readonly host: string;
   readonly destination: string;
   readonly path?: string;
+  /** Set once the export was committed at the destination: nothing to roll back. */
+  readonly released?: boolean;
 }
 
 function processAlive(pid: number): boolean {
@@ -36,6 +38,7 @@ export interface InterruptedRunsOptions {
   readonly connections: ConnectionOpener;
   readonly stagingRoot: string;
   readonly workspace: string;
+  readonly audit: AuditLog;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -69,16 +72,36 @@ export async function recoverInterruptedRuns(o: InterruptedRunsOptions): Promise
       continue;
     }
     const run = await o.store.getRun(o.workspace, marker.runId);
-    if (run && !isTerminal(run.status)) {
+    if (marker.released === true) {
+      // Released before the process died: only the staging area is left to clean.
+      await rm(dir, { recursive: true, force: true });
+      continue;
+    }
+    if (run && run.status !== 'failed') {
       const at = o.clock.now().toISOString();
       const seq = (await o.store.runTransitions(run.id)).length + 1;
       const message = `interrupted: the process running it (pid ${marker.pid}) ended before it finished; nothing was released`;
-      await o.store.updateRun(
-        run.id,
-        run.status,
-        { status: 'failed', updatedAt: at, errorCode: 'ERR_WAYBILL_RUN_FAILED', errorMessage: message },
-        { runId: run.id, seq, status: 'failed', at, detail: `ERR_WAYBILL_RUN_FAILED: ${message}` },
-      );
+      await o.store.transaction(async (tx) => {
+        await tx.updateRun(
+          run.id,
+          run.status,
+          {
+            status: 'failed',
+            updatedAt: at,
+            errorCode: 'ERR_WAYBILL_RUN_FAILED',
+            errorMessage: message,
+            location: null,
+          },
+          { runId: run.id, seq, status: 'failed', at, detail: `ERR_WAYBILL_RUN_FAILED: ${message}` },
+        );
+        await o.audit.append(tx, {
+          type: 'run.failed',
+          actor: 'system',
+          workspace: run.workspace,
+          subjects: { run: run.id, definition: run.definitionName },
+          details: { code: 'ERR_WAYBILL_RUN_FAILED', message, from: run.status, recovered: true },
+        });
+      });
     }
     if (marker.path !== undefined) {
       const conn = await o.store.getConnection(o.workspace, 'destination', marker.destination);

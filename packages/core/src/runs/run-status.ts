@@ -2,8 +2,8 @@ import { WaybillError } from '@waybill/verify';
 
 /**
  * A run is a persisted state machine (ARCHITECTURE.md "The flow of one export"): each transition is
- * stored with its time before the next step starts. `failed` is terminal and reachable from any
- * non-terminal state.
+ * stored with its time before the next step starts. `failed` is terminal and reachable from every
+ * other state (from `sealed` only when releasing the sealed export fails).
  */
 export const runStatuses = ['created', 'staged', 'validated', 'delivered', 'sealed', 'failed'] as const;
 export type RunStatus = (typeof runStatuses)[number];
@@ -13,12 +13,15 @@ const next: Record<RunStatus, readonly RunStatus[]> = {
   staged: ['validated', 'failed'],
   validated: ['delivered', 'failed'],
   delivered: ['sealed', 'failed'],
-  sealed: [],
+  // Sealed = the seal is in the audit log. The export is released (committed at the destination) right
+  // after; if that fails, the run fails and the log says so after the seal.
+  sealed: ['failed'],
   failed: [],
 };
 
+/** True for runs that will not move on by themselves: sealed (released or about to be) and failed. */
 export function isTerminal(status: RunStatus): boolean {
-  return next[status].length === 0;
+  return status === 'sealed' || status === 'failed';
 }
 
 /** Throws unless `from → to` is a transition of the run state machine. */

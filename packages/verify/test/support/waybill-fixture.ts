@@ -7,6 +7,8 @@ import {
   IN_TOTO_STATEMENT_TYPE,
   MerkleRootBuilder,
   WAYBILL_PREDICATE_TYPE,
+  auditLeaf,
+  auditLeafOpening,
   canonicalJson,
   formatCheckpoint,
   formatRecordLine,
@@ -53,6 +55,8 @@ export interface FixtureOptions {
   /** Signs with this key instead of a fresh one. */
   readonly signingKey?: KeyObject;
   readonly receipt?: boolean;
+  /** Overrides members of the logged seal event (to build a receipt of another export). */
+  readonly sealEvent?: Record<string, unknown>;
 }
 
 export interface WaybillFixture {
@@ -174,9 +178,23 @@ export async function buildWaybillFixture(options: FixtureOptions = {}): Promise
   const log = generateKeyPairSync('ed25519');
   const logVkey = vkeyFor(LOG_ORIGIN, log.publicKey);
   if (options.receipt ?? true) {
-    const commitments = Array.from({ length: 6 }, () => randomBytes(32));
+    const commitments: Buffer[] = Array.from({ length: 6 }, () => randomBytes(32));
     const sealIndex = 3;
-    commitments[sealIndex] = createHash('sha256').update('seal\n').update(envelopeFile).digest();
+    // The seal entry as Waybill's log writes it: a salted commitment to the canonical seal event.
+    const sealEvent = Buffer.from(
+      canonicalJson({
+        index: sealIndex,
+        type: 'run.sealed',
+        time: '2026-01-02T03:04:05.000Z',
+        actor: 'user:alice',
+        workspace: 'default',
+        subjects: { run: runId, definition: 'people' },
+        details: { waybillDigest: createHash('sha256').update(envelopeFile).digest('hex') },
+        ...options.sealEvent,
+      }),
+    );
+    const salt = randomBytes(32);
+    commitments[sealIndex] = auditLeaf(salt, sealEvent);
     const logLeaves = commitments.map((c) => merkleLeafHash(c));
     const logRoot = new MerkleRootBuilder();
     for (const h of logLeaves) logRoot.add(h);
@@ -188,7 +206,7 @@ export async function buildWaybillFixture(options: FixtureOptions = {}): Promise
       },
     );
     const receipt = formatTlogProof({
-      extra: commitments[sealIndex],
+      extra: auditLeafOpening(salt, sealEvent),
       index: sealIndex,
       proof: inclusionProof(sealIndex, logLeaves),
       checkpoint,
