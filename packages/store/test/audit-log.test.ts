@@ -153,6 +153,29 @@ function auditSuite(name: string, open: () => Promise<KyselyStore | null>): void
       assert.deepEqual(report.problems, []);
     });
 
+    test('checkpoints follow appends within the configured interval', async (t) => {
+      if (!store) return t.skip(`${name} not available on this machine`);
+      const stop = log.startCheckpointing({ intervalMs: 25, onError: (e) => assert.fail(String(e)) });
+      try {
+        await log.appendNow([event(1), event(2), event(3)]);
+        const size = await log.size();
+        const deadline = Date.now() + 5000;
+        while ((await log.latestCheckpoint())!.size < size && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 10));
+        assert.equal((await log.latestCheckpoint())!.size, size);
+        await log.appendNow(event(4));
+      } finally {
+        await stop();
+      }
+      assert.equal(
+        (await log.latestCheckpoint())!.size,
+        await log.size(),
+        'stopping signs a last checkpoint',
+      );
+      const all = await store.auditLeafHashes(0, await log.size());
+      leafHashes.splice(0, leafHashes.length, ...all.map((h) => Buffer.from(h.hash, 'hex')));
+    });
+
     test('secrets are refused in event details', async (t) => {
       if (!store) return t.skip(`${name} not available on this machine`);
       await assert.rejects(

@@ -49,10 +49,16 @@ const MAX_PROBLEMS = 50;
  */
 export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport> {
   const { store } = o;
-  const problems: { index: number | null; message: string }[] = [];
-  const problem = (index: number | null, message: string): void => {
-    if (problems.length < MAX_PROBLEMS) problems.push({ index, message });
+  const problems: { index: number | null; message: string; precise: boolean }[] = [];
+  // Entry-level findings name the exact entry; tree- and checkpoint-level ones only bound it (the first
+  // entry no longer vouched for). The first bad index prefers the exact ones.
+  const exact: number[] = [];
+  const bounds: number[] = [];
+  const problem = (index: number | null, message: string, precise = true): void => {
+    if (index !== null) (precise ? exact : bounds).push(index);
+    if (problems.length < MAX_PROBLEMS) problems.push({ index, message, precise: precise && index !== null });
   };
+  const bound = (index: number, message: string): void => problem(index, message, false);
   const verifiers: NoteVerifier[] = o.verifierKeys.map((k) => parseVerifierKey(k));
   const head = await store.auditHead();
   const checkpoints = await store.auditCheckpoints();
@@ -91,7 +97,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
   }
   const size = expected;
   if (head.size !== size) {
-    problem(
+    bound(
       Math.min(head.size, size),
       `the log's head says it holds ${head.size} entries, but ${size} are stored`,
     );
@@ -107,7 +113,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
     for (let i = 0; i < mine.length; i++) {
       const s = stored[i];
       if (!s || s.index !== i || s.hash !== mine[i]!.toString('hex')) {
-        problem(
+        bound(
           i * 2 ** height,
           `the stored hash of entries ${i * 2 ** height}…${(i + 1) * 2 ** height - 1} (height ${height}) does not match them`,
         );
@@ -128,7 +134,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
       continue;
     }
     if (c.size > size) {
-      problem(
+      bound(
         size,
         `the signed checkpoint of size ${c.size} covers entries ${size}…${c.size - 1}, which are gone: the log was truncated`,
       );
@@ -137,7 +143,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
     const mine = c.size === 0 ? null : checkpointRoots.get(c.size);
     if (mine && mine.equals(root.rootHash)) lastGood = c.size;
     else if (mine) {
-      problem(
+      bound(
         lastGood,
         `the entries no longer match the signed checkpoint of size ${c.size}: entries before ${c.size} were changed, reordered or replaced`,
       );
@@ -147,7 +153,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
         const proof = await new StoredMerkleTree(store).at(c.size).consistencyProof(previous.size);
         verifyConsistency(previous.size, c.size, proof, previous.root, root.rootHash);
       } catch {
-        problem(
+        bound(
           previous.size,
           `the checkpoints of sizes ${previous.size} and ${c.size} are not consistent: the log was rewritten between them`,
         );
@@ -166,14 +172,14 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
       if (c !== null) {
         const n = Number(c.size);
         if (n > size) {
-          problem(
-            size,
+          bound(
+            Math.min(size, lastGood),
             `the checkpoint file ${o.checkpointFile} covers ${n} entries, but the store holds ${size}: the log was truncated`,
           );
         } else if (n > 0) {
           const root = await rootAt(store, n, checkpointRoots).catch(() => null);
           if (root === null || !root.equals(c.rootHash)) {
-            problem(
+            bound(
               lastGood,
               `the entries no longer match the checkpoint file ${o.checkpointFile} (size ${n})`,
             );
@@ -181,7 +187,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
         }
         const latest = checkpoints[checkpoints.length - 1];
         if (!latest || latest.size < n) {
-          problem(
+          bound(
             latest ? latest.size : 0,
             `the store's latest checkpoint (size ${latest?.size ?? 0}) is older than the checkpoint file's (size ${n}): checkpoints were deleted`,
           );
@@ -190,15 +196,17 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
     }
   }
 
-  const indexes = problems.map((p) => p.index).filter((i): i is number => i !== null);
-  const firstBadIndex = indexes.length > 0 ? Math.min(...indexes) : undefined;
+  const pick = exact.length > 0 ? exact : bounds;
+  const firstBadIndex = pick.length > 0 ? Math.min(...pick) : undefined;
   // Problems ordered by where they are, so the first line names the first bad entry.
-  problems.sort((a, b) => (a.index ?? Infinity) - (b.index ?? Infinity));
+  problems.sort(
+    (a, b) => Number(b.precise) - Number(a.precise) || (a.index ?? Infinity) - (b.index ?? Infinity),
+  );
   return {
     valid: problems.length === 0,
     size,
     ...(firstBadIndex !== undefined ? { firstBadIndex } : {}),
-    problems,
+    problems: problems.map(({ index, message }) => ({ index, message })),
     checkpoints: checkpoints.length,
     latestCheckpointSize: checkpoints.length > 0 ? checkpoints[checkpoints.length - 1]!.size : null,
   };

@@ -210,6 +210,29 @@ export class AuditLog {
     if (!latest || latest.size < (await this.size())) await this.checkpoint();
   }
 
+  /**
+   * For long-running processes (a server, a worker): signs a checkpoint whenever the log has grown, at
+   * most `intervalMs` after an append (default 1 s), so a checkpoint is never more than that behind
+   * under load. Seals still checkpoint at once. Returns a function that stops the timer and signs a
+   * last checkpoint.
+   */
+  startCheckpointing(
+    options: { intervalMs?: number; onError?: (err: unknown) => void } = {},
+  ): () => Promise<void> {
+    const interval = options.intervalMs ?? 1000;
+    let running: Promise<void> = Promise.resolve();
+    const tick = (): void => {
+      running = running.then(() => this.checkpointIfBehind()).catch((err: unknown) => options.onError?.(err));
+    };
+    const timer = setInterval(tick, interval);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      tick();
+      await running;
+    };
+  }
+
   /** The latest signed checkpoint, or undefined when none was signed yet. */
   latestCheckpoint(): Promise<AuditCheckpointRecord | undefined> {
     return this.o.store.latestAuditCheckpoint();
