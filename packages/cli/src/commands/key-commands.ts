@@ -81,8 +81,8 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
           println(
             io,
             table([
-              ['ID', 'PURPOSE', 'NAME', 'CREATED'],
-              ...list.map((k) => [k.id, k.purpose, k.name, k.createdAt]),
+              ['ID', 'PURPOSE', 'NAME', 'CREATED', 'RETIRED'],
+              ...list.map((k) => [k.id, k.purpose, k.name, k.createdAt, k.retiredAt ?? '-']),
             ]),
           );
       });
