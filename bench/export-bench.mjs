@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Benchmark of the core issue: a governed export of a 9-column customers table, side by side with the
-// database's own CSV dump of the same rows, in the same run. Writes docs/benchmarks.md.
+// database's own CSV dump of the same rows, in the same run. Writes its section of docs/benchmarks.md
+// (between `<!-- bench:export:start -->` and `<!-- bench:export:end -->`; see bench/benchmarks-md.mjs).
 //
 //   npm run bench                      # 1M rows (PostgreSQL + SQLite), plus 4M rows for peak memory
 //   BENCH_ROWS=200000 npm run bench    # a quicker pass
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startPostgres } from '@waybill/testkit';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
+import { writeSection } from './benchmarks-md.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/waybill.js');
@@ -333,11 +335,6 @@ log(`stage costs (µs/row): ${JSON.stringify(results.stages)}`);
 
 const f = (x, d = 2) => x.toFixed(d);
 const lines = [
-  '# Benchmarks',
-  '',
-  'Produced by `npm run bench` (bench/export-bench.mjs); every figure below comes from one run of it, the',
-  'baseline and Waybill side by side, alternating, on the same data. Not a CI test: run it on a quiet machine.',
-  '',
   `Machine: ${results.machine}. Date: ${new Date().toISOString().slice(0, 10)}.`,
   '',
   '## Export of a 9-column customers table to CSV (4 transforms, one of them `hash_keyed`), hashed and signed',
@@ -426,5 +423,5 @@ if (results.stages) {
     '',
   );
 }
-writeFileSync(join(root, 'docs', 'benchmarks.md'), lines.join('\n'));
-log('wrote docs/benchmarks.md');
+writeSection('export', lines.join('\n'));
+log('wrote the export section of docs/benchmarks.md');

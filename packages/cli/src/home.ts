@@ -93,6 +93,15 @@ async function readMasterKey(home: string, env: NodeJS.ProcessEnv): Promise<Buff
   return key;
 }
 
+/** The home's master key as a SecretBox, or null when it is not available here. */
+export async function masterKeyBox(home: string, env: NodeJS.ProcessEnv): Promise<SecretBox | null> {
+  try {
+    return new SecretBox(await readMasterKey(home, env));
+  } catch {
+    return null;
+  }
+}
+
 const STORE_SECRET_CONTEXT = 'store:postgres:password';
 
 async function openStore(home: string, config: HomeConfig, box: SecretBox | null): Promise<Store> {

@@ -5,7 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import {
@@ -175,6 +176,7 @@ test('audit checkpoint, key, entry --raw, proof and consistency are checkable of
 
   const bad = await cli(['--home', t.home, 'audit', 'proof', 'x']);
   assert.equal(bad.code, 2);
+  assert.equal((await cli(['--home', t.home, 'audit', 'consistency', '0'])).code, 2);
   const missing = await cli(['--home', t.home, 'audit', 'entry', String(size + 1000)]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /ERR_WAYBILL_NOT_FOUND/);
@@ -380,6 +382,18 @@ test('redaction erases an event; proofs, exports and audit verify stay valid', a
   const again = await cli(['--home', home, 'audit', 'redact', '2', '--reason', 'again']);
   assert.equal(again.code, 1);
   assert.match(again.stderr, /ERR_WAYBILL_CONFLICT/);
+  // The redaction itself stays: erasing it would leave an erasure nobody accounts for.
+  const ofRedaction = await cli([
+    '--home',
+    home,
+    'audit',
+    'redact',
+    String(out.redactionEntry),
+    '--reason',
+    'x',
+  ]);
+  assert.equal(ofRedaction.code, 1);
+  assert.match(ofRedaction.stderr, /records a redaction/);
   // An erasure done behind Waybill's back (no audit.redacted event) is itself detected.
   sql(home, (db) => db.prepare('UPDATE audit_entries SET event = NULL, salt = NULL WHERE idx = 3').run());
   const { report } = await auditVerify(home);
@@ -417,4 +431,60 @@ test('keys rotate: new key ids, old waybills and checkpoints still verify, each 
   ]);
   assert.equal(rotations.entries.length, 2);
   assert.equal((await cli(['--home', home, 'keys', 'rotate'])).code, 2);
+});
+
+test('a run released just before its process died is not rolled back by recovery', async () => {
+  const { home, rebase } = await copyHome();
+  const location = rebase(first.waybillDir);
+  const exportsRoot = rebase(join(t.home, 'demo', 'exports'));
+  const path = location.slice(exportsRoot.length + 1);
+  // The process committed the export, then died before marking it released in its staging marker.
+  // (pid 2^22 + 12345 is above Linux's pid_max: no such process.)
+  const marker = {
+    runId: first.runId,
+    pid: 2 ** 22 + 12345,
+    host: hostname(),
+    destination: 'demo-exports',
+    path,
+  };
+  const stage = async (runId: string): Promise<void> => {
+    const dir = join(home, 'staging', runId);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'run.json'), JSON.stringify({ ...marker, runId }));
+  };
+  await stage(first.runId);
+  // A sealed run whose committed envelope does not match what was sealed was not released by it.
+  sql(home, (db) =>
+    db.prepare('UPDATE runs SET waybill_digest = ? WHERE id = ?').run('00'.repeat(32), second.runId),
+  );
+  await stage(second.runId);
+  const r = await cli([
+    '--home',
+    home,
+    'export',
+    'run',
+    'customers-marketing',
+    '--purpose',
+    'marketing-analytics',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const show = async (id: string) =>
+    JSON.parse((await cli(['--home', home, 'export', 'show', id, '--json'])).stdout) as { status: string };
+  assert.equal((await show(first.runId)).status, 'sealed');
+  assert.equal((await cli(['--home', home, 'verify', location])).code, 0);
+  assert.equal((await show(second.runId)).status, 'failed');
+  const failed = await json<{ entries: EntryView[] }>([
+    '--home',
+    home,
+    'audit',
+    'search',
+    '--type',
+    'run.failed',
+  ]);
+  assert.deepEqual(
+    failed.entries.map((e) => e.event!.subjects['run']),
+    [second.runId],
+  );
+  assert.deepEqual(await readdir(join(home, 'staging')), []);
 });

@@ -1,4 +1,5 @@
-import { constants } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -284,6 +285,26 @@ export class DirectoryDestination implements Destination {
       return;
     }
     await rm(temp, { recursive: true, force: true });
+  }
+
+  async committedDigest(path: string, name: string): Promise<string | null> {
+    const segments = segmentsOf('path', path);
+    const file = segmentsOf('name', name);
+    let root: string;
+    try {
+      root = await realpath(this.root);
+    } catch {
+      return null;
+    }
+    const target = join(root, ...segments, ...file);
+    if (!isInside(root, target)) return null;
+    try {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(target)) hash.update(chunk as Buffer);
+      return hash.digest('hex');
+    } catch {
+      return null;
+    }
   }
 
   async begin(path: string, options: { runId: string; signal?: AbortSignal }): Promise<DestinationWrite> {

@@ -96,6 +96,6 @@ export { AuditLog } from './audit/audit-log.js';
 export type { AuditEventInput, AuditLogOptions } from './audit/audit-log.js';
 export { fsckAuditLog, tamperedError } from './audit/audit-fsck.js';
 export type { AuditFsckOptions, AuditFsckReport } from './audit/audit-fsck.js';
-export { StoredMerkleTree, TreeReader } from './audit/stored-merkle-tree.js';
-export type { AuditCheckpointRecord, AuditEntryRecord, AuditSearch } from './ports/store.js';
+export { StoredMerkleTree, TreeReader, decompose } from './audit/stored-merkle-tree.js';
+export type { AuditCheckpointRecord, AuditEntryRecord, AuditNodeKey, AuditSearch } from './ports/store.js';
 export { ConnectionService } from './connections/connection-service.js';

@@ -3,6 +3,7 @@ import type {
   ApiKeyRecord,
   AuditCheckpointRecord,
   AuditEntryRecord,
+  AuditNodeKey,
   AuditSearch,
   ConnectionRecord,
   ConnectionRole,
@@ -575,13 +576,42 @@ export class KyselyStore implements Store {
     });
   }
 
-  insertAuditNodes(height: number, nodes: readonly { index: number; hash: string }[]): Promise<void> {
+  insertAuditNodes(nodes: readonly (AuditNodeKey & { hash: string })[]): Promise<void> {
     return this.guard('storing audit log hashes', async () => {
-      if (nodes.length === 0) return;
-      await this.db
-        .insertInto('audit_nodes')
-        .values(nodes.map((n) => ({ height, idx: n.index, hash: n.hash })))
-        .execute();
+      for (let i = 0; i < nodes.length; i += 1000) {
+        await this.db
+          .insertInto('audit_nodes')
+          .values(nodes.slice(i, i + 1000).map((n) => ({ height: n.height, idx: n.index, hash: n.hash })))
+          .execute();
+      }
+    });
+  }
+
+  auditTreeHashes(keys: readonly AuditNodeKey[]): Promise<(AuditNodeKey & { hash: string })[]> {
+    return this.guard('reading audit log hashes', async () => {
+      const out: (AuditNodeKey & { hash: string })[] = [];
+      const leaves = keys.filter((k) => k.height === 0).map((k) => k.index);
+      const nodes = keys.filter((k) => k.height > 0);
+      for (let i = 0; i < leaves.length; i += 500) {
+        const rows = await this.db
+          .selectFrom('audit_entries')
+          .select(['idx', 'leaf_hash'])
+          .where('idx', 'in', leaves.slice(i, i + 500))
+          .execute();
+        for (const r of rows) out.push({ height: 0, index: num(r.idx), hash: r.leaf_hash });
+      }
+      for (let i = 0; i < nodes.length; i += 200) {
+        const chunk = nodes.slice(i, i + 200);
+        const rows = await this.db
+          .selectFrom('audit_nodes')
+          .select(['height', 'idx', 'hash'])
+          .where((eb) =>
+            eb.or(chunk.map((k) => eb.and([eb('height', '=', k.height), eb('idx', '=', k.index)]))),
+          )
+          .execute();
+        for (const r of rows) out.push({ height: Number(r.height), index: num(r.idx), hash: r.hash });
+      }
+      return out;
     });
   }
 

@@ -37,6 +37,12 @@ export interface VerifyWaybillDirectoryOptions {
    * is verified against them; when omitted, the receipt is not checked and `receipt.status` says so.
    */
   readonly logVerifiers?: readonly (NoteVerifier | string)[];
+  /**
+   * Whether a missing `receipt.tlog-proof` is an error (default true): every export Waybill seals
+   * carries one, so its absence means the export cannot be shown to be in the audit log. False only for
+   * exports known to predate receipts.
+   */
+  readonly requireReceipt?: boolean;
   /** 0-based index of a record to prove: the result then carries its inclusion proof. */
   readonly record?: number;
   /** Aborting rejects the returned promise with the signal's reason (the only way it rejects). */
@@ -296,6 +302,12 @@ async function verifyInto(
 
   // 5. The audit log receipt, when present and the caller can check it.
   const receipt = files.get(WAYBILL_FILES.receipt);
+  if (!receipt?.isFile() && (options.requireReceipt ?? true)) {
+    issues.add(
+      'ERR_WAYBILL_FILE_MISSING',
+      `${WAYBILL_FILES.receipt} is missing: nothing shows that this export was entered in the audit log`,
+    );
+  }
   if (receipt?.isFile()) {
     // A receipt nobody can check proves nothing, and an unchecked file must not ride along in a
     // directory reported valid: without the log's key it makes the verdict invalid.

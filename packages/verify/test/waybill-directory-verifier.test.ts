@@ -95,6 +95,7 @@ describe('verifyWaybillDirectory', () => {
       const report = await verifyWaybillDirectory(empty.dir, {
         keys: [empty.publicKey],
         logVerifiers: [empty.logVkey],
+        requireReceipt: false,
       });
       assert.deepEqual(report.errors, []);
       assert.equal(report.receipt.status, 'absent');
@@ -142,6 +143,7 @@ describe('verifyWaybillDirectory', () => {
       const report = await verifyWaybillDirectory(big.dir, {
         keys: [big.publicKey],
         logVerifiers: [big.logVkey],
+        requireReceipt: false,
         record: 13337,
       });
       assert.deepEqual(report.errors, []);
@@ -443,6 +445,18 @@ describe('waybill attacks', () => {
     });
   });
 
+  it('deleted-receipt-is-detected', async () => {
+    await withFixture({}, async (fx) => {
+      await rm(join(fx.dir, 'receipt.tlog-proof'));
+      const report = await verifyWaybillDirectory(fx.dir, {
+        keys: [fx.publicKey],
+        logVerifiers: [fx.logVkey],
+      });
+      assertOnly(report, 'ERR_WAYBILL_FILE_MISSING', 'receipt.tlog-proof is missing');
+      assert.equal(report.receipt.status, 'absent');
+    });
+  });
+
   it('receipt-of-another-export-is-rejected', async () => {
     // A genuine, validly signed receipt, but for another export's seal: another run, another envelope,
     // or another kind of entry altogether. Each proves something is in the log, not that this export is.
@@ -555,6 +569,7 @@ describe('flipped bytes', () => {
             const report = await verifyWaybillDirectory(big.dir, {
               keys: [big.publicKey],
               logVerifiers: [big.logVkey],
+              requireReceipt: false,
             });
             assertOnly(report, 'ERR_WAYBILL_DIGEST_MISMATCH', name);
             // A changed payload line also stops matching its record digest. (A flip in records.jsonl

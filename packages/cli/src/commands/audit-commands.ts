@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
+import { parseVerifierKey } from '@waybill/verify';
 import {
   AuditLog,
+  KeyRing,
   WaybillError,
   fsckAuditLog,
   systemClock,
   type AuditEntryRecord,
   type Store,
 } from '@waybill/core';
-import { checkpointFile, resolveHome, withPublicStore } from '../home.js';
+import { checkpointFile, masterKeyBox, resolveHome, withPublicStore } from '../home.js';
 import { printJson, println, table, usage } from '../output.js';
 import { globals, withHome, type CommandContext } from './command-context.js';
 
@@ -77,12 +79,43 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
   audit
     .command('verify')
     .description('rehash the whole log and check it against every signed checkpoint (a full fsck)')
-    .action(async (_o: unknown, cmd: Command) => {
+    .option(
+      '--log-key <vkey>',
+      "trust only this log verifier key (repeatable); default: the home's log keys, checked against the master key",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .action(async (o: { logKey?: string[] }, cmd: Command) => {
+      for (const k of o.logKey ?? []) {
+        try {
+          parseVerifierKey(k);
+        } catch {
+          throw usage('--log-key must be a signed-note verifier key: name+keyid+base64(0x01 ‖ public key)');
+        }
+      }
       await withLog(cmd, async (log, store, home) => {
         let last = 0;
+        // Which log keys to trust. Pinned keys are best; else the store's, each checked against the
+        // master key (a public key planted in the store would otherwise let a forger re-sign history).
+        const keyProblems: { index: null; message: string }[] = [];
+        let keyTrust: 'pinned' | 'master-key' | 'unauthenticated' = 'pinned';
+        if (o.logKey === undefined) {
+          const box = await masterKeyBox(home, io.env);
+          keyTrust = box ? 'master-key' : 'unauthenticated';
+          if (box) {
+            const ring = new KeyRing(store, box, systemClock);
+            for (const r of await store.listKeys('default', 'log-signing')) {
+              if (!ring.isAuthentic(r)) {
+                keyProblems.push({
+                  index: null,
+                  message: `log key ${r.id} in the store is not the public half of a key sealed under this home's master key: it was planted`,
+                });
+              }
+            }
+          }
+        }
         const report = await fsckAuditLog({
           store,
-          verifierKeys: await log.verifierKeys(),
+          verifierKeys: o.logKey ?? (await log.verifierKeys()),
           origin: await log.origin(),
           checkpointFile: checkpointFile(home),
           onProgress: (done, total) => {
@@ -94,19 +127,27 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
           },
         });
         if (io.stderr.isTTY && last > 0) io.stderr.write('\r\x1b[K');
+        const valid = report.valid && keyProblems.length === 0;
+        const problems = [...keyProblems, ...report.problems];
         if (globals(cmd).json) {
           printJson(io, {
-            valid: report.valid,
+            valid,
             size: report.size,
             ...(report.firstBadIndex !== undefined ? { firstBadIndex: report.firstBadIndex } : {}),
             checkpoints: report.checkpoints,
-            problems: report.problems,
+            keys: keyTrust,
+            problems,
           });
-        } else if (report.valid) {
+        } else if (valid) {
           println(
             io,
             `valid: ${report.size} entries rehashed; they match ${report.checkpoints} signed checkpoint(s) (latest of size ${report.latestCheckpointSize ?? 0})`,
           );
+          if (keyTrust === 'unauthenticated')
+            println(
+              io,
+              'note: no master key here, so the log keys were taken from the store unchecked; pin them with --log-key',
+            );
         } else {
           println(
             io,

@@ -47,7 +47,7 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
       const purpose = o.log ? 'log-signing' : 'waybill-signing';
       await withHome(ctx, cmd, async (h) => {
         // The old log key signs one last checkpoint, so everything logged before is covered by it.
-        if (o.log) await h.audit.checkpointIfBehind();
+        if (o.log) await h.audit.checkpoint();
         const k = await h.keys.rotateSigningKey(purpose, h.actor);
         const out: Record<string, unknown> = { purpose, keyId: k.keyId };
         if (o.log) {

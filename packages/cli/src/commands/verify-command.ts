@@ -17,9 +17,10 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
     .option('--record <n>', 'also prove that record N (0-based) is in the export, without the other rows')
     .option(
       '--log-key <vkey>',
-      "the audit log's verifier key (signed-note vkey) to check receipt.tlog-proof; default: the home's",
+      "the audit log's verifier key (signed-note vkey) to check receipt.tlog-proof; repeatable (old and new after a rotation); default: the home's",
+      (v: string, prev: string[] = []) => [...prev, v],
     )
-    .action(async (dir: string, opts: { key?: string; record?: string; logKey?: string }, cmd: Command) => {
+    .action(async (dir: string, opts: { key?: string; record?: string; logKey?: string[] }, cmd: Command) => {
       const g = globals(cmd);
       let record: number | undefined;
       if (opts.record !== undefined) {
@@ -27,9 +28,9 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
           throw usage(`--record must be a record index (0, 1, 2…), got "${opts.record}"`);
         record = Number(opts.record);
       }
-      if (opts.logKey !== undefined) {
+      for (const k of opts.logKey ?? []) {
         try {
-          parseVerifierKey(opts.logKey);
+          parseVerifierKey(k);
         } catch {
           throw usage('--log-key must be a signed-note verifier key: name+keyid+base64(0x01 ‖ public key)');
         }
@@ -39,7 +40,7 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
       const home = resolveHome(g.home, io.env);
       const logVerifiers =
         opts.logKey !== undefined
-          ? [opts.logKey]
+          ? opts.logKey
           : homeExists(home)
             ? await readLogVerifierKeys(home, io.env)
             : [];

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import {
-  MerkleRootBuilder,
   WaybillError,
   auditLeaf,
   merkleLeafHash,
@@ -12,7 +11,7 @@ import {
   type NoteVerifier,
 } from '@waybill/verify';
 import type { AuditCheckpointRecord, AuditEntryRecord, Store } from '../ports/store.js';
-import { StoredMerkleTree, TILE_HEIGHT, TILE_WIDTH } from './stored-merkle-tree.js';
+import { StoredMerkleTree } from './stored-merkle-tree.js';
 
 /** The outcome of a full check of the audit log (`waybill audit verify`). */
 export interface AuditFsckReport {
@@ -65,18 +64,19 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
   const redactions = new Set<number>();
   const redacted: number[] = [];
 
-  // Rebuilt interior hashes per stored height (8, 16, …), compared with the store's at the end.
-  const rebuilt = new Map<number, Buffer[]>();
-  const pending: Buffer[][] = [[]];
-  const builder = new MerkleRootBuilder();
+  // The tree is rebuilt incrementally (a stack of perfect subtrees); every node it completes is
+  // compared with the stored one, batch by batch.
+  const stack: { height: number; index: number; hash: Buffer }[] = [];
   const checkpointRoots = new Map<number, Buffer>();
   const wantedSizes = new Set(checkpoints.map((c) => c.size));
+  let nodeMismatch = false;
 
   let expected = 0;
   for (;;) {
     o.signal?.throwIfAborted();
     const rows = await store.auditEntries(expected, BATCH);
     if (rows.length === 0) break;
+    const created: { height: number; index: number; hash: Buffer }[] = [];
     for (const r of rows) {
       if (r.index !== expected) {
         problem(
@@ -87,12 +87,24 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
         expected = r.index;
       }
       checkEntry(r, problem, redactions, redacted);
-      const leafHash = Buffer.from(r.leafHash, 'hex');
-      builder.add(leafHash);
-      addLeaf(pending, rebuilt, leafHash);
+      stack.push({ height: 0, index: expected, hash: Buffer.from(r.leafHash, 'hex') });
+      for (;;) {
+        const right = stack[stack.length - 1]!;
+        const left = stack[stack.length - 2];
+        if (left === undefined || left.height !== right.height) break;
+        stack.length -= 2;
+        const node = {
+          height: right.height + 1,
+          index: Math.floor(left.index / 2),
+          hash: merkleNodeHash(left.hash, right.hash),
+        };
+        stack.push(node);
+        created.push(node);
+      }
       expected++;
-      if (wantedSizes.has(expected)) checkpointRoots.set(expected, builder.root());
+      if (wantedSizes.has(expected)) checkpointRoots.set(expected, rootOf(stack));
     }
+    if (!nodeMismatch) nodeMismatch = await compareNodes(store, created, bound);
     o.onProgress?.(expected, head.size);
   }
   const size = expected;
@@ -104,22 +116,6 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
   }
   for (const i of redacted) {
     if (!redactions.has(i)) problem(i, `entry ${i} was erased, but no audit.redacted event records it`);
-  }
-
-  // Stored interior hashes against the rebuilt ones.
-  for (let height = TILE_HEIGHT; 2 ** height <= size; height += TILE_HEIGHT) {
-    const mine = rebuilt.get(height) ?? [];
-    const stored = await store.auditNodes(height, 0, mine.length);
-    for (let i = 0; i < mine.length; i++) {
-      const s = stored[i];
-      if (!s || s.index !== i || s.hash !== mine[i]!.toString('hex')) {
-        bound(
-          i * 2 ** height,
-          `the stored hash of entries ${i * 2 ** height}…${(i + 1) * 2 ** height - 1} (height ${height}) does not match them`,
-        );
-        break;
-      }
-    }
   }
 
   // Every stored checkpoint: signed by the log key, root equal to the rebuilt tree's at its size.
@@ -152,10 +148,13 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
       try {
         const proof = await new StoredMerkleTree(store).at(c.size).consistencyProof(previous.size);
         verifyConsistency(previous.size, c.size, proof, previous.root, root.rootHash);
-      } catch {
+      } catch (err) {
+        const missing = err instanceof WaybillError && err.code === 'ERR_WAYBILL_LOG_TAMPERED';
         bound(
           previous.size,
-          `the checkpoints of sizes ${previous.size} and ${c.size} are not consistent: the log was rewritten between them`,
+          missing
+            ? `the consistency of the checkpoints of sizes ${previous.size} and ${c.size} cannot be shown: ${err.message}`
+            : `the checkpoints of sizes ${previous.size} and ${c.size} are not consistent: the log was rewritten between them`,
         );
       }
     }
@@ -266,32 +265,41 @@ function checkEntry(
   }
 }
 
-/** Feeds a leaf hash into the per-height rebuild of complete 256-wide subtrees. */
-function addLeaf(pending: Buffer[][], rebuilt: Map<number, Buffer[]>, leafHash: Buffer): void {
-  let level = 0;
-  let hash = leafHash;
-  for (;;) {
-    const row = (pending[level] ??= []);
-    row.push(hash);
-    if (row.length < TILE_WIDTH) return;
-    hash = subtreeRoot(row);
-    pending[level] = [];
-    level++;
-    const height = level * TILE_HEIGHT;
-    const list = rebuilt.get(height) ?? [];
-    list.push(hash);
-    rebuilt.set(height, list);
-  }
+/** MTH of the leaves so far, from the incremental build's stack of perfect subtrees. */
+function rootOf(stack: readonly { hash: Buffer }[]): Buffer {
+  let acc = stack[stack.length - 1]!.hash;
+  for (let j = stack.length - 2; j >= 0; j--) acc = merkleNodeHash(stack[j]!.hash, acc);
+  return acc;
 }
 
-function subtreeRoot(hashes: readonly Buffer[]): Buffer {
-  let level = [...hashes];
-  while (level.length > 1) {
-    const up: Buffer[] = [];
-    for (let j = 0; j < level.length; j += 2) up.push(merkleNodeHash(level[j]!, level[j + 1]!));
-    level = up;
+/** Compares rebuilt nodes with the stored ones; reports the first mismatch and returns whether any. */
+async function compareNodes(
+  store: Store,
+  created: readonly { height: number; index: number; hash: Buffer }[],
+  bound: (index: number, message: string) => void,
+): Promise<boolean> {
+  const byHeight = new Map<number, { index: number; hash: Buffer }[]>();
+  for (const n of created) {
+    const list = byHeight.get(n.height) ?? [];
+    list.push(n);
+    byHeight.set(n.height, list);
   }
-  return level[0]!;
+  for (const [height, list] of [...byHeight].sort((a, b) => a[0] - b[0])) {
+    const from = list[0]!.index;
+    const stored = await store.auditNodes(height, from, list[list.length - 1]!.index + 1);
+    const byIndex = new Map(stored.map((r) => [r.index, r.hash]));
+    for (const n of list) {
+      if (byIndex.get(n.index) !== n.hash.toString('hex')) {
+        const first = n.index * 2 ** height;
+        bound(
+          first,
+          `the stored hash of entries ${first}…${first + 2 ** height - 1} (height ${height}) ${byIndex.has(n.index) ? 'does not match them' : 'is missing'}`,
+        );
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 function checkCheckpoint(

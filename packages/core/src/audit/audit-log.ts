@@ -58,6 +58,12 @@ const SECRET_KEY = /pass(word)?|secret|token|api.?key|private|credential/i;
  */
 export class AuditLog {
   readonly tree: StoredMerkleTree;
+  /**
+   * Appends made by this process, and how many of them the latest checkpoint it signed (or found)
+   * covers: only when it appended something unsigned does a command sign at its end.
+   */
+  private appends = 0;
+  private signedAppends = 0;
 
   constructor(private readonly o: AuditLogOptions) {
     this.tree = new StoredMerkleTree(o.store);
@@ -80,6 +86,8 @@ export class AuditLog {
     for (const e of list) checkNoSecrets(e.type, e.details ?? {});
     const first = await tx.reserveAuditIndexes(list.length);
     const time = this.o.clock.now().toISOString();
+    const salts = randomBytes(AUDIT_SALT_SIZE * list.length);
+    const leafHashes: Buffer[] = [];
     const records = list.map((input, i): AuditEntryRecord => {
       const event: AuditEvent = {
         index: first + i,
@@ -91,8 +99,10 @@ export class AuditLog {
         details: input.details ?? {},
       };
       const json = canonicalJson(event);
-      const salt = randomBytes(AUDIT_SALT_SIZE);
+      const salt = salts.subarray(i * AUDIT_SALT_SIZE, (i + 1) * AUDIT_SALT_SIZE);
       const leaf = auditLeaf(salt, Buffer.from(json, 'utf8'));
+      const leafHash = merkleLeafHash(leaf);
+      leafHashes.push(leafHash);
       return {
         index: event.index,
         workspace: event.workspace,
@@ -103,11 +113,12 @@ export class AuditLog {
         event: json,
         salt: salt.toString('base64'),
         leaf: leaf.toString('hex'),
-        leafHash: merkleLeafHash(leaf).toString('hex'),
+        leafHash: leafHash.toString('hex'),
       };
     });
     await tx.insertAuditEntries(records);
-    await this.tree.integrate(tx, first, first + list.length);
+    await this.tree.integrate(tx, first, leafHashes);
+    this.appends++;
     return records;
   }
 
@@ -127,11 +138,14 @@ export class AuditLog {
    */
   async checkpoint(): Promise<AuditCheckpointRecord> {
     const { store, clock } = this.o;
+    // Appends committed before this point are covered by what is signed or found below.
+    const covers = this.appends;
     const origin = await this.origin();
     const size = await this.size();
     const latest = await store.latestAuditCheckpoint();
     if (latest && latest.size >= size) {
       await this.writeCheckpointFile(latest);
+      this.signedAppends = Math.max(this.signedAppends, covers);
       return latest;
     }
     const root = await this.tree.at(size).root();
@@ -151,6 +165,7 @@ export class AuditLog {
     // Another process may have signed the same size first; the stored one is the one in force.
     const stored = (await store.auditCheckpointAt(size)) ?? record;
     await this.writeCheckpointFile(stored);
+    this.signedAppends = Math.max(this.signedAppends, covers);
     return stored;
   }
 
@@ -166,16 +181,31 @@ export class AuditLog {
     latest: AuditCheckpointRecord | undefined,
   ): Promise<void> {
     const verifiers = (await this.verifierKeys()).map((k) => parseVerifierKey(k));
-    const notes = [latest?.note, await this.readCheckpointFile()].filter((n): n is string => !!n);
+    const notes = [
+      { what: `the stored checkpoint of size ${latest?.size}`, note: latest?.note },
+      { what: `the checkpoint file ${this.o.checkpointFile}`, note: await this.readCheckpointFile() },
+    ];
     let anchor: { size: number; root: Buffer } | null = null;
-    for (const note of notes) {
+    for (const { what, note } of notes) {
+      if (!note) continue;
+      let c;
       try {
-        const c = parseCheckpoint(verifyNote(note, verifiers).text);
-        if (c.origin === origin && (!anchor || Number(c.size) > anchor.size))
-          anchor = { size: Number(c.size), root: c.rootHash };
-      } catch {
-        // Not a checkpoint of this log: it anchors nothing (`audit verify` reports it).
+        c = parseCheckpoint(verifyNote(note, verifiers).text);
+      } catch (err) {
+        // A checkpoint that does not verify was replaced or forged: skipping it would leave nothing to
+        // compare the log with, so nothing is signed until `audit verify` has been looked at.
+        throw new WaybillError(
+          'ERR_WAYBILL_LOG_TAMPERED',
+          `${what} is not validly signed by this log's key (${(err as Error).message}); refusing to sign a new checkpoint. Run \`waybill audit verify\``,
+        );
       }
+      if (c.origin !== origin) {
+        throw new WaybillError(
+          'ERR_WAYBILL_LOG_TAMPERED',
+          `${what} is from another log (${c.origin}); refusing to sign a new checkpoint`,
+        );
+      }
+      if (!anchor || Number(c.size) > anchor.size) anchor = { size: Number(c.size), root: c.rootHash };
     }
     if (anchor === null || anchor.size === 0) return;
     let ok: boolean;
@@ -204,10 +234,13 @@ export class AuditLog {
       : readFile(this.o.checkpointFile, 'utf8').catch(() => null);
   }
 
-  /** Signs a checkpoint when the log grew since the latest one (for the end of a command). */
+  /**
+   * Signs a checkpoint when this process appended and the log grew since the latest one (for the end of
+   * a command, and the interval timer). Reading never signs, so a read-only command never fails on a
+   * log it cannot vouch for.
+   */
   async checkpointIfBehind(): Promise<void> {
-    const latest = await this.latestCheckpoint();
-    if (!latest || latest.size < (await this.size())) await this.checkpoint();
+    if (this.appends > this.signedAppends) await this.checkpoint();
   }
 
   /**
@@ -307,6 +340,12 @@ export class AuditLog {
         throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `there is no signed checkpoint of size ${s}`);
       }
     }
+    if (oldSize < 1) {
+      throw new WaybillError(
+        'ERR_WAYBILL_USAGE',
+        'the old size must be at least 1: every tree extends the empty one, there is nothing to prove',
+      );
+    }
     if (oldSize > target) {
       throw new WaybillError(
         'ERR_WAYBILL_USAGE',
@@ -326,6 +365,12 @@ export class AuditLog {
       const [e] = await tx.auditEntries(index, 1);
       if (!e || e.index !== index)
         throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `the audit log has no entry ${index}`);
+      if (e.type === 'audit.redacted') {
+        throw new WaybillError(
+          'ERR_WAYBILL_CONFLICT',
+          `audit entry ${index} records a redaction; it is kept so that the erasure stays accounted for`,
+        );
+      }
       if (e.event === null || !(await tx.redactAuditEntry(index))) {
         throw new WaybillError('ERR_WAYBILL_CONFLICT', `audit entry ${index} is already redacted`);
       }

@@ -1,50 +1,59 @@
 import { WaybillError, merkleEmptyRoot, merkleNodeHash } from '@waybill/verify';
-import type { Store } from '../ports/store.js';
-
-/** Heights at which interior hashes are stored: 0 (leaf hashes), 8, 16, …: C2SP tlog-tiles' rows. */
-export const TILE_HEIGHT = 8;
-export const TILE_WIDTH = 2 ** TILE_HEIGHT;
+import type { AuditNodeKey, Store } from '../ports/store.js';
 
 /**
- * The audit log's RFC 9162 tree over the hashes the store keeps: leaf hashes, and the roots of every
- * complete 2^8, 2^16, … subtree. Any hash the log needs (a root, an inclusion or consistency proof) is
- * computed from at most one 256-wide tile per stored height, so proofs never rehash the log.
+ * The audit log's RFC 9162 tree over the hashes the store keeps: every leaf hash, and the hash of every
+ * complete subtree (node `i` at height `h` covers leaves `[i·2^h, (i+1)·2^h)`), written once when the
+ * subtree completes and never changed. This is the information C2SP tlog-tiles publish, stored one node
+ * per row: any root or proof is a handful of stored nodes read in one or two queries and at most a few
+ * dozen hashes, so proofs at any log size never rehash the log.
  *
  * Indexes are plain numbers (exact up to 2^53, far past 2^31); no 32-bit bitwise arithmetic is used.
  */
 export class StoredMerkleTree {
   constructor(private readonly store: Store) {}
 
-  /** A reader for the tree of the first `size` leaves; it caches the tiles it reads. */
+  /** A reader for the tree of the first `size` leaves. */
   at(size: number): TreeReader {
     return new TreeReader(this.store, size);
   }
 
   /**
-   * Stores the roots of the subtrees that the leaves `[oldSize, newSize)` completed. Call in the
-   * transaction that inserted those leaves, after inserting them.
+   * Stores the nodes that the leaves `[oldSize, oldSize + leafHashes.length)` complete. Call in the
+   * transaction that inserted those leaves.
    */
-  async integrate(tx: Store, oldSize: number, newSize: number): Promise<void> {
-    const reader = new TreeReader(tx, newSize);
-    for (let height = TILE_HEIGHT; 2 ** height <= newSize; height += TILE_HEIGHT) {
-      const width = 2 ** height;
-      const first = Math.floor(oldSize / width);
-      const end = Math.floor(newSize / width);
-      const nodes: { index: number; hash: string }[] = [];
-      for (let i = first; i < end; i++) {
-        const hash = await reader.subtree(height, i, /* fromBelow */ true);
-        nodes.push({ index: i, hash: hash.toString('hex') });
+  async integrate(tx: Store, oldSize: number, leafHashes: readonly Buffer[]): Promise<void> {
+    // The old tree's perfect subtrees (left to right, tallest first) are the stack an incremental
+    // build would hold after `oldSize` leaves.
+    const peaks = decompose(0, oldSize);
+    const stored = await fetchNodes(tx, peaks, oldSize);
+    const stack: { height: number; index: number; hash: Buffer }[] = peaks.map((k) => ({
+      ...k,
+      hash: stored.get(key(k))!,
+    }));
+    const created: { height: number; index: number; hash: string }[] = [];
+    leafHashes.forEach((hash, i) => {
+      stack.push({ height: 0, index: oldSize + i, hash });
+      for (;;) {
+        const right = stack[stack.length - 1]!;
+        const left = stack[stack.length - 2];
+        if (left === undefined || left.height !== right.height) break;
+        stack.length -= 2;
+        const node = {
+          height: right.height + 1,
+          index: left.index / 2,
+          hash: merkleNodeHash(left.hash, right.hash),
+        };
+        stack.push(node);
+        created.push({ height: node.height, index: node.index, hash: node.hash.toString('hex') });
       }
-      await tx.insertAuditNodes(height, nodes);
-      reader.forget(height);
-    }
+    });
+    await tx.insertAuditNodes(created);
   }
 }
 
 /** RFC 9162 hashes and proofs for one tree size. */
 export class TreeReader {
-  private readonly tiles = new Map<string, Buffer[]>();
-
   constructor(
     private readonly store: Store,
     readonly size: number,
@@ -52,7 +61,9 @@ export class TreeReader {
 
   /** MTH(D[0:size]) (RFC 9162 §2.1.1). */
   async root(): Promise<Buffer> {
-    return this.size === 0 ? merkleEmptyRoot() : this.mth(0, this.size);
+    if (this.size === 0) return merkleEmptyRoot();
+    const [root] = await this.hashes([[0, this.size]]);
+    return root!;
   }
 
   /** PATH(m, D[0:size]) (RFC 9162 §2.1.3.1), leaf sibling first. */
@@ -63,7 +74,7 @@ export class TreeReader {
         `entry ${index} is not in a tree of ${this.size} entries`,
       );
     }
-    return this.path(index, 0, this.size);
+    return this.hashes(pathRanges(index, 0, this.size));
   }
 
   /** PROOF(m, D[0:size]) (RFC 9162 §2.1.4.1): that the tree of `oldSize` leaves is a prefix of this one. */
@@ -75,101 +86,102 @@ export class TreeReader {
       );
     }
     if (oldSize === 0 || oldSize === this.size) return [];
-    return this.subproof(oldSize, 0, this.size, true);
+    return this.hashes(subproofRanges(oldSize, 0, this.size, true));
   }
 
-  /** Drops cached tiles of a stored height (after new nodes were stored at it). */
-  forget(height: number): void {
-    for (const key of [...this.tiles.keys()]) if (key.startsWith(`${height}/`)) this.tiles.delete(key);
-  }
-
-  private async path(m: number, lo: number, hi: number): Promise<Buffer[]> {
-    const n = hi - lo;
-    if (n === 1) return [];
-    const k = largestPowerOfTwoBelow(n);
-    if (m < lo + k) return [...(await this.path(m, lo, lo + k)), await this.mth(lo + k, hi)];
-    return [...(await this.path(m, lo + k, hi)), await this.mth(lo, lo + k)];
-  }
-
-  private async subproof(m: number, lo: number, hi: number, whole: boolean): Promise<Buffer[]> {
-    const n = hi - lo;
-    if (m === n) return whole ? [] : [await this.mth(lo, hi)];
-    const k = largestPowerOfTwoBelow(n);
-    if (m <= k) return [...(await this.subproof(m, lo, lo + k, whole)), await this.mth(lo + k, hi)];
-    return [...(await this.subproof(m - k, lo + k, hi, false)), await this.mth(lo, lo + k)];
-  }
-
-  /** MTH(D[lo:hi]) for 0 <= lo < hi <= size. */
-  private async mth(lo: number, hi: number): Promise<Buffer> {
-    const n = hi - lo;
-    if (isPowerOfTwo(n) && lo % n === 0) return this.subtree(Math.round(Math.log2(n)), lo / n, false);
-    const k = largestPowerOfTwoBelow(n);
-    return merkleNodeHash(await this.mth(lo, lo + k), await this.mth(lo + k, hi));
-  }
-
-  /**
-   * The root of the complete subtree of height `h` whose leaves are `[i·2^h, (i+1)·2^h)`. Read from the
-   * stored row at height `h` when there is one, else hashed up from the stored row below it. With
-   * `fromBelow`, a stored row at `h` itself is not used (integration computes it).
-   */
-  async subtree(h: number, i: number, fromBelow: boolean): Promise<Buffer> {
-    let base = h - (h % TILE_HEIGHT);
-    if (fromBelow && base === h) base -= TILE_HEIGHT;
-    const span = 2 ** (h - base);
-    let level = await this.stored(base, i * span, (i + 1) * span);
-    while (level.length > 1) {
-      const up: Buffer[] = [];
-      for (let j = 0; j < level.length; j += 2) up.push(merkleNodeHash(level[j]!, level[j + 1]!));
-      level = up;
-    }
-    return level[0]!;
-  }
-
-  /** Stored hashes at `height` with indexes `[from, to)`, through the tile cache. */
-  private async stored(height: number, from: number, to: number): Promise<Buffer[]> {
-    const out: Buffer[] = [];
-    for (let t = Math.floor(from / TILE_WIDTH); t * TILE_WIDTH < to; t++) {
-      const tile = await this.tile(height, t);
-      const start = Math.max(from, t * TILE_WIDTH) - t * TILE_WIDTH;
-      const end = Math.min(to, (t + 1) * TILE_WIDTH) - t * TILE_WIDTH;
-      for (let j = start; j < end; j++) {
-        const h = tile[j];
-        if (h === undefined) throw missing(height, t * TILE_WIDTH + j, this.size);
-        out.push(h);
-      }
-    }
-    return out;
-  }
-
-  private async tile(height: number, t: number): Promise<Buffer[]> {
-    const key = `${height}/${t}`;
-    const cached = this.tiles.get(key);
-    if (cached) return cached;
-    // Only hashes of complete subtrees within this tree size belong to it.
-    const available = Math.floor(this.size / 2 ** height);
-    const from = t * TILE_WIDTH;
-    const to = Math.min((t + 1) * TILE_WIDTH, available);
-    const rows =
-      height === 0
-        ? await this.store.auditLeafHashes(from, to)
-        : await this.store.auditNodes(height, from, to);
-    const tile: Buffer[] = [];
-    for (const r of rows) {
-      if (r.index !== from + tile.length) throw missing(height, from + tile.length, this.size);
-      tile.push(Buffer.from(r.hash, 'hex'));
-    }
-    this.tiles.set(key, tile);
-    return tile;
+  /** MTH of each range, reading every stored node they need in one go. */
+  private async hashes(ranges: readonly (readonly [number, number])[]): Promise<Buffer[]> {
+    const parts = ranges.map(([lo, hi]) => decompose(lo, hi));
+    const stored = await fetchNodes(this.store, parts.flat(), this.size);
+    return parts.map((nodes) => {
+      // MTH(D[lo:hi]) = H(first subtree, MTH(rest)): fold from the right.
+      let acc = stored.get(key(nodes[nodes.length - 1]!))!;
+      for (let j = nodes.length - 2; j >= 0; j--) acc = merkleNodeHash(stored.get(key(nodes[j]!))!, acc);
+      return acc;
+    });
   }
 }
 
-function missing(height: number, index: number, size: number): WaybillError {
-  return new WaybillError(
-    'ERR_WAYBILL_LOG_TAMPERED',
-    height === 0
-      ? `the audit log has no entry ${index}, but holds ${size}: entries were deleted; run \`waybill audit verify\``
-      : `the audit log's stored hash at height ${height}, index ${index} is missing; run \`waybill audit verify\``,
-  );
+const key = (k: AuditNodeKey): string => `${k.height}/${k.index}`;
+
+async function fetchNodes(
+  store: Store,
+  keys: readonly AuditNodeKey[],
+  size: number,
+): Promise<Map<string, Buffer>> {
+  const wanted = new Map<string, AuditNodeKey>();
+  for (const k of keys) wanted.set(key(k), k);
+  const out = new Map<string, Buffer>();
+  if (wanted.size === 0) return out;
+  for (const r of await store.auditTreeHashes([...wanted.values()]))
+    out.set(key(r), Buffer.from(r.hash, 'hex'));
+  for (const [k, n] of wanted) {
+    if (!out.has(k)) {
+      throw new WaybillError(
+        'ERR_WAYBILL_LOG_TAMPERED',
+        n.height === 0
+          ? `the audit log has no entry ${n.index}, but holds ${size}: entries were deleted; run \`waybill audit verify\``
+          : `the audit log's stored hash of entries ${n.index * 2 ** n.height}…${(n.index + 1) * 2 ** n.height - 1} is missing; run \`waybill audit verify\``,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * The perfect subtrees whose hashes make up MTH(D[lo:hi]), left to right. RFC 9162 splits a range at
+ * the largest power of two below its size; every range reached from [0, n) that way starts at a multiple
+ * of the smallest power of two at least its size, so the left part is always a stored node.
+ */
+export function decompose(lo: number, hi: number): AuditNodeKey[] {
+  const out: AuditNodeKey[] = [];
+  while (lo < hi) {
+    const n = hi - lo;
+    const k = isPowerOfTwo(n) ? n : largestPowerOfTwoBelow(n);
+    const height = Math.round(Math.log2(k));
+    out.push({ height, index: lo / k });
+    lo += k;
+  }
+  return out;
+}
+
+/** The ranges whose MTH make up PATH(m, D[lo:hi]), leaf sibling first. */
+function pathRanges(m: number, lo: number, hi: number): [number, number][] {
+  const out: [number, number][] = [];
+  while (hi - lo > 1) {
+    const k = largestPowerOfTwoBelow(hi - lo);
+    if (m < lo + k) {
+      out.push([lo + k, hi]);
+      hi = lo + k;
+    } else {
+      out.push([lo, lo + k]);
+      lo += k;
+    }
+  }
+  return out.reverse();
+}
+
+/** The ranges whose MTH make up SUBPROOF(m, D[lo:hi], whole), in proof order. */
+function subproofRanges(m: number, lo: number, hi: number, whole: boolean): [number, number][] {
+  const out: [number, number][] = [];
+  for (;;) {
+    const n = hi - lo;
+    if (m === n) {
+      if (!whole) out.push([lo, hi]);
+      break;
+    }
+    const k = largestPowerOfTwoBelow(n);
+    if (m <= k) {
+      out.push([lo + k, hi]);
+      hi = lo + k;
+    } else {
+      out.push([lo, lo + k]);
+      m -= k;
+      lo += k;
+      whole = false;
+    }
+  }
+  return out.reverse();
 }
 
 function isPowerOfTwo(n: number): boolean {

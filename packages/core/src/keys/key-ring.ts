@@ -176,6 +176,22 @@ export class KeyRing {
     return { keyId: r.id, secret: this.box.open(r.sealedSecret, this.context(r)) };
   }
 
+  /**
+   * Whether a stored public key really is the public half of its sealed private key. Public halves are
+   * kept in clear for offline verification; this binds them to the master key, so a key planted in the
+   * store by someone without the master key is told apart.
+   */
+  isAuthentic(record: KeyRecord): boolean {
+    if (record.publicKey === null) return true;
+    try {
+      const opened = this.openSigning(record);
+      const stored = createPublicKey(record.publicKey).export({ type: 'spki', format: 'der' });
+      return opened.publicKey.export({ type: 'spki', format: 'der' }).equals(stored);
+    } catch {
+      return false;
+    }
+  }
+
   async list(): Promise<KeyRecord[]> {
     return this.store.listKeys(this.workspace);
   }

@@ -21,4 +21,10 @@ export interface Destination {
    * a committed export. Used when a run whose process died is rolled back.
    */
   discard?(path: string, options: { runId: string }): Promise<void>;
+  /**
+   * The SHA-256 (hex) of file `name` of the export committed at `path`, or null when nothing is
+   * committed there. Lets recovery tell a run that was released just before its process died from one
+   * that was not.
+   */
+  committedDigest?(path: string, name: string): Promise<string | null>;
 }

@@ -122,6 +122,12 @@ export interface AuditEntryRecord {
   readonly leafHash: string;
 }
 
+/** A node of the audit log's Merkle tree: height 0 is a leaf, node `i` at height `h` covers leaves [i·2^h, (i+1)·2^h). */
+export interface AuditNodeKey {
+  readonly height: number;
+  readonly index: number;
+}
+
 /** A signed checkpoint of the audit log. */
 export interface AuditCheckpointRecord {
   readonly size: number;
@@ -207,9 +213,12 @@ export interface Store {
   auditEntries(from: number, limit: number): Promise<AuditEntryRecord[]>;
   /** Leaf hashes of the entries with `from <= index < to`, in index order (fewer if rows are missing). */
   auditLeafHashes(from: number, to: number): Promise<{ index: number; hash: string }[]>;
-  /** Stored interior hashes at `height` (a multiple of 8): node `i` covers leaves [i·2^h, (i+1)·2^h). */
-  insertAuditNodes(height: number, nodes: readonly { index: number; hash: string }[]): Promise<void>;
+  /** Stores hashes of complete subtrees (height >= 1), each written once. */
+  insertAuditNodes(nodes: readonly (AuditNodeKey & { hash: string })[]): Promise<void>;
+  /** Stored interior hashes at `height` with `from <= index < to`, in index order. */
   auditNodes(height: number, from: number, to: number): Promise<{ index: number; hash: string }[]>;
+  /** The stored hashes of these nodes (leaf hashes for height 0); missing ones are left out. */
+  auditTreeHashes(keys: readonly AuditNodeKey[]): Promise<(AuditNodeKey & { hash: string })[]>;
   /** Erases an entry's event and salt (its leaf stays); false when there is no such unredacted entry. */
   redactAuditEntry(index: number): Promise<boolean>;
   searchAuditEntries(query: AuditSearch): Promise<AuditEntryRecord[]>;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../ports/clock.js';
 import type { ConnectionOpener } from '../ports/connection-opener.js';
+import type { Destination } from '../ports/destination.js';
 import type { Store } from '../ports/store.js';
 import { resolveSecret } from '../secrets/connection-secret.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -72,7 +73,28 @@ export async function recoverInterruptedRuns(o: InterruptedRunsOptions): Promise
       continue;
     }
     const run = await o.store.getRun(o.workspace, marker.runId);
-    if (marker.released === true) {
+    const conn =
+      marker.path !== undefined
+        ? await o.store.getConnection(o.workspace, 'destination', marker.destination)
+        : undefined;
+    let destination: Destination | undefined;
+    if (conn) {
+      try {
+        destination = await o.connections.openDestination(conn, resolveSecret(o.box, conn, o.env));
+      } catch {
+        destination = undefined; // unreachable now; the staged data is removed regardless
+      }
+    }
+    // The process may have died right after committing, before it could mark the run released: the
+    // committed envelope, matching the sealed digest, says it was.
+    const released =
+      marker.released === true ||
+      (run?.status === 'sealed' &&
+        run.waybillDigest !== null &&
+        marker.path !== undefined &&
+        (await destination?.committedDigest?.(marker.path, 'waybill.intoto.jsonl').catch(() => null)) ===
+          run.waybillDigest);
+    if (released) {
       // Released before the process died: only the staging area is left to clean.
       await rm(dir, { recursive: true, force: true });
       continue;
@@ -103,16 +125,9 @@ export async function recoverInterruptedRuns(o: InterruptedRunsOptions): Promise
         });
       });
     }
-    if (marker.path !== undefined) {
-      const conn = await o.store.getConnection(o.workspace, 'destination', marker.destination);
-      if (conn) {
-        try {
-          const destination = await o.connections.openDestination(conn, resolveSecret(o.box, conn, o.env));
-          await destination.discard?.(marker.path, { runId: marker.runId });
-        } catch {
-          // Best effort: the destination may be unreachable now; the staged data is removed regardless.
-        }
-      }
+    if (marker.path !== undefined && destination) {
+      // Best effort: the destination may be unreachable now; the staged data is removed regardless.
+      await destination.discard?.(marker.path, { runId: marker.runId }).catch(() => undefined);
     }
     await rm(dir, { recursive: true, force: true });
     recovered.push(marker.runId);
