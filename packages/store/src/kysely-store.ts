@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   ApiKeyRecord,
   AuditCheckpointRecord,
@@ -590,25 +590,24 @@ export class KyselyStore implements Store {
   auditTreeHashes(keys: readonly AuditNodeKey[]): Promise<(AuditNodeKey & { hash: string })[]> {
     return this.guard('reading audit log hashes', async () => {
       const out: (AuditNodeKey & { hash: string })[] = [];
-      const leaves = keys.filter((k) => k.height === 0).map((k) => k.index);
-      const nodes = keys.filter((k) => k.height > 0);
-      for (let i = 0; i < leaves.length; i += 500) {
-        const rows = await this.db
+      // One round trip per chunk: leaf hashes and stored nodes in a single UNION ALL.
+      for (let i = 0; i < keys.length; i += 200) {
+        const chunk = keys.slice(i, i + 200);
+        const leaves = chunk.filter((k) => k.height === 0).map((k) => k.index);
+        const nodes = chunk.filter((k) => k.height > 0);
+        const leafQuery = this.db
           .selectFrom('audit_entries')
-          .select(['idx', 'leaf_hash'])
-          .where('idx', 'in', leaves.slice(i, i + 500))
-          .execute();
-        for (const r of rows) out.push({ height: 0, index: num(r.idx), hash: r.leaf_hash });
-      }
-      for (let i = 0; i < nodes.length; i += 200) {
-        const chunk = nodes.slice(i, i + 200);
-        const rows = await this.db
+          .select([sql<number>`0`.as('height'), 'idx', 'leaf_hash as hash'])
+          .where('idx', 'in', leaves.length > 0 ? leaves : [-1]);
+        const nodeQuery = this.db
           .selectFrom('audit_nodes')
           .select(['height', 'idx', 'hash'])
           .where((eb) =>
-            eb.or(chunk.map((k) => eb.and([eb('height', '=', k.height), eb('idx', '=', k.index)]))),
-          )
-          .execute();
+            nodes.length > 0
+              ? eb.or(nodes.map((k) => eb.and([eb('height', '=', k.height), eb('idx', '=', k.index)])))
+              : sql<boolean>`1 = 0`,
+          );
+        const rows = await leafQuery.unionAll(nodeQuery).execute();
         for (const r of rows) out.push({ height: Number(r.height), index: num(r.idx), hash: r.hash });
       }
       return out;

@@ -7,13 +7,16 @@ import { KyselyStore } from './kysely-store.js';
 
 /**
  * Opens (creating if needed) the embedded SQLite store at `path` and applies pending migrations.
- * WAL mode so readers never block the writer; foreign keys on.
+ * WAL mode so readers never block the writer, every commit durable (synchronous=FULL); foreign keys on.
  */
 export async function openSqliteStore(path: string): Promise<KyselyStore> {
   let database: BetterSqlite3.Database;
   try {
     database = new BetterSqlite3(path);
     database.pragma('journal_mode = WAL');
+    // better-sqlite3 builds SQLite with WAL commits left unsynced (synchronous=NORMAL): a power cut could
+    // lose the last commits, audit entries included. FULL syncs the WAL at every commit.
+    database.pragma('synchronous = FULL');
     database.pragma('foreign_keys = ON');
     database.pragma('busy_timeout = 5000');
   } catch (err) {

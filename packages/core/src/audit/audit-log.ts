@@ -301,8 +301,12 @@ export class AuditLog {
    * Its `extra` line opens the leaf (salt || canonical event) unless the entry was redacted.
    */
   async proof(index: number, size?: number): Promise<string> {
-    const checkpoint =
-      size === undefined ? await this.latestCheckpoint() : await this.o.store.auditCheckpointAt(size);
+    // The checkpoint and the entry do not depend on each other: read together (two pooled connections on
+    // PostgreSQL), then the path, which needs the checkpoint's size.
+    const [checkpoint, entry] = await Promise.all([
+      size === undefined ? this.latestCheckpoint() : this.o.store.auditCheckpointAt(size),
+      this.entry(index),
+    ]);
     if (!checkpoint) {
       throw new WaybillError(
         'ERR_WAYBILL_NOT_FOUND',
@@ -317,7 +321,6 @@ export class AuditLog {
         `entry ${index} is not covered by the checkpoint of size ${checkpoint.size}`,
       );
     }
-    const entry = await this.entry(index);
     const path = await this.tree.at(checkpoint.size).inclusionProof(index);
     const extra =
       entry.event !== null && entry.salt !== null
