@@ -353,18 +353,59 @@ export async function readPublicKeys(
   return withPublicStore(home, env, (store) => listPublic(store, purpose));
 }
 
-/** The audit log's verifier keys (signed-note vkeys), current first; no master key needed. */
+/** The audit log's verifier keys (signed-note vkeys) this home trusts, current first. */
 export async function readLogVerifierKeys(
   home: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string[]> {
-  return withPublicStore(home, env, async (store) => {
-    const { origin } = await store.auditHead();
-    if (origin === null) return [];
-    const keys = await listPublic(store, 'log-signing');
-    keys.sort((a, b) => Number(b.current) - Number(a.current));
-    return keys.map((k) => vkeyFor(origin, k.publicKey));
-  });
+  return withPublicStore(home, env, async (store) => (await trustedLogKeys(home, env, store)).vkeys);
+}
+
+export interface TrustedLogKeys {
+  /** vkeys, current first. */
+  readonly vkeys: string[];
+  /** `master-key`: each checked against the master key; `unauthenticated`: none here to check with. */
+  readonly trust: 'master-key' | 'unauthenticated';
+  /** Ids of log keys in the store that are not what they claim (planted): left out of `vkeys`. */
+  readonly planted: string[];
+}
+
+/**
+ * The log keys of the store. Their public halves are kept in clear so that checking needs no secret;
+ * when the master key is at hand, each is also checked to be the public half of its sealed private
+ * key, so that a key planted in the store by someone without the master key is not trusted.
+ */
+export async function trustedLogKeys(
+  home: string,
+  env: NodeJS.ProcessEnv,
+  store: Store,
+): Promise<TrustedLogKeys> {
+  const { origin } = await store.auditHead();
+  const box = await masterKeyBox(home, env);
+  const ring = box ? new KeyRing(store, box, systemClock) : null;
+  const records = (await store.listKeys('default', 'log-signing'))
+    .filter((r) => r.publicKey !== null)
+    .sort(
+      (a, b) =>
+        Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || (a.createdAt < b.createdAt ? 1 : -1),
+    );
+  const vkeys: string[] = [];
+  const planted: string[] = [];
+  for (const r of records) {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(r.publicKey!);
+    } catch {
+      planted.push(r.id);
+      continue;
+    }
+    if (ring && !ring.isAuthentic(r)) {
+      planted.push(r.id);
+      continue;
+    }
+    if (origin !== null) vkeys.push(vkeyFor(origin, key));
+  }
+  return { vkeys, trust: ring ? 'master-key' : 'unauthenticated', planted };
 }
 
 /**

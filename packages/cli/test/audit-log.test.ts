@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { cp, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,8 @@ import {
   verifyNote,
   verifyTlogProof,
 } from '@waybill/verify';
+import { SecretBox } from '@waybill/core';
+import { openSqliteStore } from '@waybill/store';
 import { binPath, cli, tempHome } from './cli-harness.js';
 
 interface Demo {
@@ -218,9 +220,9 @@ test('deleting-a-row-is-detected', async () => {
 test('reordering-two-rows-is-detected', async () => {
   const { home } = await copyHome();
   sql(home, (db) => {
-    db.prepare('UPDATE audit_entries SET idx = -1 WHERE idx = 5').run();
+    db.prepare('UPDATE audit_entries SET idx = 1000000000 WHERE idx = 5').run();
     db.prepare('UPDATE audit_entries SET idx = 5 WHERE idx = 6').run();
-    db.prepare('UPDATE audit_entries SET idx = 6 WHERE idx = -1').run();
+    db.prepare('UPDATE audit_entries SET idx = 6 WHERE idx = 1000000000').run();
   });
   const { code, report } = await auditVerify(home);
   assert.equal(code, 1);
@@ -487,4 +489,55 @@ test('a run released just before its process died is not rolled back by recovery
     [second.runId],
   );
   assert.deepEqual(await readdir(join(home, 'staging')), []);
+});
+
+test('a-retired-log-key-signing-a-later-checkpoint-is-detected', async () => {
+  // The old log key leaked, which is why it was rotated; whoever holds it must not be able to vouch for
+  // entries logged after the rotation.
+  const { home } = await copyHome();
+  const db = new BetterSqlite3(join(home, 'waybill.db'), { readonly: true });
+  const old = db.prepare("SELECT id FROM keys WHERE purpose = 'log-signing'").get() as { id: string };
+  db.close();
+  assert.equal((await cli(['--home', home, 'keys', 'rotate', '--log'])).code, 0);
+  assert.equal((await cli(['--home', home, 'keys', 'create-hmac', 'after-rotation'])).code, 0);
+  const store = await openSqliteStore(join(home, 'waybill.db'));
+  try {
+    const box = new SecretBox(
+      Buffer.from((await readFile(join(home, 'master.key'), 'utf8')).trim(), 'base64'),
+    );
+    const record = (await store.listKeys('default', 'log-signing')).find((k) => k.id === old.id)!;
+    const oldKey = createPrivateKey({
+      key: box.open(record.sealedSecret, `key:log-signing:${old.id}`),
+      format: 'der',
+      type: 'pkcs8',
+    });
+    const latest = (await store.latestAuditCheckpoint())!;
+    const text = parseNote(latest.note).text;
+    const forged = signNote(text, { name: text.split('\n')[0]!, privateKey: oldKey });
+    sql(home, (d) =>
+      d.prepare('UPDATE audit_checkpoints SET note = ? WHERE size = ?').run(forged, latest.size),
+    );
+  } finally {
+    await store.close();
+  }
+  const { code, report } = await auditVerify(home);
+  assert.equal(code, 1);
+  assert.ok(
+    report.problems.some((p) =>
+      /signed only by a log key that a logged rotation retired before it/.test(p.message),
+    ),
+    JSON.stringify(report.problems),
+  );
+});
+
+test('a-log-that-lost-its-origin-is-reported-not-renamed', async () => {
+  const { home } = await copyHome();
+  sql(home, (db) => db.prepare('UPDATE audit_head SET origin = NULL').run());
+  const r = await cli(['--home', home, 'audit', 'verify']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERR_WAYBILL_LOG_TAMPERED: the audit log holds \d+ entries but has lost its origin/);
+  sql(home, (db) => {
+    const head = db.prepare('SELECT origin FROM audit_head').get() as { origin: string | null };
+    assert.equal(head.origin, null, 'reading never makes up a new origin');
+  });
 });

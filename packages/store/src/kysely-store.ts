@@ -642,7 +642,13 @@ export class KyselyStore implements Store {
 
   searchAuditEntries(q: AuditSearch): Promise<AuditEntryRecord[]> {
     return this.guard('searching the audit log', async () => {
-      let sel = this.db.selectFrom('audit_entries').selectAll();
+      // Only entries of the log: those the head counts (rows outside it are not logged events).
+      const head = await this.auditHead();
+      let sel = this.db
+        .selectFrom('audit_entries')
+        .selectAll()
+        .where('idx', '>=', 0)
+        .where('idx', '<', head.size);
       if (q.type !== undefined) sel = sel.where('type', '=', q.type);
       if (q.actor !== undefined) sel = sel.where('actor', '=', q.actor);
       if (q.since !== undefined) sel = sel.where('time', '>=', q.since);

@@ -117,7 +117,7 @@ const migrations: Record<string, Migration> = {
       await sql`INSERT INTO audit_head (id, size, origin) VALUES (1, 0, NULL)`.execute(db);
       await db.schema
         .createTable('audit_entries')
-        .addColumn('idx', 'bigint', (c) => c.primaryKey())
+        .addColumn('idx', 'bigint', (c) => c.primaryKey().check(sql`idx >= 0`))
         .addColumn('workspace', 'text', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())
         .addColumn('actor', 'text', (c) => c.notNull())

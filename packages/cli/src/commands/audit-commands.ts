@@ -2,14 +2,13 @@ import type { Command } from 'commander';
 import { parseVerifierKey } from '@waybill/verify';
 import {
   AuditLog,
-  KeyRing,
   WaybillError,
   fsckAuditLog,
   systemClock,
   type AuditEntryRecord,
   type Store,
 } from '@waybill/core';
-import { checkpointFile, masterKeyBox, resolveHome, withPublicStore } from '../home.js';
+import { checkpointFile, resolveHome, trustedLogKeys, withPublicStore } from '../home.js';
 import { printJson, println, table, usage } from '../output.js';
 import { globals, withHome, type CommandContext } from './command-context.js';
 
@@ -30,11 +29,20 @@ function readOnlyLog(store: Store, home: string): AuditLog {
     keys: { signingKey: noSigning, verificationKeys: noSigning },
     clock: systemClock,
     checkpointFile: checkpointFile(home),
+    readOnly: true,
   });
 }
 
 /** An entry as `audit entry`, `tail` and `search` show it; the leaf and its hash in base64. */
 function entryView(e: AuditEntryRecord): Record<string, unknown> {
+  let event: unknown = null;
+  if (e.event !== null) {
+    try {
+      event = JSON.parse(e.event);
+    } catch {
+      event = e.event; // not JSON (tampered): shown as stored; `audit verify` reports it
+    }
+  }
   return {
     index: e.index,
     type: e.type,
@@ -42,7 +50,7 @@ function entryView(e: AuditEntryRecord): Record<string, unknown> {
     actor: e.actor,
     workspace: e.workspace,
     redacted: e.event === null,
-    event: e.event === null ? null : (JSON.parse(e.event) as unknown),
+    event,
     salt: e.salt,
     leaf: Buffer.from(e.leaf, 'hex').toString('base64'),
     leafHash: Buffer.from(e.leafHash, 'hex').toString('base64'),
@@ -53,12 +61,15 @@ function entryLines(entries: readonly AuditEntryRecord[]): string {
   return table([
     ['INDEX', 'TIME', 'TYPE', 'ACTOR', 'ABOUT'],
     ...entries.map((e) => {
+      const view = entryView(e).event as { subjects?: unknown } | null;
       const subjects =
         e.event === null
           ? '(redacted)'
-          : Object.entries((JSON.parse(e.event) as { subjects: Record<string, string> }).subjects)
-              .map(([k, v]) => `${k}=${v}`)
-              .join(' ');
+          : view && typeof view === 'object' && view.subjects && typeof view.subjects === 'object'
+            ? Object.entries(view.subjects as Record<string, unknown>)
+                .map(([k, v]) => `${k}=${String(v)}`)
+                .join(' ')
+            : '(unreadable event)';
       return [String(e.index), e.time, e.type, e.actor || '-', subjects];
     }),
   ]);
@@ -94,28 +105,25 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
       }
       await withLog(cmd, async (log, store, home) => {
         let last = 0;
-        // Which log keys to trust. Pinned keys are best; else the store's, each checked against the
-        // master key (a public key planted in the store would otherwise let a forger re-sign history).
+        // Which log keys to trust: pinned ones are best; else the store's, each checked against the
+        // master key when it is here (a key planted in the store would let a forger re-sign history).
         const keyProblems: { index: null; message: string }[] = [];
         let keyTrust: 'pinned' | 'master-key' | 'unauthenticated' = 'pinned';
+        let vkeys = o.logKey ?? [];
         if (o.logKey === undefined) {
-          const box = await masterKeyBox(home, io.env);
-          keyTrust = box ? 'master-key' : 'unauthenticated';
-          if (box) {
-            const ring = new KeyRing(store, box, systemClock);
-            for (const r of await store.listKeys('default', 'log-signing')) {
-              if (!ring.isAuthentic(r)) {
-                keyProblems.push({
-                  index: null,
-                  message: `log key ${r.id} in the store is not the public half of a key sealed under this home's master key: it was planted`,
-                });
-              }
-            }
+          const trusted = await trustedLogKeys(home, io.env, store);
+          keyTrust = trusted.trust;
+          vkeys = trusted.vkeys;
+          for (const id of trusted.planted) {
+            keyProblems.push({
+              index: null,
+              message: `log key ${id} in the store is not the public half of a key sealed under this home's master key: it was planted, and is not trusted`,
+            });
           }
         }
         const report = await fsckAuditLog({
           store,
-          verifierKeys: o.logKey ?? (await log.verifierKeys()),
+          verifierKeys: vkeys,
           origin: await log.origin(),
           checkpointFile: checkpointFile(home),
           onProgress: (done, total) => {
@@ -153,10 +161,9 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
             io,
             `INVALID: the audit log is not intact${report.firstBadIndex !== undefined ? `; first bad entry: ${report.firstBadIndex}` : ''}`,
           );
-          for (const p of report.problems)
-            println(io, `  ${p.index !== null ? `#${p.index}: ` : ''}${p.message}`);
+          for (const p of problems) println(io, `  ${p.index !== null ? `#${p.index}: ` : ''}${p.message}`);
         }
-        if (!report.valid) ctx.setExit(1);
+        if (!valid) ctx.setExit(1);
       });
     });
 
@@ -181,8 +188,9 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
     .command('key')
     .description("the log's verifier key, in signed-note vkey form (name+keyid+base64(0x01 ‖ key))")
     .action(async (_o: unknown, cmd: Command) => {
-      await withLog(cmd, async (log) => {
-        const keys = await log.verifierKeys();
+      await withLog(cmd, async (log, store, home) => {
+        await log.origin();
+        const keys = (await trustedLogKeys(home, io.env, store)).vkeys;
         if (keys.length === 0)
           throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', 'this home has no log key; run `waybill init`');
         if (globals(cmd).json) printJson(io, { vkey: keys[0], all: keys });

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   WaybillError,
@@ -7,6 +8,7 @@ import {
   parseCheckpoint,
   parseVerifierKey,
   verifyConsistency,
+  noteKeyId,
   verifyNote,
   type NoteVerifier,
 } from '@waybill/verify';
@@ -51,16 +53,30 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
   const problems: { index: number | null; message: string; precise: boolean }[] = [];
   // Entry-level findings name the exact entry; tree- and checkpoint-level ones only bound it (the first
   // entry no longer vouched for). The first bad index prefers the exact ones.
-  const exact: number[] = [];
-  const bounds: number[] = [];
+  let exact = Infinity;
+  let bounds = Infinity;
   const problem = (index: number | null, message: string, precise = true): void => {
-    if (index !== null) (precise ? exact : bounds).push(index);
+    if (index !== null && precise) exact = Math.min(exact, index);
+    else if (index !== null) bounds = Math.min(bounds, index);
     if (problems.length < MAX_PROBLEMS) problems.push({ index, message, precise: precise && index !== null });
   };
   const bound = (index: number, message: string): void => problem(index, message, false);
   const verifiers: NoteVerifier[] = o.verifierKeys.map((k) => parseVerifierKey(k));
-  const head = await store.auditHead();
+  // Read in the order things are written (the file after its checkpoint is stored, a checkpoint after
+  // its entries committed), and scan only the entries the head counted: appends and checkpoints made by
+  // others while this runs are not mistaken for tampering.
+  const fileText =
+    o.checkpointFile === undefined ? null : await readFile(o.checkpointFile, 'utf8').catch(() => null);
   const checkpoints = await store.auditCheckpoints();
+  const head = await store.auditHead();
+  const rotations = new Map<string, number>();
+  const first = await store.auditEntries(Number.MIN_SAFE_INTEGER, 1);
+  if (first[0] !== undefined && first[0].index < 0) {
+    problem(
+      0,
+      `the store holds an entry with index ${first[0].index}: entries outside the log were inserted`,
+    );
+  }
   const redactions = new Set<number>();
   const redacted: number[] = [];
 
@@ -74,8 +90,10 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
   let expected = 0;
   for (;;) {
     o.signal?.throwIfAborted();
-    const rows = await store.auditEntries(expected, BATCH);
-    if (rows.length === 0) break;
+    const rows = (await store.auditEntries(expected, Math.min(BATCH, head.size - expected))).filter(
+      (r) => r.index < head.size,
+    );
+    if (rows.length === 0 || expected >= head.size) break;
     const created: { height: number; index: number; hash: Buffer }[] = [];
     for (const r of rows) {
       if (r.index !== expected) {
@@ -86,7 +104,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
         // Carry on with what is there, so later problems are still found; the tree is already wrong.
         expected = r.index;
       }
-      checkEntry(r, problem, redactions, redacted);
+      checkEntry(r, problem, redactions, redacted, rotations);
       stack.push({ height: 0, index: expected, hash: Buffer.from(r.leafHash, 'hex') });
       for (;;) {
         const right = stack[stack.length - 1]!;
@@ -122,9 +140,29 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
   let previous: { size: number; root: Buffer } | null = null;
   // Entries up to the largest checkpoint that still matches are vouched for; anything wrong is after it.
   let lastGood = 0;
+  // Note key ids of the log keys, and the entry at which each was replaced (from the logged rotations).
+  const retiredAtEntry = new Map<string, number>();
+  for (const r of await store.listKeys('default', 'log-signing')) {
+    const at = rotations.get(r.id);
+    if (at === undefined || r.publicKey === null) continue;
+    try {
+      retiredAtEntry.set(noteKeyId(o.origin, createPublicKey(r.publicKey)), at);
+    } catch {
+      // An unreadable key verifies nothing anyway.
+    }
+  }
   for (const c of checkpoints) {
-    const root = checkCheckpoint(c.note, `stored checkpoint of size ${c.size}`, verifiers, o.origin, problem);
+    const root = checkCheckpoint(c.note, `stored checkpoint of size ${c.size}`, verifiers, o.origin, (m) =>
+      bound(lastGood, m),
+    );
     if (root === null) continue;
+    if (!signedInForce(root.keyIds, c.size, retiredAtEntry)) {
+      bound(
+        lastGood,
+        `the stored checkpoint of size ${c.size} is signed only by a log key that a logged rotation retired before it: a retired key cannot vouch for later entries`,
+      );
+      continue;
+    }
     if (root.size !== c.size) {
       problem(null, `the stored checkpoint row of size ${c.size} holds a note of size ${root.size}`);
       continue;
@@ -163,11 +201,13 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
 
   // The checkpoint kept outside the store: deleting the log's tail (and its checkpoints) shows here.
   if (o.checkpointFile !== undefined) {
-    const text = await readFile(o.checkpointFile, 'utf8').catch(() => null);
+    const text = fileText;
     if (text === null) {
       if (checkpoints.length > 0) problem(null, `the checkpoint file ${o.checkpointFile} is missing`);
     } else {
-      const c = checkCheckpoint(text, `checkpoint file ${o.checkpointFile}`, verifiers, o.origin, problem);
+      const c = checkCheckpoint(text, `checkpoint file ${o.checkpointFile}`, verifiers, o.origin, (m) =>
+        bound(lastGood, m),
+      );
       if (c !== null) {
         const n = Number(c.size);
         if (n > size) {
@@ -195,8 +235,8 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
     }
   }
 
-  const pick = exact.length > 0 ? exact : bounds;
-  const firstBadIndex = pick.length > 0 ? Math.min(...pick) : undefined;
+  const pick = exact !== Infinity ? exact : bounds;
+  const firstBadIndex = pick !== Infinity ? pick : undefined;
   // Problems ordered by where they are, so the first line names the first bad entry.
   problems.sort(
     (a, b) => Number(b.precise) - Number(a.precise) || (a.index ?? Infinity) - (b.index ?? Infinity),
@@ -216,6 +256,7 @@ function checkEntry(
   problem: (index: number | null, message: string) => void,
   redactions: Set<number>,
   redacted: number[],
+  rotations: Map<string, number>,
 ): void {
   const i = r.index;
   if (Buffer.from(r.leafHash, 'hex').toString('hex') !== r.leafHash || r.leafHash.length !== 64) {
@@ -243,6 +284,10 @@ function checkEntry(
     problem(i, `entry ${i}: the event is not JSON`);
     return;
   }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    problem(i, `entry ${i}: the event is not a JSON object`);
+    return;
+  }
   if (event['index'] !== i) {
     problem(i, `entry ${i} holds the event logged as entry ${String(event['index'])}: entries were moved`);
   }
@@ -258,6 +303,11 @@ function checkEntry(
       i,
       `entry ${i}: the searchable columns (type, actor, time, workspace, run) differ from its event`,
     );
+  }
+  const details = (event['details'] ?? {}) as Record<string, unknown>;
+  if (event['type'] === 'key.rotated' && details['purpose'] === 'log-signing') {
+    // The replaced log key vouches for nothing logged after its rotation.
+    if (typeof details['replaces'] === 'string') rotations.set(details['replaces'], i);
   }
   if (event['type'] === 'audit.redacted') {
     const target = Number(subjects['entry']);
@@ -307,20 +357,35 @@ function checkCheckpoint(
   what: string,
   verifiers: readonly NoteVerifier[],
   origin: string,
-  problem: (index: number | null, message: string) => void,
-): { size: number; rootHash: Buffer } | null {
+  report: (message: string) => void,
+): { size: number; rootHash: Buffer; keyIds: string[] } | null {
   try {
     const verified = verifyNote(note, verifiers);
     const c = parseCheckpoint(verified.text);
     if (c.origin !== origin) {
-      problem(null, `the ${what} is from log ${JSON.stringify(c.origin)}, not this log (${origin})`);
+      report(`the ${what} is from log ${JSON.stringify(c.origin)}, not this log (${origin})`);
       return null;
     }
-    return { size: Number(c.size), rootHash: c.rootHash };
+    return { size: Number(c.size), rootHash: c.rootHash, keyIds: verified.verifiedBy.map((v) => v.keyId) };
   } catch (err) {
-    problem(null, `the ${what} is not validly signed by this log's key: ${(err as Error).message}`);
+    report(`the ${what} is not validly signed by this log's key: ${(err as Error).message}`);
     return null;
   }
+}
+
+/**
+ * Whether one of the keys that signed a checkpoint of `size` was still in force: a log key replaced by
+ * a logged rotation at entry R vouches only for checkpoints of at most R entries.
+ */
+function signedInForce(
+  keyIds: readonly string[],
+  size: number,
+  retiredAtEntry: ReadonlyMap<string, number>,
+): boolean {
+  return keyIds.some((k) => {
+    const r = retiredAtEntry.get(k);
+    return r === undefined || size <= r;
+  });
 }
 
 async function rootAt(store: Store, size: number, known: Map<number, Buffer>): Promise<Buffer> {

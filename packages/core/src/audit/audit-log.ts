@@ -34,7 +34,8 @@ export interface AuditEventInput {
 }
 
 /** What the log needs of a key ring: its signing key, and the public keys that verify checkpoints. */
-export type LogKeys = Pick<KeyRing, 'signingKey' | 'verificationKeys'>;
+export type LogKeys = Pick<KeyRing, 'signingKey' | 'verificationKeys'> &
+  Partial<Pick<KeyRing, 'isAuthentic'>>;
 
 export interface AuditLogOptions {
   readonly store: Store;
@@ -46,6 +47,8 @@ export interface AuditLogOptions {
    * log from the database is detected (`audit verify` compares the two).
    */
   readonly checkpointFile?: string;
+  /** Reading and proving only: never creates the origin, never signs. */
+  readonly readOnly?: boolean;
 }
 
 // Member names that hint at a secret: refused in event details, whatever their value (STYLE.md §8).
@@ -73,7 +76,17 @@ export class AuditLog {
   async origin(): Promise<string> {
     const head = await this.o.store.auditHead();
     if (head.origin !== null) return head.origin;
-    return this.o.store.initAuditOrigin(`waybill.local/audit/${randomBytes(8).toString('hex')}`);
+    if (this.o.readOnly || head.size > 0) {
+      // A log with entries always has its origin: one that lost it was tampered with, and making up a new
+      // one would change the log's identity and hide that.
+      throw new WaybillError(
+        head.size > 0 ? 'ERR_WAYBILL_LOG_TAMPERED' : 'ERR_WAYBILL_NOT_FOUND',
+        head.size > 0
+          ? `the audit log holds ${head.size} entries but has lost its origin (audit_head.origin); restore the store`
+          : 'the audit log is empty and has no origin yet; run `waybill init`',
+      );
+    }
+    return this.o.store.initAuditOrigin(newOrigin());
   }
 
   /**
@@ -85,6 +98,8 @@ export class AuditLog {
     if (list.length === 0) return [];
     for (const e of list) checkNoSecrets(e.type, e.details ?? {});
     const first = await tx.reserveAuditIndexes(list.length);
+    // The first append names the log: a log with entries always has its origin.
+    if (first === 0 && (await tx.auditHead()).origin === null) await tx.initAuditOrigin(newOrigin());
     const time = this.o.clock.now().toISOString();
     const salts = randomBytes(AUDIT_SALT_SIZE * list.length);
     const leafHashes: Buffer[] = [];
@@ -137,19 +152,34 @@ export class AuditLog {
    * writes it to the checkpoint file. Returns the latest checkpoint.
    */
   async checkpoint(): Promise<AuditCheckpointRecord> {
+    // One at a time per process (a seal and the interval timer may ask together).
+    const next = this.signing.then(() => this.signCheckpoint());
+    this.signing = next.catch(() => undefined);
+    return next;
+  }
+
+  private signing: Promise<unknown> = Promise.resolve();
+
+  private async signCheckpoint(): Promise<AuditCheckpointRecord> {
     const { store, clock } = this.o;
     // Appends committed before this point are covered by what is signed or found below.
     const covers = this.appends;
     const origin = await this.origin();
-    const size = await this.size();
+    // The anchors are read before the size: a checkpoint is only ever written after the appends it
+    // covers committed, so the size read next is at least theirs unless the log was truncated.
+    // The file first: a process writes it only after storing the checkpoint, so the latest stored one read
+    // next is at least as new.
+    const fileNote = await this.readCheckpointFile();
     const latest = await store.latestAuditCheckpoint();
+    const size = await this.size();
     if (latest && latest.size >= size) {
+      await this.assertExtends(origin, latest.size, Buffer.from(latest.rootHash, 'hex'), latest, fileNote);
       await this.writeCheckpointFile(latest);
       this.signedAppends = Math.max(this.signedAppends, covers);
       return latest;
     }
     const root = await this.tree.at(size).root();
-    await this.assertExtends(origin, size, root, latest);
+    await this.assertExtends(origin, size, root, latest, fileNote);
     const key = await this.o.keys.signingKey('log-signing');
     const note = signNote(formatCheckpoint({ origin, size, rootHash: root }), {
       name: origin,
@@ -179,11 +209,12 @@ export class AuditLog {
     size: number,
     root: Buffer,
     latest: AuditCheckpointRecord | undefined,
+    fileNote: string | null,
   ): Promise<void> {
     const verifiers = (await this.verifierKeys()).map((k) => parseVerifierKey(k));
     const notes = [
       { what: `the stored checkpoint of size ${latest?.size}`, note: latest?.note },
-      { what: `the checkpoint file ${this.o.checkpointFile}`, note: await this.readCheckpointFile() },
+      { what: `the checkpoint file ${this.o.checkpointFile}`, note: fileNote },
     ];
     let anchor: { size: number; root: Buffer } | null = null;
     for (const { what, note } of notes) {
@@ -281,7 +312,18 @@ export class AuditLog {
         (a, b) =>
           Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || (a.createdAt < b.createdAt ? 1 : -1),
       );
-    return records.map((r) => vkeyFor(origin, createPublicKey(r.publicKey!)));
+    const out: string[] = [];
+    for (const r of records) {
+      // A key that does not parse, or (when the master key is at hand) is not the public half of its
+      // sealed private key, was planted in the store: it vouches for nothing.
+      if (this.o.keys.isAuthentic && !this.o.keys.isAuthentic(r)) continue;
+      try {
+        out.push(vkeyFor(origin, createPublicKey(r.publicKey!)));
+      } catch {
+        continue;
+      }
+    }
+    return out;
   }
 
   /** One entry; `ERR_WAYBILL_NOT_FOUND` past the end. */
@@ -401,10 +443,15 @@ export class AuditLog {
       }
     }
     await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
     await writeFile(tmp, c.note, { mode: 0o644 });
     await rename(tmp, file);
   }
+}
+
+/** A fresh log origin: a schema-less URL-like name without spaces or `+` (c2sp.org/tlog-checkpoint). */
+function newOrigin(): string {
+  return `waybill.local/audit/${randomBytes(8).toString('hex')}`;
 }
 
 function checkNoSecrets(type: string, details: Readonly<Record<string, unknown>>, path = 'details'): void {

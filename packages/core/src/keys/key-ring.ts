@@ -46,7 +46,12 @@ export class KeyRing {
 
   private async saveKey(record: KeyRecord, actor: string, retire?: KeyRecord): Promise<void> {
     await this.store.transaction(async (tx) => {
-      if (retire) await tx.retireKey(retire.id, record.createdAt);
+      if (retire && !(await tx.retireKey(retire.id, record.createdAt))) {
+        throw new WaybillError(
+          'ERR_WAYBILL_CONFLICT',
+          `key ${retire.id} was retired meanwhile (another rotation); nothing was changed`,
+        );
+      }
       await tx.insertKey(record);
       await this.audit?.append(tx, {
         type: retire ? 'key.rotated' : 'key.created',

@@ -3,7 +3,14 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
-import { MerkleRootBuilder, WaybillError, signEnvelope, wrapError } from '@waybill/verify';
+import {
+  MerkleRootBuilder,
+  WaybillError,
+  openAuditLeaf,
+  signEnvelope,
+  verifyTlogProof,
+  wrapError,
+} from '@waybill/verify';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import { canonicalJson } from '../json/canonical-json.js';
@@ -11,7 +18,7 @@ import { uuidv7 } from '../ids/uuid-v7.js';
 import type { KeyRing, HmacKey } from '../keys/key-ring.js';
 import type { Clock } from '../ports/clock.js';
 import type { ConnectionOpener } from '../ports/connection-opener.js';
-import type { DestinationWrite } from '../ports/destination.js';
+import type { Destination, DestinationWrite } from '../ports/destination.js';
 import type { Source } from '../ports/source.js';
 import type { ConnectionRecord, RunRecord, Store } from '../ports/store.js';
 import { RunTracker } from '../runs/run-tracker.js';
@@ -159,6 +166,10 @@ export class ExportService {
     }
     let write: DestinationWrite | undefined;
     let source: Source | undefined;
+    let destinationForCheck: Destination | undefined;
+    let committedPath: string | undefined;
+    let sealedPredicate: ExportPredicate | undefined;
+    let keepMarker = false;
     try {
       source = await this.o.connections.openSource(
         sourceConn,
@@ -290,6 +301,7 @@ export class ExportService {
       // before anything is released: an export whose seal cannot be logged is never committed.
       const location = write.location;
       const waybillDigest = sha256(envelopeBytes);
+      sealedPredicate = predicate;
       const { run: sealed, auditIndex } = await tracker.move('sealed', { location, waybillDigest }, null, {
         waybillDigest,
         location,
@@ -301,7 +313,25 @@ export class ExportService {
       // A checkpoint at once, and the receipt proving the seal against it, beside the waybill.
       const checkpoint = await this.o.audit.checkpoint();
       const receipt = await this.o.audit.proof(auditIndex, checkpoint.size);
+      // The receipt must verify as a recipient will check it (against this log's own keys, opening to
+      // this seal entry) before the export is released with it.
+      const sealEntry = await this.o.audit.entry(auditIndex);
+      const opened = verifyTlogProof(receipt, {
+        leafHash: Buffer.from(sealEntry.leafHash, 'hex'),
+        verifiers: await this.o.audit.verifierKeys(),
+      });
+      if (
+        opened.extra === null ||
+        !openAuditLeaf(opened.extra).leaf.equals(Buffer.from(sealEntry.leaf, 'hex'))
+      ) {
+        throw new WaybillError(
+          'ERR_WAYBILL_LOG_TAMPERED',
+          `the receipt of run ${runId} does not open its seal entry`,
+        );
+      }
       await write.writeFile(RECEIPT_FILE, Buffer.from(receipt, 'utf8'));
+      destinationForCheck = destination;
+      committedPath = path;
       await write.commit();
       write = undefined;
       // Released: recovery must not roll this run back if the process dies before cleaning up.
@@ -318,12 +348,29 @@ export class ExportService {
               'ERR_WAYBILL_RUN_FAILED',
               `run ${runId} failed: ${(err as Error)?.message ?? String(err)}`,
             );
+      // A commit that reported an error after the export became visible (an fsync of the parent, say) did
+      // release it, with its receipt: that run is sealed, not failed.
+      const current = tracker.current;
+      if (
+        current.status === 'sealed' &&
+        committedPath !== undefined &&
+        (await destinationForCheck?.committedDigest?.(committedPath, ENVELOPE_FILE).catch(() => null)) ===
+          current.waybillDigest
+      ) {
+        write = undefined;
+        return { run: current, location: current.location!, predicate: sealedPredicate! };
+      }
       if (write) await write.abort().catch(() => undefined);
-      await tracker.fail(e).catch(() => undefined);
+      // If even recording the failure fails, the staging marker stays, so a later run's recovery can
+      // settle this run instead of leaving it in a state that is not true.
+      keepMarker = !(await tracker.fail(e).then(
+        () => true,
+        () => false,
+      ));
       throw e;
     } finally {
       if (source) await source.close().catch(() => undefined);
-      await rm(staging, { recursive: true, force: true });
+      if (!keepMarker) await rm(staging, { recursive: true, force: true });
     }
   }
 

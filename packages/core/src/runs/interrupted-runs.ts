@@ -99,12 +99,17 @@ export async function recoverInterruptedRuns(o: InterruptedRunsOptions): Promise
       await rm(dir, { recursive: true, force: true });
       continue;
     }
+    if (run?.status === 'sealed' && (destination?.committedDigest === undefined || !conn)) {
+      // Sealed, and whether it was committed cannot be told now (destination unreachable, or it cannot
+      // say): never fail it blind. The marker stays for a later recovery.
+      continue;
+    }
     if (run && run.status !== 'failed') {
       const at = o.clock.now().toISOString();
       const seq = (await o.store.runTransitions(run.id)).length + 1;
       const message = `interrupted: the process running it (pid ${marker.pid}) ended before it finished; nothing was released`;
       await o.store.transaction(async (tx) => {
-        await tx.updateRun(
+        const moved = await tx.updateRun(
           run.id,
           run.status,
           {
@@ -116,6 +121,8 @@ export async function recoverInterruptedRuns(o: InterruptedRunsOptions): Promise
           },
           { runId: run.id, seq, status: 'failed', at, detail: `ERR_WAYBILL_RUN_FAILED: ${message}` },
         );
+        // Another process recovered it first: its entry is logged already.
+        if (!moved) return;
         await o.audit.append(tx, {
           type: 'run.failed',
           actor: 'system',
