@@ -590,7 +590,20 @@ export class KyselyStore implements Store {
   auditTreeHashes(keys: readonly AuditNodeKey[]): Promise<(AuditNodeKey & { hash: string })[]> {
     return this.guard('reading audit log hashes', async () => {
       const out: (AuditNodeKey & { hash: string })[] = [];
-      // One round trip per chunk: leaf hashes and stored nodes in a single UNION ALL.
+      if (this.kind === 'postgres') {
+        // One statement whatever the number of keys: arrays joined with unnest, so PostgreSQL plans
+        // one small join instead of a long OR.
+        const leaves = keys.filter((k) => k.height === 0).map((k) => k.index);
+        const nodes = keys.filter((k) => k.height > 0);
+        const { rows } = await sql<{ height: number; idx: string | number; hash: string }>`
+          SELECT 0 AS height, idx, leaf_hash AS hash FROM audit_entries WHERE idx = ANY(${leaves}::bigint[])
+          UNION ALL
+          SELECT n.height, n.idx, n.hash FROM audit_nodes n
+            JOIN unnest(${nodes.map((k) => k.height)}::int[], ${nodes.map((k) => k.index)}::bigint[]) AS k(h, i)
+              ON n.height = k.h AND n.idx = k.i`.execute(this.db);
+        return rows.map((r) => ({ height: Number(r.height), index: num(r.idx), hash: r.hash }));
+      }
+      // SQLite: one round trip per chunk, leaf hashes and stored nodes in a single UNION ALL.
       for (let i = 0; i < keys.length; i += 200) {
         const chunk = keys.slice(i, i + 200);
         const leaves = chunk.filter((k) => k.height === 0).map((k) => k.index);
@@ -677,6 +690,55 @@ export class KyselyStore implements Store {
     return this.guard('reading audit checkpoints', async () => {
       const rows = await this.db.selectFrom('audit_checkpoints').selectAll().orderBy('size').execute();
       return rows.map(toCheckpoint);
+    });
+  }
+
+  auditEntryAndCheckpoint(
+    index: number,
+    size?: number,
+  ): Promise<{ entry?: AuditEntryRecord; checkpoint?: AuditCheckpointRecord }> {
+    return this.guard('reading the audit log', async () => {
+      // One round trip: the checkpoint row left-joined to the entry row.
+      let cp = this.db.selectFrom('audit_checkpoints').selectAll();
+      cp = size === undefined ? cp.orderBy('size', 'desc').limit(1) : cp.where('size', '=', size);
+      const row = await this.db
+        .selectFrom(cp.as('c'))
+        .leftJoin('audit_entries as e', (j) => j.on('e.idx', '=', index))
+        .selectAll('c')
+        .select([
+          'e.idx',
+          'e.workspace',
+          'e.type',
+          'e.actor',
+          'e.time',
+          'e.run_id',
+          'e.event',
+          'e.salt',
+          'e.leaf',
+          'e.leaf_hash',
+        ])
+        .executeTakeFirst();
+      if (!row) {
+        const [entry] = (await this.auditEntries(index, 1)).filter((e) => e.index === index);
+        return entry ? { entry } : {};
+      }
+      const checkpoint = toCheckpoint(row);
+      if (row.idx === null || row.leaf === null) return { checkpoint };
+      return {
+        checkpoint,
+        entry: toAuditEntry({
+          idx: row.idx,
+          workspace: row.workspace!,
+          type: row.type!,
+          actor: row.actor!,
+          time: row.time!,
+          run_id: row.run_id,
+          event: row.event,
+          salt: row.salt,
+          leaf: row.leaf,
+          leaf_hash: row.leaf_hash!,
+        }),
+      };
     });
   }
 

@@ -343,12 +343,8 @@ export class AuditLog {
    * Its `extra` line opens the leaf (salt || canonical event) unless the entry was redacted.
    */
   async proof(index: number, size?: number): Promise<string> {
-    // The checkpoint and the entry do not depend on each other: read together (two pooled connections on
-    // PostgreSQL), then the path, which needs the checkpoint's size.
-    const [checkpoint, entry] = await Promise.all([
-      size === undefined ? this.latestCheckpoint() : this.o.store.auditCheckpointAt(size),
-      this.entry(index),
-    ]);
+    // Two reads: the entry with its checkpoint, then the path (which needs the checkpoint's size).
+    const { checkpoint, entry } = await this.o.store.auditEntryAndCheckpoint(index, size);
     if (!checkpoint) {
       throw new WaybillError(
         'ERR_WAYBILL_NOT_FOUND',
@@ -362,6 +358,9 @@ export class AuditLog {
         'ERR_WAYBILL_NOT_FOUND',
         `entry ${index} is not covered by the checkpoint of size ${checkpoint.size}`,
       );
+    }
+    if (!entry || entry.index !== index) {
+      throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `the audit log has no entry ${index}`);
     }
     const path = await this.tree.at(checkpoint.size).inclusionProof(index);
     const extra =

@@ -227,5 +227,13 @@ export interface Store {
   /** Every stored checkpoint, by size. */
   auditCheckpoints(): Promise<AuditCheckpointRecord[]>;
   latestAuditCheckpoint(): Promise<AuditCheckpointRecord | undefined>;
+  /**
+   * Entry `index` and the checkpoint of `size` (default the latest) in one read: what a proof needs
+   * before its path. Either is undefined when missing.
+   */
+  auditEntryAndCheckpoint(
+    index: number,
+    size?: number,
+  ): Promise<{ entry?: AuditEntryRecord; checkpoint?: AuditCheckpointRecord }>;
   auditCheckpointAt(size: number): Promise<AuditCheckpointRecord | undefined>;
 }
