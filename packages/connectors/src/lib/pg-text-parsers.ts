@@ -1,4 +1,5 @@
-import { canonicalJson } from '@waybill/core';
+// The lean entry point: this module runs in pipeline workers, which need not load all of core.
+import { canonicalJson } from '@waybill/core/canonical-json';
 import type { CellValue } from '@waybill/core';
 import { bytesCell, decimalTextCell, floatCell, integerTextCell, pgTimestampCell } from './cell-values.js';
 
