@@ -131,7 +131,8 @@ function setupHome(name) {
   return home;
 }
 
-function exportOnce(home, table) {
+/** One `waybill export run`; `workers` (e.g. 0: batches on the main thread) when given. */
+function exportOnce(home, table, workers) {
   const r = timed(process.execPath, [
     bin,
     '--home',
@@ -142,6 +143,7 @@ function exportOnce(home, table) {
     '--purpose',
     'benchmark',
     '--json',
+    ...(workers === undefined ? [] : ['--workers', String(workers)]),
   ]);
   const out = JSON.parse(r.stdout);
   rmSync(out.location, { recursive: true, force: true });
