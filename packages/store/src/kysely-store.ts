@@ -696,49 +696,77 @@ export class KyselyStore implements Store {
   auditEntryAndCheckpoint(
     index: number,
     size?: number,
-  ): Promise<{ entry?: AuditEntryRecord; checkpoint?: AuditCheckpointRecord }> {
+    nodes: readonly AuditNodeKey[] = [],
+  ): Promise<{
+    entry?: AuditEntryRecord;
+    checkpoint?: AuditCheckpointRecord;
+    hashes: (AuditNodeKey & { hash: string })[];
+  }> {
     return this.guard('reading the audit log', async () => {
-      // One round trip: the checkpoint row left-joined to the entry row.
-      let cp = this.db.selectFrom('audit_checkpoints').selectAll();
-      cp = size === undefined ? cp.orderBy('size', 'desc').limit(1) : cp.where('size', '=', size);
-      const row = await this.db
-        .selectFrom(cp.as('c'))
-        .leftJoin('audit_entries as e', (j) => j.on('e.idx', '=', index))
-        .selectAll('c')
-        .select([
-          'e.idx',
-          'e.workspace',
-          'e.type',
-          'e.actor',
-          'e.time',
-          'e.run_id',
-          'e.event',
-          'e.salt',
-          'e.leaf',
-          'e.leaf_hash',
-        ])
-        .executeTakeFirst();
-      if (!row) {
+      if (this.kind !== 'postgres') {
+        // In-process SQLite: separate statements cost no round trips.
         const [entry] = (await this.auditEntries(index, 1)).filter((e) => e.index === index);
-        return entry ? { entry } : {};
+        const checkpoint =
+          size === undefined ? await this.latestAuditCheckpoint() : await this.auditCheckpointAt(size);
+        const hashes = nodes.length > 0 ? await this.auditTreeHashes(nodes) : [];
+        return { ...(entry ? { entry } : {}), ...(checkpoint ? { checkpoint } : {}), hashes };
       }
-      const checkpoint = toCheckpoint(row);
-      if (row.idx === null || row.leaf === null) return { checkpoint };
-      return {
-        checkpoint,
-        entry: toAuditEntry({
-          idx: row.idx,
-          workspace: row.workspace!,
-          type: row.type!,
-          actor: row.actor!,
-          time: row.time!,
-          run_id: row.run_id,
-          event: row.event,
-          salt: row.salt,
-          leaf: row.leaf,
-          leaf_hash: row.leaf_hash!,
-        }),
-      };
+      // PostgreSQL: one statement, one round trip. Three row shapes in one UNION ALL of text columns:
+      // 'c' the checkpoint, 'e' the entry, 'l'/'n' the leaf hashes and nodes asked for.
+      const leaves = nodes.filter((k) => k.height === 0).map((k) => k.index);
+      const inner = nodes.filter((k) => k.height > 0);
+      const checkpointWhere =
+        size === undefined ? sql`ORDER BY size DESC LIMIT 1` : sql`WHERE size = ${size}`;
+      const { rows } = await sql<{
+        kind: string;
+        a: string | null;
+        b: string | null;
+        c: string | null;
+        d: string | null;
+        e: string | null;
+        f: string | null;
+        g: string | null;
+        h: string | null;
+        i: string | null;
+        j: string | null;
+      }>`
+        (SELECT 'c' AS kind, size::text AS a, note AS b, root_hash AS c, created_at AS d, NULL::text AS e,
+                NULL::text AS f, NULL::text AS g, NULL::text AS h, NULL::text AS i, NULL::text AS j
+           FROM audit_checkpoints ${checkpointWhere})
+        UNION ALL
+        SELECT 'e', idx::text, workspace, type, actor, time, run_id, event, salt, leaf, leaf_hash
+          FROM audit_entries WHERE idx = ${index}
+        UNION ALL
+        SELECT 'l', idx::text, leaf_hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+          FROM audit_entries WHERE idx = ANY(${leaves}::bigint[])
+        UNION ALL
+        SELECT 'n', n.idx::text, n.hash, n.height::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+          FROM audit_nodes n
+          JOIN unnest(${inner.map((k) => k.height)}::int[], ${inner.map((k) => k.index)}::bigint[]) AS k(h, i)
+            ON n.height = k.h AND n.idx = k.i`.execute(this.db);
+      let entry: AuditEntryRecord | undefined;
+      let checkpoint: AuditCheckpointRecord | undefined;
+      const hashes: (AuditNodeKey & { hash: string })[] = [];
+      for (const r of rows) {
+        if (r.kind === 'c') {
+          checkpoint = { size: Number(r.a), note: r.b!, rootHash: r.c!, createdAt: r.d! };
+        } else if (r.kind === 'e') {
+          entry = {
+            index: Number(r.a),
+            workspace: r.b!,
+            type: r.c!,
+            actor: r.d!,
+            time: r.e!,
+            runId: r.f,
+            event: r.g,
+            salt: r.h,
+            leaf: r.i!,
+            leafHash: r.j!,
+          };
+        } else if (r.kind === 'l') hashes.push({ height: 0, index: Number(r.a), hash: r.b! });
+        else hashes.push({ height: Number(r.c), index: Number(r.a), hash: r.b! });
+      }
+      return { ...(entry ? { entry } : {}), ...(checkpoint ? { checkpoint } : {}), hashes };
     });
   }
 

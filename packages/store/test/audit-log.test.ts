@@ -19,6 +19,7 @@ import {
   merkleRoot,
   openAuditLeaf,
   parseCheckpoint,
+  parseTlogProof,
   verifyConsistency,
   verifyNote,
   verifyTlogProof,
@@ -121,6 +122,14 @@ function auditSuite(name: string, open: () => Promise<KyselyStore | null>): void
         verifiers: [vkey!],
       });
       assert.equal(parsed.index, 300n);
+      // Later proofs against the same checkpoint read their path ahead, with the entry (one round trip on
+      // PostgreSQL); each must be the same proof the tree gives.
+      for (const i of [0, 1, 255, 256, 299, leafHashes.length - 1]) {
+        const text = await log.proof(i);
+        const p = verifyTlogProof(text, { leafHash: leafHashes[i]!, verifiers: [vkey!] });
+        assert.equal(p.index, BigInt(i));
+        assert.deepEqual(parseTlogProof(text).proof, inclusionProof(i, leafHashes));
+      }
       const opened = openAuditLeaf(parsed.extra!);
       assert.deepEqual(merkleLeafHash(opened.leaf), leafHashes[300]);
       assert.equal(opened.event.index, 300);

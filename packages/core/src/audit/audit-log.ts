@@ -67,6 +67,8 @@ export class AuditLog {
    */
   private appends = 0;
   private signedAppends = 0;
+  /** The size of the checkpoint the last proof was made against (to read its path ahead). */
+  private lastProofSize: number | undefined;
 
   constructor(private readonly o: AuditLogOptions) {
     this.tree = new StoredMerkleTree(o.store);
@@ -343,8 +345,16 @@ export class AuditLog {
    * Its `extra` line opens the leaf (salt || canonical event) unless the entry was redacted.
    */
   async proof(index: number, size?: number): Promise<string> {
-    // Two reads: the entry with its checkpoint, then the path (which needs the checkpoint's size).
-    const { checkpoint, entry } = await this.o.store.auditEntryAndCheckpoint(index, size);
+    // One read in the usual case: the entry, the checkpoint and the nodes of the path for the checkpoint
+    // size seen last (checkpoints change far less often than proofs are asked for). If the checkpoint
+    // turns out to be another size, a second read gets the path for it.
+    const guess = size ?? this.lastProofSize;
+    const ahead = guess !== undefined ? this.tree.at(guess) : undefined;
+    const { checkpoint, entry, hashes } = await this.o.store.auditEntryAndCheckpoint(
+      index,
+      size,
+      ahead?.inclusionKeys(index) ?? [],
+    );
     if (!checkpoint) {
       throw new WaybillError(
         'ERR_WAYBILL_NOT_FOUND',
@@ -362,7 +372,10 @@ export class AuditLog {
     if (!entry || entry.index !== index) {
       throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `the audit log has no entry ${index}`);
     }
-    const path = await this.tree.at(checkpoint.size).inclusionProof(index);
+    this.lastProofSize = checkpoint.size;
+    const path =
+      (ahead?.size === checkpoint.size ? ahead.inclusionProofFrom(index, hashes) : null) ??
+      (await this.tree.at(checkpoint.size).inclusionProof(index));
     const extra =
       entry.event !== null && entry.salt !== null
         ? auditLeafOpening(Buffer.from(entry.salt, 'base64'), Buffer.from(entry.event, 'utf8'))

@@ -77,6 +77,23 @@ export class TreeReader {
     return this.hashes(pathRanges(index, 0, this.size));
   }
 
+  /** The stored nodes PATH(m, D[0:size]) is made of: to read them ahead, with other data. */
+  inclusionKeys(index: number): AuditNodeKey[] {
+    if (!Number.isSafeInteger(index) || index < 0 || index >= this.size) return [];
+    return pathRanges(index, 0, this.size).flatMap(([lo, hi]) => decompose(lo, hi));
+  }
+
+  /**
+   * PATH(m, D[0:size]) from hashes read ahead (see {@link inclusionKeys}); null when one is missing
+   * (then ask {@link inclusionProof}, which says what is missing).
+   */
+  inclusionProofFrom(index: number, hashes: readonly (AuditNodeKey & { hash: string })[]): Buffer[] | null {
+    const stored = new Map(hashes.map((h) => [key(h), Buffer.from(h.hash, 'hex')]));
+    const parts = pathRanges(index, 0, this.size).map(([lo, hi]) => decompose(lo, hi));
+    if (!parts.every((nodes) => nodes.every((n) => stored.has(key(n))))) return null;
+    return parts.map((nodes) => fold(nodes, stored));
+  }
+
   /** PROOF(m, D[0:size]) (RFC 9162 §2.1.4.1): that the tree of `oldSize` leaves is a prefix of this one. */
   async consistencyProof(oldSize: number): Promise<Buffer[]> {
     if (!Number.isSafeInteger(oldSize) || oldSize < 0 || oldSize > this.size) {
@@ -93,13 +110,15 @@ export class TreeReader {
   private async hashes(ranges: readonly (readonly [number, number])[]): Promise<Buffer[]> {
     const parts = ranges.map(([lo, hi]) => decompose(lo, hi));
     const stored = await fetchNodes(this.store, parts.flat(), this.size);
-    return parts.map((nodes) => {
-      // MTH(D[lo:hi]) = H(first subtree, MTH(rest)): fold from the right.
-      let acc = stored.get(key(nodes[nodes.length - 1]!))!;
-      for (let j = nodes.length - 2; j >= 0; j--) acc = merkleNodeHash(stored.get(key(nodes[j]!))!, acc);
-      return acc;
-    });
+    return parts.map((nodes) => fold(nodes, stored));
   }
+}
+
+/** MTH(D[lo:hi]) = H(first subtree, MTH(rest)): its subtrees folded from the right. */
+function fold(nodes: readonly AuditNodeKey[], stored: ReadonlyMap<string, Buffer>): Buffer {
+  let acc = stored.get(key(nodes[nodes.length - 1]!))!;
+  for (let j = nodes.length - 2; j >= 0; j--) acc = merkleNodeHash(stored.get(key(nodes[j]!))!, acc);
+  return acc;
 }
 
 const key = (k: AuditNodeKey): string => `${k.height}/${k.index}`;

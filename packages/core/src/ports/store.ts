@@ -228,12 +228,18 @@ export interface Store {
   auditCheckpoints(): Promise<AuditCheckpointRecord[]>;
   latestAuditCheckpoint(): Promise<AuditCheckpointRecord | undefined>;
   /**
-   * Entry `index` and the checkpoint of `size` (default the latest) in one read: what a proof needs
-   * before its path. Either is undefined when missing.
+   * Entry `index`, the checkpoint of `size` (default the latest) and, optionally, the tree nodes a proof
+   * is expected to need, in one read. Entry or checkpoint are undefined when missing.
    */
   auditEntryAndCheckpoint(
     index: number,
     size?: number,
-  ): Promise<{ entry?: AuditEntryRecord; checkpoint?: AuditCheckpointRecord }>;
+    nodes?: readonly AuditNodeKey[],
+  ): Promise<{
+    entry?: AuditEntryRecord;
+    checkpoint?: AuditCheckpointRecord;
+    /** The stored hashes of `nodes` found (as `auditTreeHashes`), read in the same round trip. */
+    hashes: (AuditNodeKey & { hash: string })[];
+  }>;
   auditCheckpointAt(size: number): Promise<AuditCheckpointRecord | undefined>;
 }
