@@ -22,7 +22,7 @@ import {
 } from '@waybill/verify';
 import { SecretBox } from '@waybill/core';
 import { openSqliteStore } from '@waybill/store';
-import { binPath, cli, tempHome } from './cli-harness.js';
+import { binPath, cli, cliProcess, tempHome } from './cli-harness.js';
 
 interface Demo {
   runId: string;
@@ -540,4 +540,38 @@ test('a-log-that-lost-its-origin-is-reported-not-renamed', async () => {
     const head = db.prepare('SELECT origin FROM audit_head').get() as { origin: string | null };
     assert.equal(head.origin, null, 'reading never makes up a new origin');
   });
+});
+
+test('concurrent commands on one SQLite home all succeed, and the log stays contiguous and verifiable', async () => {
+  // Separate processes, as users and scripts run them. Each command's transaction takes SQLite's write
+  // lock up front (BEGIN IMMEDIATE), so they queue instead of failing with "database is locked".
+  const { home } = await copyHome();
+  const dest = join(home, 'concurrent-out');
+  await mkdir(dest);
+  const before = (await auditVerify(home)).report.size;
+  const results = await Promise.all(
+    ['a', 'b', 'c'].map(async (w) => {
+      const out: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await cliProcess([
+          '--home',
+          home,
+          'destination',
+          'add',
+          `${w}-${i}`,
+          '--kind',
+          'directory',
+          '--path',
+          dest,
+        ]);
+        out.push(r.code);
+        if (r.code !== 0) process.stderr.write(r.stderr);
+      }
+      return out;
+    }),
+  );
+  assert.deepEqual(results.flat(), Array(15).fill(0));
+  const { code, report } = await auditVerify(home);
+  assert.equal(code, 0, JSON.stringify(report.problems));
+  assert.equal(report.size, before + 15);
 });

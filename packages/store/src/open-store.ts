@@ -1,8 +1,9 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { wrapError } from '@waybill/core';
 import type { Database } from './database-schema.js';
+import { ImmediateSqliteDialect } from './immediate-sqlite-dialect.js';
 import { KyselyStore } from './kysely-store.js';
 
 /**
@@ -26,7 +27,10 @@ export async function openSqliteStore(path: string): Promise<KyselyStore> {
       `cannot open the SQLite store at ${path}: ${(err as Error).message}`,
     );
   }
-  const store = new KyselyStore('sqlite', new Kysely<Database>({ dialect: new SqliteDialect({ database }) }));
+  const store = new KyselyStore(
+    'sqlite',
+    new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) }),
+  );
   await store.migrate();
   return store;
 }
