@@ -1,4 +1,4 @@
-import { Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { CompiledQuery, Migrator, sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type {
   ApiKeyRecord,
   AuditCheckpointRecord,
@@ -58,6 +58,26 @@ function toRun(r: Selectable<RunsTable>): RunRecord {
   };
 }
 
+/** A pg-style `query(text, values)`. */
+export interface RawQuery {
+  query<R>(text: string, values: unknown[]): Promise<{ rows: R[] }>;
+}
+
+/** One proof's reads in one statement (PostgreSQL): see `auditEntryAndCheckpoint`. */
+const PROOF_READ_SQL = (latest: boolean): string => `
+  (SELECT 'c' AS kind, size::text AS a, note AS b, root_hash AS c, created_at AS d, NULL::text AS e,
+          NULL::text AS f, NULL::text AS g, NULL::text AS h, NULL::text AS i, NULL::text AS j
+     FROM audit_checkpoints ${latest ? 'WHERE $2::bigint IS NULL ORDER BY size DESC LIMIT 1' : 'WHERE size = $2'})
+  UNION ALL
+  SELECT 'e', idx::text, workspace, type, actor, time, run_id, event, salt, leaf, leaf_hash
+    FROM audit_entries WHERE idx = $1
+  UNION ALL
+  SELECT 'l', idx::text, leaf_hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM audit_entries WHERE idx = ANY($3::bigint[])
+  UNION ALL
+  SELECT 'n', n.idx::text, n.hash, n.height::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM audit_nodes n JOIN unnest($4::int[], $5::bigint[]) AS k(h, i) ON n.height = k.h AND n.idx = k.i`;
+
 /**
  * The `Store` port over Kysely: one implementation for SQLite and PostgreSQL, the dialect handed in.
  * Driver errors are wrapped as `ERR_WAYBILL_STORE_FAILED` with the original as `cause`.
@@ -68,6 +88,11 @@ export class KyselyStore implements Store {
     private readonly db: Kysely<Database>,
     private readonly inTransaction = false,
     private readonly onClose?: () => Promise<void>,
+    /**
+     * The PostgreSQL pool itself, for the one hot read path (a proof's entry, checkpoint and nodes):
+     * a parameterized statement sent straight to the pool, without the query builder's allocations.
+     */
+    private readonly raw?: RawQuery,
   ) {}
 
   /** Applies every pending migration. */
@@ -715,9 +740,7 @@ export class KyselyStore implements Store {
       // 'c' the checkpoint, 'e' the entry, 'l'/'n' the leaf hashes and nodes asked for.
       const leaves = nodes.filter((k) => k.height === 0).map((k) => k.index);
       const inner = nodes.filter((k) => k.height > 0);
-      const checkpointWhere =
-        size === undefined ? sql`ORDER BY size DESC LIMIT 1` : sql`WHERE size = ${size}`;
-      const { rows } = await sql<{
+      type Row = {
         kind: string;
         a: string | null;
         b: string | null;
@@ -729,21 +752,14 @@ export class KyselyStore implements Store {
         h: string | null;
         i: string | null;
         j: string | null;
-      }>`
-        (SELECT 'c' AS kind, size::text AS a, note AS b, root_hash AS c, created_at AS d, NULL::text AS e,
-                NULL::text AS f, NULL::text AS g, NULL::text AS h, NULL::text AS i, NULL::text AS j
-           FROM audit_checkpoints ${checkpointWhere})
-        UNION ALL
-        SELECT 'e', idx::text, workspace, type, actor, time, run_id, event, salt, leaf, leaf_hash
-          FROM audit_entries WHERE idx = ${index}
-        UNION ALL
-        SELECT 'l', idx::text, leaf_hash, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-          FROM audit_entries WHERE idx = ANY(${leaves}::bigint[])
-        UNION ALL
-        SELECT 'n', n.idx::text, n.hash, n.height::text, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-          FROM audit_nodes n
-          JOIN unnest(${inner.map((k) => k.height)}::int[], ${inner.map((k) => k.index)}::bigint[]) AS k(h, i)
-            ON n.height = k.h AND n.idx = k.i`.execute(this.db);
+      };
+      const values = [index, size ?? null, leaves, inner.map((k) => k.height), inner.map((k) => k.index)];
+      const text = PROOF_READ_SQL(size === undefined);
+      // Inside a transaction, through its connection; else straight to the pool.
+      const rows =
+        this.raw && !this.inTransaction
+          ? (await this.raw.query<Row>(text, values)).rows
+          : (await this.db.executeQuery<Row>(CompiledQuery.raw(text, values))).rows;
       let entry: AuditEntryRecord | undefined;
       let checkpoint: AuditCheckpointRecord | undefined;
       const hashes: (AuditNodeKey & { hash: string })[] = [];

@@ -73,7 +73,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       `cannot connect to the PostgreSQL store: ${(err as Error).message}`,
     );
   }
-  const store = new KyselyStore('postgres', new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }));
+  const store = new KyselyStore(
+    'postgres',
+    new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+    false,
+    undefined,
+    pool,
+  );
   await store.migrate();
   return store;
 }
