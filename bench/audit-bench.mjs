@@ -12,30 +12,19 @@
 //   AUDIT_BENCH_PROOFS=…         timed proofs per kind (default 2000)
 //   AUDIT_BENCH_NO_WRITE=1       print the section instead of writing docs/benchmarks.md
 //
-// PostgreSQL: appends are measured on a durable cluster started here (the server's defaults: fsync=on,
-// synchronous_commit=on, full_page_writes=on) and on the test cluster of @waybill/testkit (fsync=off,
+// PostgreSQL: appends are measured on a durable cluster (testkit's `startPostgres({ durable: true })`: the
+// server's defaults, fsync=on, synchronous_commit=on, full_page_writes=on) and on the test cluster (fsync=off,
 // synchronous_commit=off: not durable, shows the CPU-bound ceiling); the proof/verify log is built on the
 // latter. Both skip loudly when no PostgreSQL binaries are installed.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  chownSync,
-  closeSync,
-  fdatasyncSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AuditLog, KeyRing, SecretBox, fsckAuditLog, systemClock } from '@waybill/core';
 import { KyselyStore, openPostgresStore, openSqliteStore } from '@waybill/store';
-import { findPostgresBinDir, startPostgres } from '@waybill/testkit';
+import { startPostgres } from '@waybill/testkit';
 import { verifyTlogProof } from '@waybill/verify';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -338,87 +327,6 @@ async function proofLatency(kind, where, auditLog) {
   return { ...JSON.parse(r.stdout), checkpointMs };
 }
 
-// ---------------------------------------------------------------------------------------------------
-// A durable PostgreSQL cluster: @waybill/testkit's startPostgres runs with fsync=off, which is right for
-// tests but would make "durable appends" meaningless. Same binaries, the server's own defaults.
-
-async function startDurablePostgres() {
-  const binDir = findPostgresBinDir();
-  if (binDir === null) return null;
-  const base = mkdtempSync(join('/tmp', 'waybill-bench-pgd-'));
-  // PostgreSQL refuses to run as root: then it runs as `nobody`, like the testkit's cluster.
-  const runAs =
-    process.getuid?.() === 0
-      ? {
-          uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })),
-          gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })),
-        }
-      : {};
-  if (runAs.uid !== undefined) chownSync(base, runAs.uid, runAs.gid);
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C', TZ: 'UTC' };
-  const dataDir = join(base, 'data');
-  execFileSync(
-    join(binDir, 'initdb'),
-    ['-D', dataDir, '-U', 'waybill', '-A', 'trust', '-E', 'UTF8', '--locale=C'],
-    { cwd: base, env, stdio: 'ignore', ...runAs },
-  );
-  const logFd = openSync(join(base, 'postgres.log'), 'a');
-  let child;
-  try {
-    child = spawn(
-      join(binDir, 'postgres'),
-      [
-        '-D',
-        dataDir,
-        '-c',
-        'port=5432',
-        '-c',
-        'listen_addresses=',
-        '-c',
-        `unix_socket_directories=${base}`,
-        '-c',
-        'max_connections=50',
-        '-c',
-        'timezone=UTC',
-      ],
-      { cwd: base, env, stdio: ['ignore', logFd, logFd], ...runAs },
-    );
-  } finally {
-    closeSync(logFd);
-  }
-  const killAtExit = () => child.kill('SIGQUIT');
-  process.on('exit', killAtExit);
-  const stop = async () => {
-    process.off('exit', killAtExit);
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGQUIT');
-      await exited;
-    }
-    rmSync(base, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    let ready = false;
-    try {
-      ready = readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[7]?.trim() === 'ready';
-    } catch {
-      // not started yet
-    }
-    if (ready) break;
-    if (child.exitCode !== null || Date.now() > deadline) {
-      const tail = readFileSync(join(base, 'postgres.log'), 'utf8').slice(-2000);
-      await stop();
-      throw new Error(`the durable PostgreSQL cluster did not start:\n${tail}`);
-    }
-    await sleep(25);
-  }
-  return {
-    connectionString: `postgresql://waybill@/postgres?host=${encodeURIComponent(base)}&port=5432`,
-    stop,
-  };
-}
-
 async function serverSettings(connectionString) {
   const client = new pg.Client({ connectionString });
   await client.connect();
@@ -540,8 +448,7 @@ try {
 
   // PostgreSQL appends: a durable cluster, then the testkit's (fsync=off), where the proof log is built.
   for (const kind of ['durable', 'testkit']) {
-    const cluster =
-      kind === 'durable' ? await startDurablePostgres() : await startPostgres({ database: 'bench' });
+    const cluster = await startPostgres({ database: 'bench', durable: kind === 'durable' });
     if (!cluster) {
       log(`*** no PostgreSQL binaries: skipping the PostgreSQL audit benchmark (${kind}) ***`);
       continue;

@@ -81,6 +81,20 @@ function sql(home: string, fn: (db: BetterSqlite3.Database) => void): void {
   }
 }
 
+/** `export run` of the demo definition in `home`. */
+function exportRun(home: string, ...extra: string[]): ReturnType<typeof cli> {
+  return cli([
+    '--home',
+    home,
+    'export',
+    'run',
+    'customers-marketing',
+    '--purpose',
+    'marketing-analytics',
+    ...extra,
+  ]);
+}
+
 interface Fsck {
   valid: boolean;
   size: number;
@@ -331,15 +345,7 @@ test('an export whose seal cannot be logged is never released', async () => {
     db.exec(`CREATE TRIGGER no_seal BEFORE INSERT ON audit_entries WHEN NEW.type = 'run.sealed'
              BEGIN SELECT RAISE(ABORT, 'simulated failure'); END`),
   );
-  const r = await cli([
-    '--home',
-    home,
-    'export',
-    'run',
-    'customers-marketing',
-    '--purpose',
-    'marketing-analytics',
-  ]);
+  const r = await exportRun(home);
   assert.equal(r.code, 1);
   assert.deepEqual(await readdir(exportsDir), before, 'nothing new at the destination');
   const failed = await json<{ entries: EntryView[] }>([
@@ -460,16 +466,7 @@ test('a run released just before its process died is not rolled back by recovery
     db.prepare('UPDATE runs SET waybill_digest = ? WHERE id = ?').run('00'.repeat(32), second.runId),
   );
   await stage(second.runId);
-  const r = await cli([
-    '--home',
-    home,
-    'export',
-    'run',
-    'customers-marketing',
-    '--purpose',
-    'marketing-analytics',
-    '--json',
-  ]);
+  const r = await exportRun(home, '--json');
   assert.equal(r.code, 0, r.stderr);
   const show = async (id: string) =>
     JSON.parse((await cli(['--home', home, 'export', 'show', id, '--json'])).stdout) as { status: string };

@@ -42,6 +42,12 @@ export interface StartPostgresOptions {
    * trusted.
    */
   readonly roleAuth?: 'trust' | 'scram-sha-256';
+  /**
+   * Run with the server's own durability and buffer defaults (fsync, synchronous_commit,
+   * full_page_writes on; default shared_buffers) instead of the fast, non-durable test settings: for
+   * benchmarks that measure durable commits.
+   */
+  readonly durable?: boolean;
 }
 
 const PG_ROOT = '/usr/lib/postgresql';
@@ -253,18 +259,22 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
           'listen_addresses=',
           '-c',
           `unix_socket_directories=${base}`,
-          '-c',
-          'fsync=off',
-          '-c',
-          'synchronous_commit=off',
-          '-c',
-          'full_page_writes=off',
-          '-c',
-          'shared_buffers=16MB',
+          ...(options.durable
+            ? []
+            : [
+                '-c',
+                'fsync=off',
+                '-c',
+                'synchronous_commit=off',
+                '-c',
+                'full_page_writes=off',
+                '-c',
+                'shared_buffers=16MB',
+                '-c',
+                'max_wal_size=256MB',
+              ]),
           '-c',
           'max_connections=50',
-          '-c',
-          'max_wal_size=256MB',
           '-c',
           'timezone=UTC',
         ],

@@ -81,6 +81,11 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
     .command('audit')
     .description('the tamper-evident audit log: verify, checkpoints, entries, proofs, search, redaction');
 
+  const printEntries = (cmd: Command, entries: readonly AuditEntryRecord[], none: string): void => {
+    if (globals(cmd).json) printJson(io, { entries: entries.map(entryView) });
+    else println(io, entries.length ? entryLines(entries) : none);
+  };
+
   /** Runs `fn` over the home's store without the master key (offline checks need no principal). */
   const withLog = async <T>(cmd: Command, fn: (log: AuditLog, store: Store, home: string) => Promise<T>) => {
     const home = resolveHome(globals(cmd).home, io.env);
@@ -254,8 +259,7 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
       const limit = index(o.lines, '--lines');
       await withLog(cmd, async (_log, store) => {
         const entries = (await store.searchAuditEntries({ limit, descending: true })).reverse();
-        if (globals(cmd).json) printJson(io, { entries: entries.map(entryView) });
-        else println(io, entries.length ? entryLines(entries) : 'the audit log is empty');
+        printEntries(cmd, entries, 'the audit log is empty');
       });
     });
 
@@ -288,8 +292,7 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
             ...(since !== undefined ? { since } : {}),
             ...(o.run !== undefined ? { runId: o.run } : {}),
           });
-          if (globals(cmd).json) printJson(io, { entries: entries.map(entryView) });
-          else println(io, entries.length ? entryLines(entries) : 'no matching entries');
+          printEntries(cmd, entries, 'no matching entries');
         });
       },
     );

@@ -4,7 +4,6 @@ import {
   WaybillError,
   auditLeaf,
   merkleLeafHash,
-  merkleNodeHash,
   parseCheckpoint,
   parseVerifierKey,
   verifyConsistency,
@@ -13,7 +12,7 @@ import {
   type NoteVerifier,
 } from '@waybill/verify';
 import type { AuditCheckpointRecord, AuditEntryRecord, Store } from '../ports/store.js';
-import { StoredMerkleTree } from './stored-merkle-tree.js';
+import { StoredMerkleTree, TreeFrontier } from './stored-merkle-tree.js';
 
 /** The outcome of a full check of the audit log (`waybill audit verify`). */
 export interface AuditFsckReport {
@@ -82,7 +81,7 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
 
   // The tree is rebuilt incrementally (a stack of perfect subtrees); every node it completes is
   // compared with the stored one, batch by batch.
-  const stack: { height: number; index: number; hash: Buffer }[] = [];
+  const frontier = new TreeFrontier();
   const checkpointRoots = new Map<number, Buffer>();
   const wantedSizes = new Set(checkpoints.map((c) => c.size));
   let nodeMismatch = false;
@@ -105,22 +104,9 @@ export async function fsckAuditLog(o: AuditFsckOptions): Promise<AuditFsckReport
         expected = r.index;
       }
       checkEntry(r, problem, redactions, redacted, rotations);
-      stack.push({ height: 0, index: expected, hash: Buffer.from(r.leafHash, 'hex') });
-      for (;;) {
-        const right = stack[stack.length - 1]!;
-        const left = stack[stack.length - 2];
-        if (left === undefined || left.height !== right.height) break;
-        stack.length -= 2;
-        const node = {
-          height: right.height + 1,
-          index: Math.floor(left.index / 2),
-          hash: merkleNodeHash(left.hash, right.hash),
-        };
-        stack.push(node);
-        created.push(node);
-      }
+      created.push(...frontier.push(expected, Buffer.from(r.leafHash, 'hex')));
       expected++;
-      if (wantedSizes.has(expected)) checkpointRoots.set(expected, rootOf(stack));
+      if (wantedSizes.has(expected)) checkpointRoots.set(expected, frontier.root());
     }
     if (!nodeMismatch) nodeMismatch = await compareNodes(store, created, bound);
     o.onProgress?.(expected, head.size);
@@ -313,13 +299,6 @@ function checkEntry(
     const target = Number(subjects['entry']);
     if (Number.isSafeInteger(target)) redactions.add(target);
   }
-}
-
-/** MTH of the leaves so far, from the incremental build's stack of perfect subtrees. */
-function rootOf(stack: readonly { hash: Buffer }[]): Buffer {
-  let acc = stack[stack.length - 1]!.hash;
-  for (let j = stack.length - 2; j >= 0; j--) acc = merkleNodeHash(stack[j]!.hash, acc);
-  return acc;
 }
 
 /** Compares rebuilt nodes with the stored ones; reports the first mismatch and returns whether any. */

@@ -27,28 +27,58 @@ export class StoredMerkleTree {
     // build would hold after `oldSize` leaves.
     const peaks = decompose(0, oldSize);
     const stored = await fetchNodes(tx, peaks, oldSize);
-    const stack: { height: number; index: number; hash: Buffer }[] = peaks.map((k) => ({
-      ...k,
-      hash: stored.get(key(k))!,
-    }));
+    const frontier = new TreeFrontier(peaks.map((k) => ({ ...k, hash: stored.get(key(k))! })));
     const created: { height: number; index: number; hash: string }[] = [];
     leafHashes.forEach((hash, i) => {
-      stack.push({ height: 0, index: oldSize + i, hash });
-      for (;;) {
-        const right = stack[stack.length - 1]!;
-        const left = stack[stack.length - 2];
-        if (left === undefined || left.height !== right.height) break;
-        stack.length -= 2;
-        const node = {
-          height: right.height + 1,
-          index: left.index / 2,
-          hash: merkleNodeHash(left.hash, right.hash),
-        };
-        stack.push(node);
-        created.push({ height: node.height, index: node.index, hash: node.hash.toString('hex') });
-      }
+      for (const n of frontier.push(oldSize + i, hash))
+        created.push({ height: n.height, index: n.index, hash: n.hash.toString('hex') });
     });
     await tx.insertAuditNodes(created);
+  }
+}
+
+export interface TreeNode extends AuditNodeKey {
+  readonly hash: Buffer;
+}
+
+/**
+ * An RFC 9162 tree built leaf by leaf: the stack of its perfect subtrees, tallest first (the right
+ * edge, or "compact range"). Appends and `audit verify` both build the tree this way.
+ */
+export class TreeFrontier {
+  private readonly stack: TreeNode[];
+
+  constructor(peaks: readonly TreeNode[] = []) {
+    this.stack = [...peaks];
+  }
+
+  /** Adds leaf `index` with `leafHash`; returns the nodes it completes, lowest first. */
+  push(index: number, leafHash: Buffer): TreeNode[] {
+    const stack = this.stack;
+    const completed: TreeNode[] = [];
+    stack.push({ height: 0, index, hash: leafHash });
+    for (;;) {
+      const right = stack[stack.length - 1]!;
+      const left = stack[stack.length - 2];
+      if (left === undefined || left.height !== right.height) break;
+      stack.length -= 2;
+      const node = {
+        height: right.height + 1,
+        index: Math.floor(left.index / 2),
+        hash: merkleNodeHash(left.hash, right.hash),
+      };
+      stack.push(node);
+      completed.push(node);
+    }
+    return completed;
+  }
+
+  /** MTH of the leaves pushed so far (not defined for none). */
+  root(): Buffer {
+    const s = this.stack;
+    let acc = s[s.length - 1]!.hash;
+    for (let j = s.length - 2; j >= 0; j--) acc = merkleNodeHash(s[j]!.hash, acc);
+    return acc;
   }
 }
 
