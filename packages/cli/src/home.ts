@@ -1,17 +1,21 @@
-import { createHash, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
+  API_KEY_PATTERN,
+  AccessGuard,
   AuditLog,
-  ConnectionService,
-  DefinitionService,
-  ExportService,
   KeyRing,
+  PolicyService,
+  PrincipalService,
+  actorOf,
+  createServices,
+  hashApiKey,
+  type Services,
   SecretBox,
   WaybillError,
   systemClock,
-  uuidv7,
   type PrincipalRecord,
   type Store,
 } from '@waybill/core';
@@ -39,14 +43,11 @@ export function homeExists(home: string): boolean {
 }
 
 /** Everything a command needs, wired once (STYLE.md §4: one place wires adapters to ports). */
-export interface HomeContext {
+export interface HomeContext extends Services {
   readonly home: string;
   readonly store: Store;
   readonly box: SecretBox;
   readonly keys: KeyRing;
-  readonly definitions: DefinitionService;
-  readonly exports: ExportService;
-  readonly connections: ConnectionService;
   readonly audit: AuditLog;
   readonly principal: PrincipalRecord;
   /** The principal as the audit log names it: `user:alice`, `service:ci`. */
@@ -60,9 +61,7 @@ export function checkpointFile(home: string): string {
   return join(home, 'audit.checkpoint');
 }
 
-export function actorOf(p: Pick<PrincipalRecord, 'kind' | 'name'>): string {
-  return `${p.kind}:${p.name}`;
-}
+export { actorOf };
 
 /** The key ring and audit log of a store, wired to each other. */
 function wireAudit(home: string, store: Store, box: SecretBox): { keys: KeyRing; audit: AuditLog } {
@@ -139,15 +138,10 @@ async function readConfig(home: string): Promise<HomeConfig> {
   }
 }
 
-/** API keys look like `wbk_<prefix>_<secret>`; only sha256 of the whole key is stored. */
-export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
 async function resolvePrincipal(store: Store, env: NodeJS.ProcessEnv): Promise<PrincipalRecord> {
   const key = env['WAYBILL_API_KEY'];
   if (key) {
-    const m = /^wbk_([a-z0-9]{12})_[A-Za-z0-9_-]{43}$/.exec(key);
+    const m = API_KEY_PATTERN.exec(key);
     const rec = m ? await store.findApiKeyByPrefix(m[1]!) : undefined;
     const ok =
       rec &&
@@ -157,8 +151,8 @@ async function resolvePrincipal(store: Store, env: NodeJS.ProcessEnv): Promise<P
     const principal = ok ? await store.getPrincipal(rec.principalId) : undefined;
     if (!principal)
       throw new WaybillError(
-        'ERR_WAYBILL_INVALID_INPUT',
-        'WAYBILL_API_KEY is not a valid, unexpired API key of this home',
+        'ERR_WAYBILL_UNAUTHENTICATED',
+        'WAYBILL_API_KEY is not a valid, unexpired, unrevoked API key of this home; ask an admin for a new one',
       );
     return principal;
   }
@@ -179,8 +173,18 @@ export async function openHome(home: string, env: NodeJS.ProcessEnv = process.en
   try {
     const { keys, audit } = wireAudit(home, store, box);
     const principal = await resolvePrincipal(store, env);
-    const common = { store, keys, box, audit, clock: systemClock, connections: connectionOpener, env };
+    const services = createServices({
+      store,
+      keys,
+      box,
+      audit,
+      clock: systemClock,
+      connections: connectionOpener,
+      env,
+      stagingRoot: join(home, 'staging'),
+    });
     return {
+      ...services,
       home,
       store,
       box,
@@ -188,9 +192,6 @@ export async function openHome(home: string, env: NodeJS.ProcessEnv = process.en
       audit,
       principal,
       actor: actorOf(principal),
-      definitions: new DefinitionService(common),
-      exports: new ExportService({ ...common, stagingRoot: join(home, 'staging') }),
-      connections: new ConnectionService({ store, audit }),
       close: async () => {
         try {
           await audit.checkpointIfBehind();
@@ -284,53 +285,28 @@ async function createHome(
   }
   const config: HomeConfig = { version: 1, store: storeConfig };
   const store = await openStore(home, config, box);
-  const prefix = randomBytes(9)
-    .toString('base64url')
-    .toLowerCase()
-    .replace(/[^a-z0-9]/g, '0')
-    .slice(0, 12);
-  const adminKey = `wbk_${prefix}_${randomBytes(32).toString('base64url')}`;
+  let adminKey = '';
   try {
     const { keys, audit } = wireAudit(home, store, box);
     await audit.origin();
     await keys.ensureSigningKey('waybill-signing', 'system');
     await keys.ensureSigningKey('log-signing', 'system');
-    const now = new Date().toISOString();
-    const principalId = uuidv7();
+    const clock = systemClock;
+    const policies = new PolicyService({ store, audit, clock });
+    const principals = new PrincipalService({
+      store,
+      audit,
+      clock,
+      guard: new AccessGuard({ policies, audit }),
+    });
     await store.transaction(async (tx) => {
-      await tx.insertPrincipal({
-        id: principalId,
-        workspace: 'default',
+      await policies.storeDefault(tx, 'default');
+      // The bootstrap admin may also request exports (the demo does); approving needs a second person.
+      const created = await principals.bootstrap(tx, 'default', {
         name: 'admin',
-        kind: 'user',
-        roles: ['admin'],
-        createdAt: now,
+        roles: ['admin', 'requester'],
       });
-      await tx.insertApiKey({
-        id: uuidv7(),
-        principalId,
-        prefix,
-        hash: hashApiKey(adminKey),
-        createdAt: now,
-        expiresAt: null,
-        revokedAt: null,
-      });
-      await audit.append(tx, [
-        {
-          type: 'principal.created',
-          actor: 'system',
-          workspace: 'default',
-          subjects: { principal: principalId },
-          details: { name: 'admin', kind: 'user', roles: ['admin'], bootstrap: true },
-        },
-        {
-          type: 'apikey.created',
-          actor: 'system',
-          workspace: 'default',
-          subjects: { principal: principalId },
-          details: { prefix },
-        },
-      ]);
+      adminKey = created.apiKey;
     });
     await audit.checkpoint();
   } finally {

@@ -8,6 +8,7 @@ import { registerExportCommands } from './commands/export-commands.js';
 import { registerKeyCommands } from './commands/key-commands.js';
 import { registerVerifyCommand } from './commands/verify-command.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
+import { registerGovernanceCommands } from './commands/governance-commands.js';
 
 /** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
 export const EXIT_OK = 0;
@@ -37,6 +38,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerConnectionCommands(program, ctx);
   registerExportCommands(program, ctx);
   registerAuditCommands(program, ctx);
+  registerGovernanceCommands(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     // A command group called without its subcommand is a usage error with one line, not a help dump.

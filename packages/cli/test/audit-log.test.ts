@@ -22,7 +22,7 @@ import {
 } from '@waybill/verify';
 import { SecretBox } from '@waybill/core';
 import { openSqliteStore } from '@waybill/store';
-import { binPath, cli, cliProcess, tempHome } from './cli-harness.js';
+import { binPath, cli, cliProcess, requestApproveRun, tempHome } from './cli-harness.js';
 
 interface Demo {
   runId: string;
@@ -81,18 +81,9 @@ function sql(home: string, fn: (db: BetterSqlite3.Database) => void): void {
   }
 }
 
-/** `export run` of the demo definition in `home`. */
+/** Request → approval by a second user → run, of the demo definition in `home`. */
 function exportRun(home: string, ...extra: string[]): ReturnType<typeof cli> {
-  return cli([
-    '--home',
-    home,
-    'export',
-    'run',
-    'customers-marketing',
-    '--purpose',
-    'marketing-analytics',
-    ...extra,
-  ]);
+  return requestApproveRun(home, 'customers-marketing', 'marketing-analytics', ...extra);
 }
 
 interface Fsck {
@@ -171,19 +162,20 @@ test('audit checkpoint, key, entry --raw, proof and consistency are checkable of
   assert.equal(verified.treeSize, checkpoint.size);
   assert.deepEqual(openAuditLeaf(parseTlogProof(proof).extra!).event, entry.event);
 
-  // init signed a checkpoint of its 4 entries; the latest one extends it.
-  const oldProof = (await cli(['--home', t.home, 'audit', 'proof', '0', '--size', '4'])).stdout;
+  // init signed a checkpoint of its 5 entries (2 keys, the policy set, the admin and its API key); the
+  // latest one extends it.
+  const oldProof = (await cli(['--home', t.home, 'audit', 'proof', '0', '--size', '5'])).stdout;
   const old = parseCheckpoint(verifyNote(parseTlogProof(oldProof).checkpoint, [vkey]).text);
   const c = await json<{ oldSize: number; newSize: number; proof: string[] }>([
     '--home',
     t.home,
     'audit',
     'consistency',
-    '4',
+    '5',
   ]);
   assert.equal(c.newSize, size);
   verifyConsistency(
-    4,
+    5,
     size,
     c.proof.map((h) => Buffer.from(h, 'base64')),
     old.rootHash,

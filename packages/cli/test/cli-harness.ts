@@ -60,3 +60,39 @@ export async function tempHome(): Promise<{ dir: string; home: string; cleanup: 
   const dir = await mkdtemp(join(tmpdir(), 'waybill-cli-'));
   return { dir, home: join(dir, 'home'), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+const approverKeys = new Map<string, string>();
+
+/** The API key of a second user, `approver` (role approver), created in `home` on first use. */
+export async function approverKey(home: string): Promise<string> {
+  let key = approverKeys.get(home);
+  if (key === undefined) {
+    const r = await cli(['--home', home, 'user', 'add', 'approver', '--role', 'approver', '--json']);
+    if (r.code !== 0) throw new Error(`user add approver failed: ${r.stderr}`);
+    key = (JSON.parse(r.stdout) as { apiKey: string }).apiKey;
+    approverKeys.set(home, key);
+  }
+  return key;
+}
+
+/**
+ * Requests an export as the home's admin, has the second user `approver` approve it if it is pending,
+ * and runs it: the path every export takes (request → approval → run).
+ */
+export async function requestApproveRun(
+  home: string,
+  definition: string,
+  purpose: string,
+  ...extra: string[]
+): Promise<CliResult & { exportId: string }> {
+  const req = await cli(['--home', home, 'export', 'request', definition, '--purpose', purpose, '--json']);
+  if (req.code !== 0) return { ...req, exportId: '' };
+  const v = JSON.parse(req.stdout) as { id: string; status: string };
+  if (v.status === 'pending_approval') {
+    const a = await cli(['--home', home, 'export', 'approve', v.id, '--reason', 'test approval', '--json'], {
+      WAYBILL_API_KEY: await approverKey(home),
+    });
+    if (a.code !== 0) throw new Error(`approval failed: ${a.stderr}`);
+  }
+  return { ...(await cli(['--home', home, 'export', 'run', v.id, ...extra])), exportId: v.id };
+}

@@ -47,6 +47,7 @@ export { ExportService } from './pipeline/export-service.js';
 export type {
   ExportProgress,
   ExportRequest,
+  RunAuthorization,
   ExportResult,
   ExportServiceOptions,
 } from './pipeline/export-service.js';
@@ -90,7 +91,17 @@ export type {
   KeyPurpose,
   PrincipalRecord,
   ApiKeyRecord,
+  Role,
+  PolicySetRecord,
+  ExportRequestKind,
+  ExportRequestStatus,
+  ExportRequestRecord,
+  ApprovalRequirement,
+  ApprovalRecord,
+  PolicyDecisionRecord,
+  GrantRecord,
 } from './ports/store.js';
+export { ROLES } from './ports/store.js';
 
 export { AuditLog } from './audit/audit-log.js';
 export type { AuditEventInput, AuditLogOptions } from './audit/audit-log.js';
@@ -99,3 +110,30 @@ export type { AuditFsckOptions, AuditFsckReport } from './audit/audit-fsck.js';
 export { StoredMerkleTree, TreeReader, decompose } from './audit/stored-merkle-tree.js';
 export type { AuditCheckpointRecord, AuditEntryRecord, AuditNodeKey, AuditSearch } from './ports/store.js';
 export { ConnectionService } from './connections/connection-service.js';
+
+export { POLICY_SCHEMA, POLICY_ACTIONS } from './policy/policy-schema.js';
+export type { PolicyAction } from './policy/policy-schema.js';
+export { DEFAULT_POLICY_SET } from './policy/default-policy-set.js';
+export { compilePolicySet, policySetVersion } from './policy/policy-set.js';
+export type { CompiledPolicySet, PolicyInfo } from './policy/policy-set.js';
+export { PolicyEngine } from './policy/policy-engine.js';
+export type { PolicyDecision, PolicyQuestion } from './policy/policy-engine.js';
+export { countApprovals, missingApprovals } from './policy/approval-requirements.js';
+export type { ApprovalCounts } from './policy/approval-requirements.js';
+export { PolicyService } from './governance/policy-service.js';
+export type { PolicySetInForce } from './governance/policy-service.js';
+export { AccessGuard } from './governance/access-guard.js';
+export type { WorkspaceAction } from './governance/access-guard.js';
+export { PrincipalService, actorOf } from './governance/principal-service.js';
+export type { NewPrincipal, CreatedPrincipal } from './governance/principal-service.js';
+export { GrantService } from './governance/grant-service.js';
+export { ExportRequestService } from './governance/export-request-service.js';
+export type {
+  ExportView,
+  NewExportRequest,
+  PreparedRun,
+  RunOptions,
+} from './governance/export-request-service.js';
+export { API_KEY_PATTERN, hashApiKey, generateApiKey } from './governance/api-key.js';
+export { createServices } from './services.js';
+export type { ServiceDeps, Services } from './services.js';

@@ -115,6 +115,58 @@ export interface AuditCheckpointsTable {
   created_at: string;
 }
 
+export interface PolicySetsTable {
+  workspace: string;
+  version: string;
+  seq: Count;
+  text: string;
+  applied_by: string;
+  applied_at: string;
+}
+
+export interface ExportRequestsTable {
+  id: string;
+  workspace: string;
+  definition_name: string;
+  definition_version: string;
+  requester_id: string;
+  purpose: string;
+  justification: string | null;
+  kind: string;
+  status: string;
+  reasons: string;
+  requirements: string;
+  decision: string;
+  run_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApprovalsTable {
+  id: string;
+  export_id: string;
+  workspace: string;
+  approver_id: string;
+  decision: string;
+  reason: string;
+  roles: string;
+  definition_version: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface GrantsTable {
+  id: string;
+  workspace: string;
+  principal_id: string;
+  definition_name: string;
+  reason: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
 /** The one schema both the SQLite and the PostgreSQL store use. */
 export interface Database {
   definitions: DefinitionsTable;
@@ -128,4 +180,8 @@ export interface Database {
   audit_entries: AuditEntriesTable;
   audit_nodes: AuditNodesTable;
   audit_checkpoints: AuditCheckpointsTable;
+  policy_sets: PolicySetsTable;
+  export_requests: ExportRequestsTable;
+  approvals: ApprovalsTable;
+  grants: GrantsTable;
 }

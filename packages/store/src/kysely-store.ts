@@ -12,6 +12,14 @@ import type {
   KeyPurpose,
   KeyRecord,
   PrincipalRecord,
+  PolicySetRecord,
+  ExportRequestRecord,
+  ExportRequestKind,
+  ExportRequestStatus,
+  ApprovalRequirement,
+  ApprovalRecord,
+  PolicyDecisionRecord,
+  GrantRecord,
   RunRecord,
   RunStatus,
   RunTransitionRecord,
@@ -487,17 +495,283 @@ export class KyselyStore implements Store {
         .selectAll()
         .where('prefix', '=', prefix)
         .executeTakeFirst();
-      return (
-        r && {
+      return r && toApiKey(r);
+    });
+  }
+
+  getPrincipalByName(workspace: string, name: string): Promise<PrincipalRecord | undefined> {
+    return this.guard('reading a principal', async () => {
+      const r = await this.db
+        .selectFrom('principals')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return r && toPrincipal(r);
+    });
+  }
+
+  listApiKeys(principalId: string): Promise<ApiKeyRecord[]> {
+    return this.guard('listing API keys', async () => {
+      const rows = await this.db
+        .selectFrom('api_keys')
+        .selectAll()
+        .where('principal_id', '=', principalId)
+        .orderBy('created_at')
+        .execute();
+      return rows.map(toApiKey);
+    });
+  }
+
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return this.guard('reading an API key', async () => {
+      const r = await this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+      return r && toApiKey(r);
+    });
+  }
+
+  revokeApiKey(id: string, at: string): Promise<boolean> {
+    return this.guard('revoking an API key', async () => {
+      const res = await this.db
+        .updateTable('api_keys')
+        .set({ revoked_at: at })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    });
+  }
+
+  insertPolicySet(r: PolicySetRecord): Promise<void> {
+    return this.guard('saving a policy set', async () => {
+      await this.db
+        .insertInto('policy_sets')
+        .values({
+          workspace: r.workspace,
+          version: r.version,
+          seq: r.seq,
+          text: r.text,
+          applied_by: r.appliedBy,
+          applied_at: r.appliedAt,
+        })
+        .execute();
+    });
+  }
+
+  latestPolicySet(workspace: string): Promise<PolicySetRecord | undefined> {
+    return this.guard('reading the policy set', async () => {
+      const r = await this.db
+        .selectFrom('policy_sets')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return r && toPolicySet(r);
+    });
+  }
+
+  getPolicySet(workspace: string, version: string): Promise<PolicySetRecord | undefined> {
+    return this.guard('reading a policy set', async () => {
+      const r = await this.db
+        .selectFrom('policy_sets')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('version', '=', version)
+        .executeTakeFirst();
+      return r && toPolicySet(r);
+    });
+  }
+
+  policySetHistory(workspace: string): Promise<PolicySetRecord[]> {
+    return this.guard('listing policy sets', async () => {
+      const rows = await this.db
+        .selectFrom('policy_sets')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .orderBy('seq')
+        .execute();
+      return rows.map(toPolicySet);
+    });
+  }
+
+  insertExportRequest(r: ExportRequestRecord): Promise<void> {
+    return this.guard('saving an export request', async () => {
+      await this.db
+        .insertInto('export_requests')
+        .values({
           id: r.id,
-          principalId: r.principal_id,
-          prefix: r.prefix,
-          hash: r.hash,
-          createdAt: r.created_at,
-          expiresAt: r.expires_at,
-          revokedAt: r.revoked_at,
-        }
-      );
+          workspace: r.workspace,
+          definition_name: r.definitionName,
+          definition_version: r.definitionVersion,
+          requester_id: r.requesterId,
+          purpose: r.purpose,
+          justification: r.justification,
+          kind: r.kind,
+          status: r.status,
+          reasons: JSON.stringify(r.reasons),
+          requirements: JSON.stringify(r.requirements),
+          decision: JSON.stringify(r.decision),
+          run_id: r.runId,
+          created_at: r.createdAt,
+          updated_at: r.updatedAt,
+        })
+        .execute();
+    });
+  }
+
+  getExportRequest(workspace: string, id: string): Promise<ExportRequestRecord | undefined> {
+    return this.guard('reading an export request', async () => {
+      const r = await this.db
+        .selectFrom('export_requests')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return r && toExportRequest(r);
+    });
+  }
+
+  listExportRequests(
+    workspace: string,
+    options: { kind?: ExportRequestKind; limit?: number } = {},
+  ): Promise<ExportRequestRecord[]> {
+    return this.guard('listing export requests', async () => {
+      let q = this.db.selectFrom('export_requests').selectAll().where('workspace', '=', workspace);
+      if (options.kind) q = q.where('kind', '=', options.kind);
+      const rows = await q
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(options.limit ?? 100)
+        .execute();
+      return rows.map(toExportRequest);
+    });
+  }
+
+  updateExportRequest(
+    workspace: string,
+    id: string,
+    from: ExportRequestStatus,
+    patch: Partial<Pick<ExportRequestRecord, 'reasons' | 'requirements' | 'decision' | 'runId'>> & {
+      status: ExportRequestStatus;
+      updatedAt: string;
+    },
+  ): Promise<boolean> {
+    return this.guard('updating an export request', async () => {
+      const res = await this.db
+        .updateTable('export_requests')
+        .set({
+          status: patch.status,
+          updated_at: patch.updatedAt,
+          ...(patch.reasons ? { reasons: JSON.stringify(patch.reasons) } : {}),
+          ...(patch.requirements ? { requirements: JSON.stringify(patch.requirements) } : {}),
+          ...(patch.decision ? { decision: JSON.stringify(patch.decision) } : {}),
+          ...(patch.runId !== undefined ? { run_id: patch.runId } : {}),
+        })
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .where('status', '=', from)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    });
+  }
+
+  insertApproval(r: ApprovalRecord): Promise<void> {
+    return this.guard('saving an approval', async () => {
+      try {
+        await this.db
+          .insertInto('approvals')
+          .values({
+            id: r.id,
+            export_id: r.exportId,
+            workspace: r.workspace,
+            approver_id: r.approverId,
+            decision: r.decision,
+            reason: r.reason,
+            roles: JSON.stringify(r.roles),
+            definition_version: r.definitionVersion,
+            created_at: r.createdAt,
+            expires_at: r.expiresAt,
+          })
+          .execute();
+      } catch (err) {
+        if (isUniqueViolation(err))
+          throw new WaybillError('ERR_WAYBILL_CONFLICT', `this principal already decided on export ${r.exportId}`, {
+            cause: err,
+          });
+        throw err;
+      }
+    });
+  }
+
+  listApprovals(workspace: string, exportId: string): Promise<ApprovalRecord[]> {
+    return this.guard('listing approvals', async () => {
+      const rows = await this.db
+        .selectFrom('approvals')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('export_id', '=', exportId)
+        .orderBy('created_at')
+        .orderBy('id')
+        .execute();
+      return rows.map(toApproval);
+    });
+  }
+
+  insertGrant(r: GrantRecord): Promise<void> {
+    return this.guard('saving a grant', async () => {
+      await this.db
+        .insertInto('grants')
+        .values({
+          id: r.id,
+          workspace: r.workspace,
+          principal_id: r.principalId,
+          definition_name: r.definitionName,
+          reason: r.reason,
+          created_by: r.createdBy,
+          created_at: r.createdAt,
+          expires_at: r.expiresAt,
+          revoked_at: r.revokedAt,
+        })
+        .execute();
+    });
+  }
+
+  getGrant(workspace: string, id: string): Promise<GrantRecord | undefined> {
+    return this.guard('reading a grant', async () => {
+      const r = await this.db
+        .selectFrom('grants')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return r && toGrant(r);
+    });
+  }
+
+  listGrants(
+    workspace: string,
+    filter: { principalId?: string; definitionName?: string } = {},
+  ): Promise<GrantRecord[]> {
+    return this.guard('listing grants', async () => {
+      let q = this.db.selectFrom('grants').selectAll().where('workspace', '=', workspace);
+      if (filter.principalId) q = q.where('principal_id', '=', filter.principalId);
+      if (filter.definitionName) q = q.where('definition_name', '=', filter.definitionName);
+      const rows = await q.orderBy('created_at').orderBy('id').execute();
+      return rows.map(toGrant);
+    });
+  }
+
+  revokeGrant(workspace: string, id: string, at: string): Promise<boolean> {
+    return this.guard('revoking a grant', async () => {
+      const res = await this.db
+        .updateTable('grants')
+        .set({ revoked_at: at })
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
     });
   }
 
@@ -847,6 +1121,84 @@ function toConnection(r: Selectable<Database['connections']>): ConnectionRecord 
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+function toApiKey(r: Selectable<Database['api_keys']>): ApiKeyRecord {
+  return {
+    id: r.id,
+    principalId: r.principal_id,
+    prefix: r.prefix,
+    hash: r.hash,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+function toPolicySet(r: Selectable<Database['policy_sets']>): PolicySetRecord {
+  return {
+    workspace: r.workspace,
+    version: r.version,
+    seq: num(r.seq),
+    text: r.text,
+    appliedBy: r.applied_by,
+    appliedAt: r.applied_at,
+  };
+}
+
+function toExportRequest(r: Selectable<Database['export_requests']>): ExportRequestRecord {
+  return {
+    id: r.id,
+    workspace: r.workspace,
+    definitionName: r.definition_name,
+    definitionVersion: r.definition_version,
+    requesterId: r.requester_id,
+    purpose: r.purpose,
+    justification: r.justification,
+    kind: r.kind as ExportRequestKind,
+    status: r.status as ExportRequestStatus,
+    reasons: JSON.parse(r.reasons) as string[],
+    requirements: JSON.parse(r.requirements) as ApprovalRequirement[],
+    decision: JSON.parse(r.decision) as PolicyDecisionRecord,
+    runId: r.run_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toApproval(r: Selectable<Database['approvals']>): ApprovalRecord {
+  return {
+    id: r.id,
+    exportId: r.export_id,
+    workspace: r.workspace,
+    approverId: r.approver_id,
+    decision: r.decision as 'approve' | 'reject',
+    reason: r.reason,
+    roles: JSON.parse(r.roles) as string[],
+    definitionVersion: r.definition_version,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+  };
+}
+
+function toGrant(r: Selectable<Database['grants']>): GrantRecord {
+  return {
+    id: r.id,
+    workspace: r.workspace,
+    principalId: r.principal_id,
+    definitionName: r.definition_name,
+    reason: r.reason,
+    createdBy: r.created_by,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    revokedAt: r.revoked_at,
+  };
+}
+
+/** A unique-constraint violation, from either driver (SQLite's extended code, PostgreSQL's SQLSTATE). */
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
 }
 
 function toPrincipal(r: Selectable<Database['principals']>): PrincipalRecord {

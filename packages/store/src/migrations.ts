@@ -153,6 +153,77 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003-governance': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Versioned Cedar policy sets: each applied text is kept, identified by its SHA-256.
+      await db.schema
+        .createTable('policy_sets')
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('applied_by', 'text', (c) => c.notNull())
+        .addColumn('applied_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('policy_sets_pk', ['workspace', 'version'])
+        .addUniqueConstraint('policy_sets_seq_uq', ['workspace', 'seq'])
+        .execute();
+      await db.schema
+        .createTable('export_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('definition_name', 'text', (c) => c.notNull())
+        .addColumn('definition_version', 'text', (c) => c.notNull())
+        .addColumn('requester_id', 'text', (c) => c.notNull().references('principals.id'))
+        .addColumn('purpose', 'text', (c) => c.notNull())
+        .addColumn('justification', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('reasons', 'text', (c) => c.notNull())
+        .addColumn('requirements', 'text', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('export_requests_ws_created_idx')
+        .on('export_requests')
+        .columns(['workspace', 'created_at'])
+        .execute();
+      await db.schema
+        .createTable('approvals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('export_id', 'text', (c) => c.notNull().references('export_requests.id'))
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('approver_id', 'text', (c) => c.notNull().references('principals.id'))
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('roles', 'text', (c) => c.notNull())
+        .addColumn('definition_version', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        // Nobody counts twice: one decision per person and export, enforced by the database too.
+        .addUniqueConstraint('approvals_once_uq', ['export_id', 'approver_id'])
+        .execute();
+      await db.schema
+        .createTable('grants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull().references('principals.id'))
+        .addColumn('definition_name', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'text')
+        .execute();
+      await db.schema
+        .createIndex('grants_principal_idx')
+        .on('grants')
+        .columns(['workspace', 'principal_id', 'definition_name'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

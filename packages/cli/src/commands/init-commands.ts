@@ -46,11 +46,19 @@ export function registerInitCommands(program: Command, ctx: CommandContext): voi
       }
       // Loaded on demand: the seeder pulls in faker's locale data, which no other command needs.
       const { runDemo } = await import('../demo/run-demo.js');
-      const report = await runDemo(home, io, { customers, orders, json: g.json === true });
+      const { report, exportId, approvedBy } = await runDemo(home, io, {
+        customers,
+        orders,
+        json: g.json === true,
+      });
       if (g.json) printJson(io, report);
       else {
         if (adminKey) println(io, `created Waybill home ${home}; admin API key (shown once): ${adminKey}`);
         println(io, `seeded ${report.sourceDatabase}`);
+        println(
+          io,
+          `requested export ${exportId}${approvedBy ? `, approved by ${approvedBy} (the policy wants one approver for confidential fields)` : ', approved by policy'}`,
+        );
         println(
           io,
           `exported ${report.rows} rows of "${report.definition}" for purpose "${report.purpose}" (run ${report.runId})`,

@@ -83,6 +83,27 @@ export interface ExportRequest {
   readonly batchSize?: number;
   /** Worker threads for this run (overrides the service default; 0 = the calling thread). */
   readonly workers?: number;
+  /** The approved export request this run executes: recorded in the predicate (policy, approvals). */
+  readonly authorization?: RunAuthorization;
+  /** Called once the run exists (stored as `created`), with its id. */
+  readonly onRunCreated?: (runId: string) => Promise<void>;
+}
+
+/** Why a run may happen: the export request, the deciding policies and the approvals that held. */
+export interface RunAuthorization {
+  readonly exportId: string;
+  readonly kind: 'business' | 'exception' | 'investigation';
+  readonly justification: string | null;
+  readonly policyIds: readonly string[];
+  /** `sha256:<hex>` of the policy set that decided. */
+  readonly policySet: string;
+  readonly approvals: readonly {
+    readonly approver: string;
+    readonly roles: readonly string[];
+    readonly reason: string;
+    readonly approvedAt: string;
+    readonly expiresAt: string;
+  }[];
 }
 
 export interface ExportResult {
@@ -124,7 +145,8 @@ export class ExportService {
       );
     }
     const definition = def.body;
-    if (!definition.purposes.includes(req.purpose)) {
+    // An investigation's purpose is `investigation`, which the security policy allows, not the definition.
+    if (req.authorization?.kind !== 'investigation' && !definition.purposes.includes(req.purpose)) {
       throw new WaybillError(
         'ERR_WAYBILL_PURPOSE_NOT_ALLOWED',
         `purpose "${req.purpose}" is not allowed by definition "${definition.name}" (allowed: ${definition.purposes.join(', ')})`,
@@ -164,6 +186,7 @@ export class ExportService {
       await rm(staging, { recursive: true, force: true });
       throw err;
     }
+    await req.onRunCreated?.(runId);
     let write: DestinationWrite | undefined;
     let source: Source | undefined;
     let destinationForCheck: Destination | undefined;
@@ -266,6 +289,7 @@ export class ExportService {
         gates,
         times: { ...tracker.times, signed: signedAt },
         signingKeyId: signing.keyId,
+        ...(req.authorization ? { authorization: req.authorization } : {}),
       });
       const lineage = Buffer.from(
         JSON.stringify(

@@ -101,6 +101,91 @@ export interface ApiKeyRecord {
   readonly revokedAt: string | null;
 }
 
+/** The roles a principal can hold in its workspace. */
+export const ROLES = ['viewer', 'requester', 'approver', 'security', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A stored Cedar policy set version. */
+export interface PolicySetRecord {
+  readonly workspace: string;
+  /** `sha256:<hex>` of the policy text. */
+  readonly version: string;
+  readonly seq: number;
+  readonly text: string;
+  readonly appliedBy: string;
+  readonly appliedAt: string;
+}
+
+/** `business` (the usual), `exception` (asked although policy denies it), `investigation` (by security). */
+export type ExportRequestKind = 'business' | 'exception' | 'investigation';
+
+export type ExportRequestStatus =
+  'denied' | 'pending_approval' | 'approved' | 'rejected' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** `count` approvals by people holding `role` (`any`: any approving role) are needed. */
+export interface ApprovalRequirement {
+  readonly role: 'approver' | 'security' | 'admin' | 'any';
+  readonly count: number;
+}
+
+/** What the policy engine decided for a request, and why. */
+export interface PolicyDecisionRecord {
+  readonly decision: 'allow' | 'deny';
+  /** The ids of the policies that determined the decision. */
+  readonly policyIds: readonly string[];
+  /** The policy set version that decided. */
+  readonly policySet: string;
+}
+
+export interface ExportRequestRecord {
+  readonly id: string;
+  readonly workspace: string;
+  readonly definitionName: string;
+  /** The definition version requested; approvals hold for this version only. */
+  readonly definitionVersion: string;
+  readonly requesterId: string;
+  readonly purpose: string;
+  readonly justification: string | null;
+  readonly kind: ExportRequestKind;
+  readonly status: ExportRequestStatus;
+  /** Why it is denied or pending, for people. */
+  readonly reasons: readonly string[];
+  /** The approvals it needs (empty when none). */
+  readonly requirements: readonly ApprovalRequirement[];
+  readonly decision: PolicyDecisionRecord;
+  readonly runId: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface ApprovalRecord {
+  readonly id: string;
+  readonly exportId: string;
+  readonly workspace: string;
+  readonly approverId: string;
+  readonly decision: 'approve' | 'reject';
+  readonly reason: string;
+  /** The approver's roles when approving: what the approval counts for. */
+  readonly roles: readonly string[];
+  /** The definition version approved; a newer version voids the approval. */
+  readonly definitionVersion: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/** A time-bound grant: `principalId` may request and run `definitionName` until `expiresAt`. */
+export interface GrantRecord {
+  readonly id: string;
+  readonly workspace: string;
+  readonly principalId: string;
+  readonly definitionName: string;
+  readonly reason: string;
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly revokedAt: string | null;
+}
+
 /** One entry of the audit log (ARCHITECTURE.md "The audit log"). Hashes are lowercase hex. */
 export interface AuditEntryRecord {
   /** 0-based position in the log. */
@@ -198,6 +283,45 @@ export interface Store {
   listPrincipals(workspace: string): Promise<PrincipalRecord[]>;
   insertApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByPrefix(prefix: string): Promise<ApiKeyRecord | undefined>;
+  getPrincipalByName(workspace: string, name: string): Promise<PrincipalRecord | undefined>;
+  listApiKeys(principalId: string): Promise<ApiKeyRecord[]>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Marks an API key revoked; false when it does not exist or already is. */
+  revokeApiKey(id: string, at: string): Promise<boolean>;
+
+  insertPolicySet(record: PolicySetRecord): Promise<void>;
+  latestPolicySet(workspace: string): Promise<PolicySetRecord | undefined>;
+  getPolicySet(workspace: string, version: string): Promise<PolicySetRecord | undefined>;
+  policySetHistory(workspace: string): Promise<PolicySetRecord[]>;
+
+  insertExportRequest(record: ExportRequestRecord): Promise<void>;
+  getExportRequest(workspace: string, id: string): Promise<ExportRequestRecord | undefined>;
+  listExportRequests(
+    workspace: string,
+    options?: { kind?: ExportRequestKind; limit?: number },
+  ): Promise<ExportRequestRecord[]>;
+  /** Updates a request only if it is still in `from` (optimistic check); false otherwise. */
+  updateExportRequest(
+    workspace: string,
+    id: string,
+    from: ExportRequestStatus,
+    patch: Partial<Pick<ExportRequestRecord, 'reasons' | 'requirements' | 'decision' | 'runId'>> & {
+      status: ExportRequestStatus;
+      updatedAt: string;
+    },
+  ): Promise<boolean>;
+  /** Stores an approval or rejection; `ERR_WAYBILL_CONFLICT` when this person already decided. */
+  insertApproval(record: ApprovalRecord): Promise<void>;
+  listApprovals(workspace: string, exportId: string): Promise<ApprovalRecord[]>;
+
+  insertGrant(record: GrantRecord): Promise<void>;
+  getGrant(workspace: string, id: string): Promise<GrantRecord | undefined>;
+  listGrants(
+    workspace: string,
+    filter?: { principalId?: string; definitionName?: string },
+  ): Promise<GrantRecord[]>;
+  /** Marks a grant revoked; false when it does not exist in the workspace or already is. */
+  revokeGrant(workspace: string, id: string, at: string): Promise<boolean>;
 
   /** The log's committed size and its origin (null until set). */
   auditHead(): Promise<{ readonly size: number; readonly origin: string | null }>;

@@ -24,6 +24,16 @@ export interface ValidationGateResult {
   readonly detail: string;
 }
 
+/** One approval recorded in a waybill. */
+export interface PredicateApproval {
+  /** As the audit log names the approver: `user:bob`. */
+  readonly approver: string;
+  readonly roles: readonly string[];
+  readonly reason: string;
+  readonly approvedAt: string;
+  readonly expiresAt: string;
+}
+
 /** The body of `https://waybill.dev/export/v1`; docs/predicate.schema.json is its JSON Schema. */
 export interface ExportPredicate {
   readonly waybillVersion: '1';
@@ -36,12 +46,19 @@ export interface ExportPredicate {
   };
   readonly requester: string;
   readonly purpose: string;
-  readonly approvals: readonly unknown[];
+  /** The approvals that held when the run started. */
+  readonly approvals: readonly PredicateApproval[];
   readonly policy: {
     readonly decision: 'allow';
+    /** The policies that allowed the run. */
     readonly policyIds: readonly string[];
+    /** `sha256:<hex>` of the policy set in force. */
     readonly policySetDigest: string | null;
-    readonly note: string;
+    /** The export request the run executes. */
+    readonly exportId?: string;
+    readonly kind?: 'business' | 'exception' | 'investigation';
+    readonly justification?: string | null;
+    readonly note?: string;
   };
   readonly source: {
     readonly connection: string;

@@ -1,5 +1,6 @@
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import type { ExportPlan } from '../pipeline/export-plan.js';
+import type { RunAuthorization } from '../pipeline/export-service.js';
 import type { ConnectionRecord, RunRecord } from '../ports/store.js';
 import { addIsoDuration } from '../time/iso-duration.js';
 import type { ExportPredicate, ValidationGateResult } from './export-predicate.js';
@@ -20,6 +21,8 @@ export interface PredicateInput {
   gates: ValidationGateResult[];
   times: Record<'created' | 'staged' | 'validated' | 'delivered' | 'signed', string>;
   signingKeyId: string;
+  /** The approved export request this run executes; absent for a run made straight through the library. */
+  authorization?: RunAuthorization;
 }
 
 export function buildPredicate(i: PredicateInput): ExportPredicate {
@@ -30,13 +33,22 @@ export function buildPredicate(i: PredicateInput): ExportPredicate {
     definition: { name: d.name, version: i.version, owner: d.owner, description: d.description ?? null },
     requester: i.run.requester,
     purpose: i.run.purpose,
-    approvals: [],
-    policy: {
-      decision: 'allow',
-      policyIds: [],
-      policySetDigest: null,
-      note: 'local run by the home administrator; no policy engine configured',
-    },
+    approvals: i.authorization ? i.authorization.approvals.map((a) => ({ ...a, roles: [...a.roles] })) : [],
+    policy: i.authorization
+      ? {
+          decision: 'allow',
+          policyIds: [...i.authorization.policyIds],
+          policySetDigest: i.authorization.policySet,
+          exportId: i.authorization.exportId,
+          kind: i.authorization.kind,
+          justification: i.authorization.justification,
+        }
+      : {
+          decision: 'allow',
+          policyIds: [],
+          policySetDigest: null,
+          note: 'run through the library without an export request; no policy decision',
+        },
     source: {
       connection: i.sourceConn.name,
       kind: i.sourceKind,

@@ -1,0 +1,242 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { POLICY_SCHEMA, ROLES, WaybillError, addIsoDuration } from '@waybill/core';
+import { printJson, println, table, usage } from '../output.js';
+import { globals, withHome, type CommandContext } from './command-context.js';
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** `--until TIME` or `--for DURATION` → an RFC 3339 time, or undefined when neither is given. */
+function expiry(o: { until?: string; for?: string }, now: Date): string | undefined {
+  if (o.until !== undefined && o.for !== undefined) throw usage('give --until or --for, not both');
+  if (o.until !== undefined) {
+    const t = Date.parse(o.until);
+    if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(o.until)) {
+      throw usage(`--until must be an RFC 3339 time (e.g. 2026-12-31T18:00:00Z), got "${o.until}"`);
+    }
+    return new Date(t).toISOString();
+  }
+  if (o.for !== undefined) {
+    try {
+      return addIsoDuration(now, o.for).toISOString();
+    } catch {
+      throw usage(`--for must be an ISO 8601 duration (e.g. PT8H, P7D), got "${o.for}"`);
+    }
+  }
+  return undefined;
+}
+
+export function registerGovernanceCommands(program: Command, ctx: CommandContext): void {
+  const { io } = ctx;
+
+  const user = program.command('user').description('users and service accounts, their roles and API keys');
+  user
+    .command('add')
+    .description('add a user (or --service account) with roles; prints its API key once')
+    .argument('<name>')
+    .requiredOption('--role <role>', `a role (repeatable): ${ROLES.join(', ')}`, collect, [])
+    .option('--service', 'a service account rather than a person')
+    .option('--key-until <time>', 'the API key expires at this RFC 3339 time')
+    .option('--key-for <duration>', 'the API key expires after this ISO 8601 duration (e.g. P90D)')
+    .action(
+      async (
+        name: string,
+        o: { role: string[]; service?: boolean; keyUntil?: string; keyFor?: string },
+        cmd: Command,
+      ) => {
+        const until = expiry(
+          {
+            ...(o.keyUntil !== undefined ? { until: o.keyUntil } : {}),
+            ...(o.keyFor !== undefined ? { for: o.keyFor } : {}),
+          },
+          new Date(),
+        );
+        await withHome(ctx, cmd, async (h) => {
+          const c = await h.principals.create(h.principal, {
+            name,
+            kind: o.service ? 'service' : 'user',
+            roles: o.role,
+            ...(until !== undefined ? { keyExpiresAt: until } : {}),
+          });
+          const out = {
+            id: c.principal.id,
+            name: c.principal.name,
+            kind: c.principal.kind,
+            roles: c.principal.roles,
+            apiKey: c.apiKey,
+            apiKeyId: c.apiKeyRecord.id,
+            apiKeyExpiresAt: c.apiKeyRecord.expiresAt,
+          };
+          if (globals(cmd).json) return printJson(io, out);
+          println(io, `${out.kind} ${out.name} (${out.roles.join(', ')}) added: ${out.id}`);
+          println(io, `API key (shown once, store it now): ${out.apiKey}`);
+        });
+      },
+    );
+  user
+    .command('list')
+    .description('principals of this workspace')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        const list = await h.principals.list(h.principal);
+        if (globals(cmd).json) return printJson(io, { principals: list });
+        println(
+          io,
+          table([
+            ['NAME', 'KIND', 'ROLES', 'ID'],
+            ...list.map((p) => [p.name, p.kind, p.roles.join(','), p.id]),
+          ]),
+        );
+      });
+    });
+  user
+    .command('key')
+    .description('issue a new API key for a principal; prints it once')
+    .argument('<name>')
+    .option('--until <time>', 'expires at this RFC 3339 time')
+    .option('--for <duration>', 'expires after this ISO 8601 duration')
+    .action(async (name: string, o: { until?: string; for?: string }, cmd: Command) => {
+      const until = expiry(o, new Date());
+      await withHome(ctx, cmd, async (h) => {
+        const k = await h.principals.issueKey(h.principal, name, until ?? null);
+        const out = { apiKey: k.key, apiKeyId: k.record.id, expiresAt: k.record.expiresAt };
+        if (globals(cmd).json) return printJson(io, out);
+        println(io, `API key ${out.apiKeyId} (shown once): ${out.apiKey}`);
+      });
+    });
+  user
+    .command('revoke-key')
+    .description('revoke an API key at once (tokens issued for it stop working too)')
+    .argument('<apiKeyId>')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        await h.principals.revokeKey(h.principal, id);
+        if (globals(cmd).json) return printJson(io, { revoked: id });
+        println(io, `API key ${id} revoked`);
+      });
+    });
+
+  const grant = program.command('grant').description('time-bound grants to request and run one definition');
+  grant
+    .command('add')
+    .description('let a principal request and run a definition until a time')
+    .requiredOption('--principal <name>', 'who')
+    .requiredOption('--definition <name>', 'which definition')
+    .option('--until <time>', 'until this RFC 3339 time')
+    .option('--for <duration>', 'for this ISO 8601 duration (e.g. PT8H)')
+    .requiredOption('--reason <text>', 'why (recorded in the audit log)')
+    .action(
+      async (
+        o: { principal: string; definition: string; until?: string; for?: string; reason: string },
+        cmd: Command,
+      ) => {
+        const until = expiry(o, new Date());
+        if (until === undefined) throw usage('give --until TIME or --for DURATION: a grant always expires');
+        await withHome(ctx, cmd, async (h) => {
+          const g = await h.grants.add(h.principal, {
+            principal: o.principal,
+            definition: o.definition,
+            expiresAt: until,
+            reason: o.reason,
+          });
+          if (globals(cmd).json) return printJson(io, g);
+          println(
+            io,
+            `grant ${g.id}: ${o.principal} may request and run ${o.definition} until ${g.expiresAt}`,
+          );
+        });
+      },
+    );
+  grant
+    .command('revoke')
+    .description('revoke a grant at once')
+    .argument('<grantId>')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        await h.grants.revoke(h.principal, id);
+        if (globals(cmd).json) return printJson(io, { revoked: id });
+        println(io, `grant ${id} revoked`);
+      });
+    });
+  grant
+    .command('list')
+    .description('grants of this workspace, with whether each holds now')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        const now = Date.now();
+        const list = (await h.grants.list(h.principal)).map((g) => ({
+          ...g,
+          active: g.revokedAt === null && Date.parse(g.expiresAt) > now,
+        }));
+        if (globals(cmd).json) return printJson(io, { grants: list });
+        println(
+          io,
+          table([
+            ['GRANT', 'PRINCIPAL', 'DEFINITION', 'EXPIRES', 'ACTIVE'],
+            ...list.map((g) => [g.id, g.principalId, g.definitionName, g.expiresAt, g.active ? 'yes' : 'no']),
+          ]),
+        );
+      });
+    });
+
+  const policy = program.command('policy').description('the Cedar policy set in force');
+  policy
+    .command('apply')
+    .description('validate a Cedar policy file against the schema and make it the policy set in force')
+    .argument('<file>')
+    .action(async (file: string, _o: unknown, cmd: Command) => {
+      const path = resolve(io.cwd, file);
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        throw new WaybillError(
+          'ERR_WAYBILL_NOT_FOUND',
+          `cannot read policy file ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          { cause: err },
+        );
+      }
+      await withHome(ctx, cmd, async (h) => {
+        const r = await h.policies.apply(h.principal, text);
+        if (globals(cmd).json) return printJson(io, r);
+        println(
+          io,
+          r.changed
+            ? `policy set ${r.version} applied (version ${r.seq})`
+            : `policy set ${r.version} is already in force`,
+        );
+      });
+    });
+  policy
+    .command('show')
+    .description('the policy set in force (its Cedar text)')
+    .option('--schema', 'print the Cedar schema policies are validated against instead')
+    .action(async (o: { schema?: boolean }, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        if (o.schema) {
+          if (globals(cmd).json) return printJson(io, { schema: POLICY_SCHEMA });
+          return void io.stdout.write(POLICY_SCHEMA);
+        }
+        const set = await h.policies.inForce(h.principal.workspace);
+        if (globals(cmd).json) return printJson(io, set);
+        io.stdout.write(set.text.endsWith('\n') ? set.text : set.text + '\n');
+      });
+    });
+  policy
+    .command('history')
+    .description('every policy set applied, with who and when')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        const list = await h.policies.history(h.principal.workspace);
+        if (globals(cmd).json) return printJson(io, { versions: list.map(({ text: _t, ...rest }) => rest) });
+        println(
+          io,
+          table([
+            ['SEQ', 'VERSION', 'APPLIED BY', 'AT'],
+            ...list.map((p) => [String(p.seq), p.version, p.appliedBy, p.appliedAt]),
+          ]),
+        );
+      });
+    });
+}

@@ -1,0 +1,140 @@
+/**
+ * The policy set a new home starts with (docs/policy.md explains each policy). Deny by default: nothing
+ * is allowed unless a `permit` matches, and a matching `forbid` wins over any `permit`.
+ *
+ * Two annotations carry Waybill's own meaning:
+ * - `@approvals("role:n,…")` on a `forbid` of `export.run`: the forbid is lifted by approvals, and this
+ *   is what a request is told it needs (`approver`, `security`, `admin`, or `any` approving person).
+ * - `@exceptions("never")` on a `forbid` of `export.request`: a denial by this policy cannot be turned
+ *   into an exception request.
+ */
+export const DEFAULT_POLICY_SET = `// Waybill default policy set, version 1.
+
+// --- administration -------------------------------------------------------------------------
+
+@id("admins-administer")
+permit (
+  principal in Waybill::Role::"admin",
+  action in [
+    Waybill::Action::"definition.apply",
+    Waybill::Action::"connection.manage",
+    Waybill::Action::"policy.manage",
+    Waybill::Action::"keys.rotate",
+    Waybill::Action::"principal.manage",
+    Waybill::Action::"grant.manage",
+    Waybill::Action::"audit.read",
+    Waybill::Action::"audit.redact",
+    Waybill::Action::"investigation.list"
+  ],
+  resource
+);
+
+@id("security-reads-the-audit-log")
+permit (
+  principal in Waybill::Role::"security",
+  action in [Waybill::Action::"audit.read", Waybill::Action::"investigation.list"],
+  resource
+);
+
+// --- requesting -------------------------------------------------------------------------------
+
+@id("requesters-request-exports")
+permit (principal, action == Waybill::Action::"export.request", resource)
+when { principal in Waybill::Role::"requester" || principal in Waybill::Role::"admin" };
+
+@id("grant-holders-request-exports")
+permit (principal, action == Waybill::Action::"export.request", resource)
+when { context.grant };
+
+@id("purpose-limitation")
+@exceptions("never")
+forbid (principal, action == Waybill::Action::"export.request", resource)
+unless { resource.purposes.contains(context.purpose) };
+
+@id("requesters-ask-for-exceptions")
+permit (principal, action == Waybill::Action::"exception.request", resource)
+when { principal in Waybill::Role::"requester" || principal in Waybill::Role::"admin" };
+
+@id("security-investigates")
+permit (
+  principal in Waybill::Role::"security",
+  action == Waybill::Action::"investigation.request",
+  resource
+);
+
+// --- running ----------------------------------------------------------------------------------
+
+@id("requesters-run-their-exports")
+permit (principal, action == Waybill::Action::"export.run", resource)
+when {
+  resource.requester == principal &&
+  (principal in Waybill::Role::"requester" || principal in Waybill::Role::"admin")
+};
+
+@id("grant-holders-run-their-exports")
+permit (principal, action == Waybill::Action::"export.run", resource)
+when { resource.requester == principal && context.grant };
+
+@id("approved-exceptions-run")
+permit (principal, action == Waybill::Action::"export.run", resource)
+when { resource.requester == principal && resource.kind == "exception" };
+
+@id("security-runs-its-investigations")
+permit (principal in Waybill::Role::"security", action == Waybill::Action::"export.run", resource)
+when { resource.requester == principal && resource.kind == "investigation" };
+
+@id("confidential-data-needs-an-approver")
+@approvals("approver:1")
+forbid (principal, action == Waybill::Action::"export.run", resource)
+when {
+  resource.kind == "business" &&
+  (resource.definition.sensitivity == "confidential" ||
+   resource.definition.sensitivity == "restricted")
+}
+unless { context.approvals.approver >= 1 };
+
+@id("exceptions-need-security-and-one-more")
+@approvals("security:1,any:2")
+forbid (principal, action == Waybill::Action::"export.run", resource)
+when { resource.kind == "exception" }
+unless { context.approvals.security >= 1 && context.approvals.total >= 2 };
+
+@id("investigations-need-a-second-security")
+@approvals("security:1")
+forbid (principal, action == Waybill::Action::"export.run", resource)
+when { resource.kind == "investigation" }
+unless { context.approvals.security >= 1 };
+
+// --- approving --------------------------------------------------------------------------------
+
+@id("approvers-approve")
+permit (principal, action == Waybill::Action::"export.approve", resource)
+when { principal in Waybill::Role::"approver" || principal in Waybill::Role::"security" };
+
+@id("no-self-approval")
+forbid (principal, action == Waybill::Action::"export.approve", resource)
+when { resource.requester == principal };
+
+@id("only-security-approves-investigations")
+forbid (principal, action == Waybill::Action::"export.approve", resource)
+when { resource.kind == "investigation" }
+unless { principal in Waybill::Role::"security" };
+
+// --- reading and cancelling -------------------------------------------------------------------
+
+@id("members-read-business-exports")
+permit (principal, action == Waybill::Action::"export.read", resource)
+when { resource.kind != "investigation" };
+
+@id("investigations-are-visible-to-security-and-admins")
+permit (principal, action == Waybill::Action::"export.read", resource)
+when {
+  resource.requester == principal ||
+  principal in Waybill::Role::"security" ||
+  principal in Waybill::Role::"admin"
+};
+
+@id("requesters-and-admins-cancel")
+permit (principal, action == Waybill::Action::"export.cancel", resource)
+when { resource.requester == principal || principal in Waybill::Role::"admin" };
+`;

@@ -1,0 +1,75 @@
+import type { AuditLog } from './audit/audit-log.js';
+import { ConnectionService } from './connections/connection-service.js';
+import { DefinitionService } from './definitions/definition-service.js';
+import { AccessGuard } from './governance/access-guard.js';
+import { ExportRequestService } from './governance/export-request-service.js';
+import { GrantService } from './governance/grant-service.js';
+import { PolicyService } from './governance/policy-service.js';
+import { PrincipalService } from './governance/principal-service.js';
+import type { KeyRing } from './keys/key-ring.js';
+import { ExportService } from './pipeline/export-service.js';
+import type { Clock } from './ports/clock.js';
+import type { ConnectionOpener } from './ports/connection-opener.js';
+import type { Store } from './ports/store.js';
+import type { SecretBox } from './secrets/secret-box.js';
+
+/** What the services are built from: the adapters, handed in by the one place that wires them. */
+export interface ServiceDeps {
+  readonly store: Store;
+  readonly keys: KeyRing;
+  readonly box: SecretBox;
+  readonly audit: AuditLog;
+  readonly clock: Clock;
+  readonly connections: ConnectionOpener;
+  /** Where runs stage their files. */
+  readonly stagingRoot: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** How long an approval holds (default 24 h). */
+  readonly approvalTtlMs?: number;
+}
+
+/** Waybill's services, the same for the CLI and the server: both go through the same checks. */
+export interface Services {
+  readonly definitions: DefinitionService;
+  readonly exports: ExportService;
+  readonly connections: ConnectionService;
+  readonly policies: PolicyService;
+  readonly guard: AccessGuard;
+  readonly principals: PrincipalService;
+  readonly grants: GrantService;
+  readonly requests: ExportRequestService;
+}
+
+export function createServices(d: ServiceDeps): Services {
+  const common = {
+    store: d.store,
+    keys: d.keys,
+    box: d.box,
+    audit: d.audit,
+    clock: d.clock,
+    connections: d.connections,
+    ...(d.env ? { env: d.env } : {}),
+  };
+  const policies = new PolicyService({ store: d.store, audit: d.audit, clock: d.clock });
+  const guard = new AccessGuard({ policies, audit: d.audit });
+  const exports = new ExportService({ ...common, stagingRoot: d.stagingRoot });
+  const grants = new GrantService({ store: d.store, audit: d.audit, clock: d.clock, guard });
+  return {
+    definitions: new DefinitionService(common),
+    exports,
+    connections: new ConnectionService({ store: d.store, audit: d.audit }),
+    policies,
+    guard,
+    principals: new PrincipalService({ store: d.store, audit: d.audit, clock: d.clock, guard }),
+    grants,
+    requests: new ExportRequestService({
+      store: d.store,
+      audit: d.audit,
+      clock: d.clock,
+      guard,
+      grants,
+      exports,
+      ...(d.approvalTtlMs !== undefined ? { approvalTtlMs: d.approvalTtlMs } : {}),
+    }),
+  };
+}
