@@ -696,9 +696,13 @@ export class KyselyStore implements Store {
           .execute();
       } catch (err) {
         if (isUniqueViolation(err))
-          throw new WaybillError('ERR_WAYBILL_CONFLICT', `this principal already decided on export ${r.exportId}`, {
-            cause: err,
-          });
+          throw new WaybillError(
+            'ERR_WAYBILL_CONFLICT',
+            `this principal already decided on export ${r.exportId}`,
+            {
+              cause: err,
+            },
+          );
         throw err;
       }
     });
