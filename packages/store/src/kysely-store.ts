@@ -578,6 +578,8 @@ export class KyselyStore implements Store {
         .selectAll()
         .where('workspace', '=', workspace)
         .where('version', '=', version)
+        .orderBy('seq', 'desc')
+        .limit(1)
         .executeTakeFirst();
       return r && toPolicySet(r);
     });

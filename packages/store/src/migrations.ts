@@ -164,8 +164,13 @@ const migrations: Record<string, Migration> = {
         .addColumn('text', 'text', (c) => c.notNull())
         .addColumn('applied_by', 'text', (c) => c.notNull())
         .addColumn('applied_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('policy_sets_pk', ['workspace', 'version'])
-        .addUniqueConstraint('policy_sets_seq_uq', ['workspace', 'seq'])
+        // A version may come back (a rollback applies an earlier text again): one row per application.
+        .addPrimaryKeyConstraint('policy_sets_pk', ['workspace', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('policy_sets_version_idx')
+        .on('policy_sets')
+        .columns(['workspace', 'version'])
         .execute();
       await db.schema
         .createTable('export_requests')
