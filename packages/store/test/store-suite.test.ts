@@ -227,6 +227,117 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
       });
       assert.deepEqual((await st.getPrincipal('p1'))?.roles, ['admin']);
       assert.equal((await st.findApiKeyByPrefix('abc'))?.principalId, 'p1');
+      assert.equal((await st.getPrincipalByName('default', 'alice'))?.id, 'p1');
+      assert.equal(await st.getPrincipalByName('acme', 'alice'), undefined);
+      assert.equal(await st.revokeApiKey('a1', 'b'), true);
+      assert.equal(await st.revokeApiKey('a1', 'c'), false);
+      assert.equal((await st.getApiKey('a1'))?.revokedAt, 'b');
+      assert.equal((await st.listApiKeys('p1')).length, 1);
+    });
+
+    test('policy sets, export requests, approvals (once per person) and grants', async (t) => {
+      const st = s(t);
+      if (!st) return;
+      for (const [seq, version] of [
+        [1, 'sha256:aa'],
+        [2, 'sha256:bb'],
+        [3, 'sha256:aa'],
+      ] as const) {
+        await st.insertPolicySet({
+          workspace: 'default',
+          version,
+          seq,
+          text: version,
+          appliedBy: 'x',
+          appliedAt: 't',
+        });
+      }
+      assert.equal((await st.latestPolicySet('default'))?.seq, 3);
+      assert.equal((await st.getPolicySet('default', 'sha256:aa'))?.seq, 3);
+      assert.deepEqual(
+        (await st.policySetHistory('default')).map((p) => p.seq),
+        [1, 2, 3],
+      );
+      assert.equal(await st.latestPolicySet('acme'), undefined);
+
+      await st.insertPrincipal({
+        id: 'p2',
+        workspace: 'default',
+        name: 'bob',
+        kind: 'user',
+        roles: ['approver'],
+        createdAt: 'a',
+      });
+      const req = {
+        id: 'e1',
+        workspace: 'default',
+        definitionName: 'people',
+        definitionVersion: 'sha256:01',
+        requesterId: 'p1',
+        purpose: 'testing',
+        justification: null,
+        kind: 'business',
+        status: 'pending_approval',
+        reasons: ['needs 1 more approval'],
+        requirements: [{ role: 'approver', count: 1 }],
+        decision: { decision: 'deny', policyIds: ['x'], policySet: 'sha256:aa' },
+        runId: null,
+        createdAt: '2026-11-29T10:00:00.000Z',
+        updatedAt: '2026-11-29T10:00:00.000Z',
+      } as const;
+      await st.insertExportRequest(req);
+      assert.deepEqual(await st.getExportRequest('default', 'e1'), req);
+      assert.equal(await st.getExportRequest('acme', 'e1'), undefined);
+      const approval = {
+        id: 'ap1',
+        exportId: 'e1',
+        workspace: 'default',
+        approverId: 'p2',
+        decision: 'approve',
+        reason: 'ok',
+        roles: ['approver'],
+        definitionVersion: 'sha256:01',
+        createdAt: 't',
+        expiresAt: 'u',
+      } as const;
+      await st.insertApproval(approval);
+      await assert.rejects(st.insertApproval({ ...approval, id: 'ap2' }), { code: 'ERR_WAYBILL_CONFLICT' });
+      assert.deepEqual(await st.listApprovals('default', 'e1'), [approval]);
+      assert.equal(
+        await st.updateExportRequest('default', 'e1', 'approved', { status: 'running', updatedAt: 'v' }),
+        false,
+      );
+      assert.equal(
+        await st.updateExportRequest('default', 'e1', 'pending_approval', {
+          status: 'approved',
+          updatedAt: 'v',
+          reasons: [],
+        }),
+        true,
+      );
+      assert.equal((await st.getExportRequest('default', 'e1'))?.status, 'approved');
+      assert.equal((await st.listExportRequests('default')).length, 1);
+      assert.equal((await st.listExportRequests('default', { kind: 'investigation' })).length, 0);
+
+      const grant = {
+        id: 'g1',
+        workspace: 'default',
+        principalId: 'p2',
+        definitionName: 'people',
+        reason: 'r',
+        createdBy: 'user:alice',
+        createdAt: 't',
+        expiresAt: '2026-12-01T00:00:00.000Z',
+        revokedAt: null,
+      };
+      await st.insertGrant(grant);
+      assert.deepEqual(await st.listGrants('default', { principalId: 'p2', definitionName: 'people' }), [
+        grant,
+      ]);
+      assert.equal((await st.listGrants('default', { definitionName: 'other' })).length, 0);
+      assert.equal(await st.revokeGrant('acme', 'g1', 'w'), false);
+      assert.equal(await st.revokeGrant('default', 'g1', 'w'), true);
+      assert.equal((await st.getGrant('default', 'g1'))?.revokedAt, 'w');
     });
   });
 }
