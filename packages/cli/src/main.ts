@@ -9,6 +9,7 @@ import { registerKeyCommands } from './commands/key-commands.js';
 import { registerVerifyCommand } from './commands/verify-command.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerGovernanceCommands } from './commands/governance-commands.js';
+import { registerServeCommand } from './commands/serve-command.js';
 
 /** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
 export const EXIT_OK = 0;
@@ -39,6 +40,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerExportCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerGovernanceCommands(program, ctx);
+  registerServeCommand(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     // A command group called without its subcommand is a usage error with one line, not a help dump.

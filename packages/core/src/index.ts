@@ -91,6 +91,7 @@ export type {
   KeyPurpose,
   PrincipalRecord,
   ApiKeyRecord,
+  Caller,
   Role,
   PolicySetRecord,
   ExportRequestKind,

@@ -1,7 +1,7 @@
 import type { Context, EntityJson, EntityUid } from '@cedar-policy/cedar-wasm/nodejs';
 import { WaybillError } from '@waybill/verify';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { PrincipalRecord } from '../ports/store.js';
+import type { Caller } from '../ports/store.js';
 import type { PolicyDecision, PolicyEngine } from '../policy/policy-engine.js';
 import { principalEntity, principalUid, workspaceUid } from '../policy/policy-entities.js';
 import type { PolicyAction } from '../policy/policy-schema.js';
@@ -29,13 +29,13 @@ export type WorkspaceAction =
 export class AccessGuard {
   constructor(private readonly o: { readonly policies: PolicyService; readonly audit: AuditLog }) {}
 
-  engine(caller: PrincipalRecord): Promise<PolicyEngine> {
+  engine(caller: Caller): Promise<PolicyEngine> {
     return this.o.policies.engine(caller.workspace);
   }
 
   /** Decides an action of `caller` on a resource. */
   async decide(
-    caller: PrincipalRecord,
+    caller: Caller,
     action: PolicyAction,
     resource: EntityUid,
     context: Context,
@@ -52,7 +52,7 @@ export class AccessGuard {
   }
 
   /** Requires a workspace-wide action; refuses (audited, `ERR_WAYBILL_FORBIDDEN`) otherwise. */
-  async require(caller: PrincipalRecord, action: WorkspaceAction): Promise<PolicyDecision> {
+  async require(caller: Caller, action: WorkspaceAction): Promise<PolicyDecision> {
     const d = await this.decide(caller, action, workspaceUid(caller.workspace), {}, []);
     if (d.decision !== 'allow') await this.refuse(caller, action, {}, d);
     return d;
@@ -60,7 +60,7 @@ export class AccessGuard {
 
   /** Logs a refusal and throws `ERR_WAYBILL_FORBIDDEN` (with the deciding policies, when a policy decided). */
   async refuse(
-    caller: PrincipalRecord,
+    caller: Caller,
     action: string,
     subjects: Readonly<Record<string, string>>,
     decision?: PolicyDecision,
@@ -86,7 +86,7 @@ export class AccessGuard {
   }
 
   /** Logs a lookup that found nothing in the caller's workspace and throws `ERR_WAYBILL_NOT_FOUND`. */
-  async notFound(caller: PrincipalRecord, kind: string, id: string): Promise<never> {
+  async notFound(caller: Caller, kind: string, id: string): Promise<never> {
     await this.o.audit.appendNow({
       type: 'access.not_found',
       actor: actorOf(caller),

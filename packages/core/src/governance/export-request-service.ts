@@ -14,6 +14,7 @@ import type {
   RunRecord,
   Store,
 } from '../ports/store.js';
+import type { Caller } from '../ports/store.js';
 import type { ExportProgress, ExportResult, ExportService } from '../pipeline/export-service.js';
 import { countApprovals, missingApprovals } from '../policy/approval-requirements.js';
 import type { PolicyDecision, PolicyEngine } from '../policy/policy-engine.js';
@@ -93,7 +94,7 @@ export class ExportRequestService {
     this.approvalTtlMs = o.approvalTtlMs ?? DAY_MS;
   }
 
-  async request(caller: PrincipalRecord, input: NewExportRequest): Promise<ExportView> {
+  async request(caller: Caller, input: NewExportRequest): Promise<ExportView> {
     const { definition: name, purpose } = input;
     if (!SLUG.test(name))
       throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', `definition: "${name}" is not a definition name`);
@@ -213,7 +214,7 @@ export class ExportRequestService {
 
   /** Approves or rejects a pending export. */
   async decide(
-    caller: PrincipalRecord,
+    caller: Caller,
     id: string,
     input: { decision: 'approve' | 'reject'; reason: string },
   ): Promise<ExportView> {
@@ -346,7 +347,7 @@ export class ExportRequestService {
    * (`ERR_WAYBILL_NOT_APPROVED`) unless it is approved, its approvals are unexpired and the definition
    * is still the version approved.
    */
-  async prepareRun(caller: PrincipalRecord, id: string): Promise<PreparedRun> {
+  async prepareRun(caller: Caller, id: string): Promise<PreparedRun> {
     const req = await this.find(caller, id);
     if (req.status !== 'approved') {
       throw new WaybillError(
@@ -467,7 +468,7 @@ export class ExportRequestService {
   }
 
   /** Cancels a pending or approved export. */
-  async cancel(caller: PrincipalRecord, id: string): Promise<ExportView> {
+  async cancel(caller: Caller, id: string): Promise<ExportView> {
     const req = await this.find(caller, id);
     const def = await this.definitionOf(req);
     const d = await this.o.guard.decide(caller, 'export.cancel', exportUid(id), {}, [
@@ -502,13 +503,13 @@ export class ExportRequestService {
   }
 
   /** One export, if the caller may read it (404 otherwise, also for another workspace's). */
-  async get(caller: PrincipalRecord, id: string): Promise<ExportView> {
+  async get(caller: Caller, id: string): Promise<ExportView> {
     return this.view(await this.find(caller, id), caller);
   }
 
   /** Exports of the caller's workspace that the caller may read, newest first. */
   async list(
-    caller: PrincipalRecord,
+    caller: Caller,
     options: { kind?: ExportRequestKind; limit?: number } = {},
   ): Promise<ExportView[]> {
     if (options.kind === 'investigation') await this.o.guard.require(caller, 'investigation.list');
@@ -518,7 +519,7 @@ export class ExportRequestService {
     return out;
   }
 
-  private async find(caller: PrincipalRecord, id: string): Promise<ExportRequestRecord> {
+  private async find(caller: Caller, id: string): Promise<ExportRequestRecord> {
     const req = /^[0-9a-f-]{36}$/.test(id)
       ? await this.o.store.getExportRequest(caller.workspace, id)
       : undefined;
@@ -526,7 +527,7 @@ export class ExportRequestService {
     return req;
   }
 
-  private async readable(caller: PrincipalRecord, req: ExportRequestRecord): Promise<boolean> {
+  private async readable(caller: Caller, req: ExportRequestRecord): Promise<boolean> {
     const def = await this.definitionOf(req);
     const d = await this.o.guard.decide(caller, 'export.read', exportUid(req.id), {}, [
       exportEntity(req, def),
@@ -537,7 +538,7 @@ export class ExportRequestService {
 
   private decideRun(
     engine: PolicyEngine,
-    principal: PrincipalRecord,
+    principal: Caller,
     req: ExportRequestRecord,
     def: DefinitionVersionRecord,
     approvals: typeof ZERO_APPROVALS,
@@ -600,7 +601,7 @@ export class ExportRequestService {
 
   private record(
     id: string,
-    caller: PrincipalRecord,
+    caller: Caller,
     def: DefinitionVersionRecord,
     purpose: string,
     justification: string | null,
@@ -627,7 +628,7 @@ export class ExportRequestService {
     };
   }
 
-  private async view(req: ExportRequestRecord, _caller: PrincipalRecord): Promise<ExportView> {
+  private async view(req: ExportRequestRecord, _caller: Caller): Promise<ExportView> {
     const now = this.o.clock.now();
     const requester = await this.o.store.getPrincipal(req.requesterId);
     const approvals = await this.o.store.listApprovals(req.workspace, req.id);

@@ -2,7 +2,8 @@ import { WaybillError } from '@waybill/verify';
 import type { AuditLog } from '../audit/audit-log.js';
 import { uuidv7 } from '../ids/uuid-v7.js';
 import type { Clock } from '../ports/clock.js';
-import type { GrantRecord, PrincipalRecord, Store } from '../ports/store.js';
+import type { GrantRecord, Store } from '../ports/store.js';
+import type { Caller } from '../ports/store.js';
 import type { AccessGuard } from './access-guard.js';
 import { actorOf } from './principal-service.js';
 
@@ -25,7 +26,7 @@ export class GrantService {
   ) {}
 
   async add(
-    caller: PrincipalRecord,
+    caller: Caller,
     g: { principal: string; definition: string; expiresAt: string; reason: string },
   ): Promise<GrantRecord> {
     await this.o.guard.require(caller, 'grant.manage');
@@ -82,7 +83,7 @@ export class GrantService {
     return rec;
   }
 
-  async revoke(caller: PrincipalRecord, id: string): Promise<void> {
+  async revoke(caller: Caller, id: string): Promise<void> {
     await this.o.guard.require(caller, 'grant.manage');
     const rec = await this.o.store.getGrant(caller.workspace, id);
     if (!rec) return this.o.guard.notFound(caller, 'grant', id);
@@ -99,7 +100,7 @@ export class GrantService {
     });
   }
 
-  async list(caller: PrincipalRecord): Promise<GrantRecord[]> {
+  async list(caller: Caller): Promise<GrantRecord[]> {
     return this.o.store.listGrants(caller.workspace);
   }
 

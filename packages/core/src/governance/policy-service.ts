@@ -1,7 +1,8 @@
 import { WaybillError } from '@waybill/verify';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../ports/clock.js';
-import type { PolicySetRecord, PrincipalRecord, Store } from '../ports/store.js';
+import type { PolicySetRecord, Store } from '../ports/store.js';
+import type { Caller } from '../ports/store.js';
 import { DEFAULT_POLICY_SET } from '../policy/default-policy-set.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
 import { principalEntity, principalUid, workspaceUid } from '../policy/policy-entities.js';
@@ -91,10 +92,7 @@ export class PolicyService {
    * Applies a policy set in the caller's workspace. Returns the version in force and whether it changed
    * (applying the text in force again changes nothing).
    */
-  async apply(
-    caller: PrincipalRecord,
-    text: string,
-  ): Promise<{ version: string; seq: number; changed: boolean }> {
+  async apply(caller: Caller, text: string): Promise<{ version: string; seq: number; changed: boolean }> {
     if (text.length > MAX_POLICY_TEXT) {
       throw new WaybillError(
         'ERR_WAYBILL_POLICY_INVALID',

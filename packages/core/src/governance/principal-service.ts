@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { uuidv7 } from '../ids/uuid-v7.js';
 import type { Clock } from '../ports/clock.js';
 import { ROLES, type ApiKeyRecord, type PrincipalRecord, type Role, type Store } from '../ports/store.js';
+import type { Caller } from '../ports/store.js';
 import type { AccessGuard } from './access-guard.js';
 import { apiKeyMatches, apiKeyPrefix, generateApiKey } from './api-key.js';
 
@@ -70,7 +71,7 @@ export class PrincipalService {
   ) {}
 
   /** Creates a principal in the caller's workspace, with its first API key (needs `principal.manage`). */
-  async create(caller: PrincipalRecord, p: NewPrincipal): Promise<CreatedPrincipal> {
+  async create(caller: Caller, p: NewPrincipal): Promise<CreatedPrincipal> {
     checkNewPrincipal(p);
     await this.o.guard.require(caller, 'principal.manage');
     if (await this.o.store.getPrincipalByName(caller.workspace, p.name)) {
@@ -126,7 +127,7 @@ export class PrincipalService {
 
   private async insertKey(
     tx: Store,
-    principal: PrincipalRecord,
+    principal: Caller,
     actor: string,
     expiresAt: string | null,
   ): Promise<{ key: string; record: ApiKeyRecord }> {
@@ -153,7 +154,7 @@ export class PrincipalService {
 
   /** A new API key for a principal of the caller's workspace (needs `principal.manage`). */
   async issueKey(
-    caller: PrincipalRecord,
+    caller: Caller,
     name: string,
     expiresAt: string | null = null,
   ): Promise<{ key: string; record: ApiKeyRecord }> {
@@ -163,7 +164,7 @@ export class PrincipalService {
   }
 
   /** Revokes an API key of the caller's workspace at once (needs `principal.manage`, or it is the caller's own). */
-  async revokeKey(caller: PrincipalRecord, apiKeyId: string): Promise<void> {
+  async revokeKey(caller: Caller, apiKeyId: string): Promise<void> {
     const rec = await this.o.store.getApiKey(apiKeyId);
     const owner = rec && (await this.o.store.getPrincipal(rec.principalId));
     if (!rec || !owner || owner.workspace !== caller.workspace) {
@@ -184,11 +185,11 @@ export class PrincipalService {
     });
   }
 
-  async list(caller: PrincipalRecord): Promise<PrincipalRecord[]> {
+  async list(caller: Caller): Promise<PrincipalRecord[]> {
     return this.o.store.listPrincipals(caller.workspace);
   }
 
-  async byName(caller: PrincipalRecord, name: string): Promise<PrincipalRecord> {
+  async byName(caller: Caller, name: string): Promise<PrincipalRecord> {
     const p = await this.o.store.getPrincipalByName(caller.workspace, name);
     if (!p) throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no principal "${name}" in this workspace`);
     return p;

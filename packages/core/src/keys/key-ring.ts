@@ -11,6 +11,9 @@ import type { Clock } from '../ports/clock.js';
 import type { KeyRecord, Store } from '../ports/store.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 
+/** What a signing key signs: waybills, audit-log checkpoints, or the server's access tokens. */
+export type SigningPurpose = 'waybill-signing' | 'log-signing' | 'token-signing';
+
 export interface SigningKey {
   readonly keyId: string;
   readonly privateKey: KeyObject;
@@ -73,10 +76,7 @@ export class KeyRing {
   }
 
   /** Creates an Ed25519 key for `purpose` unless one is current; returns the current one. */
-  async ensureSigningKey(
-    purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing',
-    actor = 'system',
-  ): Promise<SigningKey> {
+  async ensureSigningKey(purpose: SigningPurpose = 'waybill-signing', actor = 'system'): Promise<SigningKey> {
     const current = await this.currentRecord(purpose);
     if (current) return this.openSigning(current);
     return this.newSigningKey(purpose, actor);
@@ -86,7 +86,7 @@ export class KeyRing {
    * Replaces the current signing key of `purpose` with a new one (new key id). The old public key is
    * kept, retired, so what it signed still verifies; its validity window is createdAt…retiredAt.
    */
-  async rotateSigningKey(purpose: 'waybill-signing' | 'log-signing', actor: string): Promise<SigningKey> {
+  async rotateSigningKey(purpose: SigningPurpose, actor: string): Promise<SigningKey> {
     const current = await this.currentRecord(purpose);
     if (!current) {
       throw new WaybillError(
@@ -98,7 +98,7 @@ export class KeyRing {
   }
 
   private async newSigningKey(
-    purpose: 'waybill-signing' | 'log-signing',
+    purpose: SigningPurpose,
     actor: string,
     replaces?: KeyRecord,
   ): Promise<SigningKey> {
@@ -123,7 +123,7 @@ export class KeyRing {
   }
 
   /** The current signing key; `ERR_WAYBILL_KEY_NOT_FOUND` when the home has none. */
-  async signingKey(purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing'): Promise<SigningKey> {
+  async signingKey(purpose: SigningPurpose = 'waybill-signing'): Promise<SigningKey> {
     const current = await this.currentRecord(purpose);
     if (!current) {
       throw new WaybillError(
@@ -135,9 +135,7 @@ export class KeyRing {
   }
 
   /** Every public key (current and retired) of a purpose, for verification. */
-  async verificationKeys(
-    purpose: 'waybill-signing' | 'log-signing' = 'waybill-signing',
-  ): Promise<KeyObject[]> {
+  async verificationKeys(purpose: SigningPurpose = 'waybill-signing'): Promise<KeyObject[]> {
     const records = await this.store.listKeys(this.workspace, purpose);
     return records.filter((r) => r.publicKey).map((r) => createPublicKey(r.publicKey!));
   }

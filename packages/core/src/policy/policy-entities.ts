@@ -1,13 +1,13 @@
 import type { EntityJson, EntityUid } from '@cedar-policy/cedar-wasm/nodejs';
 import { sensitivities } from '../definitions/export-definition-schema.js';
-import type { DefinitionVersionRecord, ExportRequestRecord, PrincipalRecord } from '../ports/store.js';
+import type { Caller, DefinitionVersionRecord, ExportRequestRecord } from '../ports/store.js';
 
 /** The Cedar uid of a principal. */
 export function principalUid(id: string): { type: string; id: string } {
   return { type: 'Waybill::Principal', id };
 }
 
-export function principalEntity(p: PrincipalRecord): EntityJson {
+export function principalEntity(p: Caller): EntityJson {
   return {
     uid: principalUid(p.id),
     attrs: { workspace: p.workspace, kind: p.kind, name: p.name },

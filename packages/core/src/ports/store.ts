@@ -63,7 +63,7 @@ export interface RunTransitionRecord {
   readonly detail: string | null;
 }
 
-export type KeyPurpose = 'waybill-signing' | 'log-signing' | 'hmac';
+export type KeyPurpose = 'waybill-signing' | 'log-signing' | 'token-signing' | 'hmac';
 
 export interface KeyRecord {
   readonly id: string;
@@ -88,6 +88,9 @@ export interface PrincipalRecord {
   readonly roles: readonly string[];
   readonly createdAt: string;
 }
+
+/** Who acts: a principal as services need it (what an access token or an API key establishes). */
+export type Caller = Omit<PrincipalRecord, 'createdAt'>;
 
 export interface ApiKeyRecord {
   readonly id: string;
