@@ -4,6 +4,7 @@ import {
   type Clock,
   type ExportResult,
   type KeyRing,
+  type PrincipalRecord,
   type Services,
   type Store,
 } from '@waybill/core';
@@ -31,6 +32,8 @@ export interface WaybillServerOptions {
   readonly logger?: HttpLoggerOptions;
   readonly version?: string;
 }
+
+const PRINCIPAL_CACHE_MS = 5000;
 
 /** Runs started over HTTP, executed in this process; a graceful shutdown waits for them. */
 export class BackgroundRuns {
@@ -80,9 +83,21 @@ export async function waybillServer(
     isApiKeyActive: (id, at) => o.services.principals.isKeyActive(id, at),
   });
   const runs = new BackgroundRuns();
+  // Principals are read at every request; a principal record does not change once made, so each is
+  // kept for a few seconds (the API key's validity, which can change, is checked at every request).
+  const principals = new Map<string, { at: number; p: PrincipalRecord | undefined }>();
+  const principalOf = async (id: string): Promise<PrincipalRecord | undefined> => {
+    const now = o.clock.now().getTime();
+    const known = principals.get(id);
+    if (known && now - known.at < PRINCIPAL_CACHE_MS) return known.p;
+    const p = await o.store.getPrincipal(id);
+    if (principals.size >= 10_000) principals.delete(principals.keys().next().value!);
+    principals.set(id, { at: now, p });
+    return p;
+  };
   const authenticate = async (token: string): Promise<AuthenticatedPrincipal> => {
     const t = await tokens.verify(token);
-    const p = await o.store.getPrincipal(t.principalId);
+    const p = await principalOf(t.principalId);
     if (!p || p.workspace !== t.workspace) {
       throw new WaybillError(
         'ERR_WAYBILL_UNAUTHENTICATED',

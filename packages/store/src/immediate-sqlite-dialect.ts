@@ -11,7 +11,9 @@ import {
   type Driver,
   type Kysely,
   type QueryCompiler,
+  type SqliteDatabase,
   type SqliteDialectConfig,
+  type SqliteStatement,
 } from 'kysely';
 
 /**
@@ -27,11 +29,41 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Kysely's SQLite connection prepares every query anew, and preparing costs more than running most of
+ * Waybill's small queries. The queries are built by code, so their SQL texts are few: each is prepared
+ * once and reused. A statement still iterating (a streamed query) is busy, and gets a fresh one.
+ */
+function withStatementCache(db: SqliteDatabase): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop !== 'prepare') {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        // Native methods want the real database as `this`, not the proxy.
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      }
+      return (sql: string): SqliteStatement => {
+        const hit = cache.get(sql);
+        if (hit && !(hit as SqliteStatement & { busy?: boolean }).busy) return hit;
+        const stmt = target.prepare(sql);
+        if (!hit) {
+          if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+          cache.set(sql, stmt);
+        }
+        return stmt;
+      };
+    },
+  });
+}
+
 export class ImmediateSqliteDialect implements Dialect {
-  constructor(private readonly config: SqliteDialectConfig) {}
+  constructor(private readonly config: SqliteDialectConfig & { database: SqliteDatabase }) {}
 
   createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.config);
+    return new ImmediateSqliteDriver({ ...this.config, database: withStatementCache(this.config.database) });
   }
 
   createQueryCompiler(): QueryCompiler {

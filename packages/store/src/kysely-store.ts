@@ -571,6 +571,33 @@ export class KyselyStore implements Store {
     });
   }
 
+  latestPolicySetVersion(workspace: string): Promise<string | undefined> {
+    return this.guard('reading the policy set', async () => {
+      const r = await this.db
+        .selectFrom('policy_sets')
+        .select('version')
+        .where('workspace', '=', workspace)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return r?.version;
+    });
+  }
+
+  latestDefinitionVersion(workspace: string, name: string): Promise<string | undefined> {
+    return this.guard('reading a definition', async () => {
+      const r = await this.db
+        .selectFrom('definitions')
+        .select('version')
+        .where('workspace', '=', workspace)
+        .where('name', '=', name)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return r?.version;
+    });
+  }
+
   getPolicySet(workspace: string, version: string): Promise<PolicySetRecord | undefined> {
     return this.guard('reading a policy set', async () => {
       const r = await this.db

@@ -78,6 +78,7 @@ const ZERO_APPROVALS = { total: 0, approver: 0, security: 0, admin: 0 };
  */
 export class ExportRequestService {
   private readonly approvalTtlMs: number;
+  private readonly definitions = new Map<string, DefinitionVersionRecord>();
 
   constructor(
     private readonly o: {
@@ -108,8 +109,13 @@ export class ExportRequestService {
       throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'justification: at most 2000 characters');
     }
     const ws = caller.workspace;
-    const def = await this.o.store.latestDefinition(ws, name);
-    if (!def) return this.o.guard.notFound(caller, 'definition', name);
+    const latestVersion = await this.o.store.latestDefinitionVersion(ws, name);
+    if (latestVersion === undefined) return this.o.guard.notFound(caller, 'definition', name);
+    const def = await this.definitionOf({
+      workspace: ws,
+      definitionName: name,
+      definitionVersion: latestVersion,
+    });
     if (purpose !== 'investigation' && !def.body.purposes.includes(purpose)) {
       // Purpose limitation is a hard rule, checked here before (and again by) the policy.
       await this.o.audit.appendNow({
@@ -164,7 +170,9 @@ export class ExportRequestService {
       }
     } else {
       const draft = this.record(id, caller, def, purpose, justification, kind, 'pending_approval', now);
-      const run = this.decideRun(engine, caller, draft, def, ZERO_APPROVALS, grant);
+      // The export does not exist yet: the question is whether such an export could run now, so it is
+      // asked about a placeholder id (the same question, and answer, for every new request).
+      const run = this.decideRun(engine, caller, { ...draft, id: 'new' }, def, ZERO_APPROVALS, grant);
       if (run.decision === 'allow') {
         status = 'approved';
         decision = run;
@@ -209,7 +217,8 @@ export class ExportRequestService {
         },
       });
     });
-    return this.view(rec, caller);
+    // Just made: no approvals, no run yet, and the requester is the caller.
+    return { request: rec, requester: actorOf(caller), approvals: [], run: null };
   }
 
   /** Approves or rejects a pending export. */
@@ -267,8 +276,8 @@ export class ExportRequestService {
         `export ${id} is ${req.status}; only a pending export takes approvals`,
       );
     }
-    const latest = await this.o.store.latestDefinition(req.workspace, req.definitionName);
-    if (latest?.version !== req.definitionVersion) {
+    const latest = await this.o.store.latestDefinitionVersion(req.workspace, req.definitionName);
+    if (latest !== req.definitionVersion) {
       throw new WaybillError(
         'ERR_WAYBILL_CONFLICT',
         `definition "${req.definitionName}" changed since export ${id} was requested; approvals would be void — request it again`,
@@ -356,9 +365,9 @@ export class ExportRequestService {
       );
     }
     const def = await this.definitionOf(req);
-    const latest = await this.o.store.latestDefinition(req.workspace, req.definitionName);
+    const latest = await this.o.store.latestDefinitionVersion(req.workspace, req.definitionName);
     const now = this.o.clock.now();
-    if (latest?.version !== req.definitionVersion) {
+    if (latest !== req.definitionVersion) {
       await this.setStatus(req, 'pending_approval', now, [
         'the definition changed after approval; earlier approvals are void',
       ]);
@@ -578,12 +587,22 @@ export class ExportRequestService {
     });
   }
 
-  private async definitionOf(req: ExportRequestRecord): Promise<DefinitionVersionRecord> {
+  private async definitionOf(
+    req: Pick<ExportRequestRecord, 'workspace' | 'definitionName' | 'definitionVersion'>,
+  ): Promise<DefinitionVersionRecord> {
+    // A definition version is immutable (its id is its digest): read once, then kept (bounded).
+    const key = `${req.workspace}\0${req.definitionName}\0${req.definitionVersion}`;
+    const known = this.definitions.get(key);
+    if (known) return known;
     const def = await this.o.store.getDefinitionVersion(
       req.workspace,
       req.definitionName,
       req.definitionVersion,
     );
+    if (def) {
+      if (this.definitions.size >= 1000) this.definitions.delete(this.definitions.keys().next().value!);
+      this.definitions.set(key, def);
+    }
     if (!def)
       throw new WaybillError(
         'ERR_WAYBILL_NOT_FOUND',

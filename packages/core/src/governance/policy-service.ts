@@ -20,6 +20,7 @@ export interface PolicySetInForce {
 }
 
 const MAX_POLICY_TEXT = 256 * 1024;
+const DEFAULT_VERSION = policySetVersion(DEFAULT_POLICY_SET);
 
 /**
  * Versioned Cedar policy sets per workspace. The latest applied set is in force (the built-in default
@@ -48,6 +49,11 @@ export class PolicyService {
 
   /** The engine of the set in force (parsed once per version per process). */
   async engine(workspace: string): Promise<PolicyEngine> {
+    // Asked at every decision: the version is read every time (a policy applied by another process
+    // takes effect at once), the text only when this process has not compiled that version yet.
+    const version = (await this.o.store.latestPolicySetVersion(workspace)) ?? DEFAULT_VERSION;
+    const cached = this.engines.get(version);
+    if (cached) return cached;
     const set = await this.inForce(workspace);
     return this.engineFor(set.version, set.text);
   }

@@ -32,6 +32,7 @@ export interface PolicyDecision {
 }
 
 const SCHEMA_NAME = 'waybill-policy-schema';
+const ANSWER_CACHE_SIZE = 5000;
 let schemaLoaded = false;
 
 /**
@@ -39,6 +40,8 @@ let schemaLoaded = false;
  * cache), so a decision only evaluates: STYLE "decide once per run, never per row" keeps it off hot paths.
  */
 export class PolicyEngine {
+  private readonly answers = new Map<string, PolicyDecision>();
+
   private constructor(
     private readonly cedar: CedarModule,
     readonly policySet: CompiledPolicySet,
@@ -64,6 +67,18 @@ export class PolicyEngine {
   }
 
   decide(q: PolicyQuestion): PolicyDecision {
+    // A decision is a pure function of the policy set (this engine's), the question and its entities:
+    // the same question gets the same answer, so answers are remembered (bounded, oldest out).
+    const key = JSON.stringify([q.principal, q.action, q.resource, q.context, q.entities]);
+    const known = this.answers.get(key);
+    if (known !== undefined) return known;
+    const decided = this.evaluate(q);
+    if (this.answers.size >= ANSWER_CACHE_SIZE) this.answers.delete(this.answers.keys().next().value!);
+    this.answers.set(key, decided);
+    return decided;
+  }
+
+  private evaluate(q: PolicyQuestion): PolicyDecision {
     const answer = this.cedar.statefulIsAuthorized({
       principal: q.principal,
       action: { type: 'Waybill::Action', id: q.action },
@@ -82,12 +97,12 @@ export class PolicyEngine {
       );
     }
     const { decision, diagnostics } = answer.response;
-    return {
+    return Object.freeze({
       decision,
       policyIds: [...diagnostics.reason].sort(),
       policySet: this.policySet.version,
       errors: diagnostics.errors.map((e) => `policy "${e.policyId}": ${e.error.message}`),
-    };
+    });
   }
 
   policy(id: string): PolicyInfo | undefined {

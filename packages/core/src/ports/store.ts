@@ -251,6 +251,8 @@ export interface Store {
 
   insertDefinitionVersion(record: DefinitionVersionRecord): Promise<void>;
   latestDefinition(workspace: string, name: string): Promise<DefinitionVersionRecord | undefined>;
+  /** Only the version digest of the latest definition version (cheap: no body). */
+  latestDefinitionVersion(workspace: string, name: string): Promise<string | undefined>;
   getDefinitionVersion(
     workspace: string,
     name: string,
@@ -294,6 +296,8 @@ export interface Store {
 
   insertPolicySet(record: PolicySetRecord): Promise<void>;
   latestPolicySet(workspace: string): Promise<PolicySetRecord | undefined>;
+  /** Only the version of the latest policy set (cheap: asked at every decision). */
+  latestPolicySetVersion(workspace: string): Promise<string | undefined>;
   getPolicySet(workspace: string, version: string): Promise<PolicySetRecord | undefined>;
   policySetHistory(workspace: string): Promise<PolicySetRecord[]>;
 

@@ -94,6 +94,8 @@ function assertEd25519(key: KeyObject, type: 'private' | 'public', name: string)
  * const claims = await tokens.verify(accessToken);
  * ```
  */
+const verifiedCacheSize = 10_000;
+
 export class AccessTokenService {
   readonly #privateKey: KeyObject;
   readonly #publicKey: KeyObject;
@@ -103,6 +105,10 @@ export class AccessTokenService {
   readonly #toleranceSeconds: number;
   readonly #clock: { now(): Date };
   readonly #isApiKeyActive: (apiKeyId: string, at: Date) => Promise<boolean>;
+  readonly #verified = new Map<
+    string,
+    { sub: string; ws: string; akid: string; jti: string; iat: number; exp: number }
+  >();
   #keyId: Promise<string>;
 
   constructor(options: AccessTokenServiceOptions) {
@@ -184,43 +190,68 @@ export class AccessTokenService {
    */
   async verify(token: string): Promise<VerifiedAccessToken> {
     const now = this.#clock.now();
-    let claims: { sub: string; ws: string; akid: string; jti: string; exp: number };
-    try {
-      if (token.length > maxTokenLength) throw new errors.JWTInvalid('token too long');
-      const { payload } = await jwtVerify(token, this.#publicKey, {
-        algorithms: [algorithm],
-        typ: accessTokenType,
-        issuer: this.#issuer,
-        audience: this.#audience,
-        clockTolerance: this.#toleranceSeconds,
-        currentDate: now,
-        // Also refuses a token whose `iat` lies in the future or lies further back than a token lives.
-        maxTokenAge: this.#ttlSeconds,
-        requiredClaims: ['sub', 'ws', 'akid', 'jti', 'iat', 'exp', 'iss', 'aud'],
-      });
-      const { sub, ws, akid, jti, iat, exp } = payload;
+    let claims: { sub: string; ws: string; akid: string; jti: string; iat: number; exp: number };
+    const known = this.#verified.get(token);
+    if (known !== undefined) {
+      // The signature and the fixed claims of this very token string were checked before; its time
+      // window and its API key are checked again at every use.
+      const t = now.getTime() / 1000;
+      const tolerance = this.#toleranceSeconds;
       if (
-        typeof sub !== 'string' ||
-        typeof ws !== 'string' ||
-        typeof akid !== 'string' ||
-        typeof jti !== 'string' ||
-        typeof iat !== 'number' ||
-        typeof exp !== 'number'
+        t > known.exp + tolerance ||
+        t < known.iat - tolerance ||
+        t - known.iat > this.#ttlSeconds + tolerance
       ) {
-        throw new errors.JWTClaimValidationFailed('claim of the wrong type', payload);
+        this.#verified.delete(token);
+        throw new WaybillError('ERR_WAYBILL_UNAUTHENTICATED', invalidTokenMessage);
       }
-      // A token that claims a longer life than this service grants was not issued by it as configured
-      // now (a leaked key, or a TTL since shortened): refused rather than trusted to its `exp`.
-      if (exp - iat > this.#ttlSeconds) {
-        throw new errors.JWTClaimValidationFailed('lifetime longer than the configured TTL', payload, 'exp');
+      claims = known;
+    } else
+      try {
+        if (token.length > maxTokenLength) throw new errors.JWTInvalid('token too long');
+        const { payload } = await jwtVerify(token, this.#publicKey, {
+          algorithms: [algorithm],
+          typ: accessTokenType,
+          issuer: this.#issuer,
+          audience: this.#audience,
+          clockTolerance: this.#toleranceSeconds,
+          currentDate: now,
+          // Also refuses a token whose `iat` lies in the future or lies further back than a token lives.
+          maxTokenAge: this.#ttlSeconds,
+          requiredClaims: ['sub', 'ws', 'akid', 'jti', 'iat', 'exp', 'iss', 'aud'],
+        });
+        const { sub, ws, akid, jti, iat, exp } = payload;
+        if (
+          typeof sub !== 'string' ||
+          typeof ws !== 'string' ||
+          typeof akid !== 'string' ||
+          typeof jti !== 'string' ||
+          typeof iat !== 'number' ||
+          typeof exp !== 'number'
+        ) {
+          throw new errors.JWTClaimValidationFailed('claim of the wrong type', payload);
+        }
+        // A token that claims a longer life than this service grants was not issued by it as configured
+        // now (a leaked key, or a TTL since shortened): refused rather than trusted to its `exp`.
+        if (exp - iat > this.#ttlSeconds) {
+          throw new errors.JWTClaimValidationFailed(
+            'lifetime longer than the configured TTL',
+            payload,
+            'exp',
+          );
+        }
+        claims = { sub, ws, akid, jti, iat, exp };
+        // Ed25519 verification dominates a request's cost; a client sends the same token for its whole
+        // life, so the verified claims are remembered by token (bounded: the oldest go first).
+        if (this.#verified.size >= verifiedCacheSize)
+          this.#verified.delete(this.#verified.keys().next().value!);
+        this.#verified.set(token, claims);
+      } catch (err) {
+        if (err instanceof errors.JOSEError) {
+          throw new WaybillError('ERR_WAYBILL_UNAUTHENTICATED', invalidTokenMessage, { cause: err });
+        }
+        throw err;
       }
-      claims = { sub, ws, akid, jti, exp };
-    } catch (err) {
-      if (err instanceof errors.JOSEError) {
-        throw new WaybillError('ERR_WAYBILL_UNAUTHENTICATED', invalidTokenMessage, { cause: err });
-      }
-      throw err;
-    }
     if (!(await this.#isApiKeyActive(claims.akid, now))) {
       throw new WaybillError('ERR_WAYBILL_UNAUTHENTICATED', invalidTokenMessage);
     }

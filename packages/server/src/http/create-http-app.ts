@@ -14,7 +14,7 @@ import { buildOpenApiDocument } from './openapi-document.js';
 import type { OpenApiDocument, OpenApiInfo } from './openapi-document.js';
 import { requestIdFor } from './request-id.js';
 import { defineRoute } from './route-definition.js';
-import type { RouteDefinition, UntypedRouteReply } from './route-definition.js';
+import type { RouteDefinition, RouteLogger, UntypedRouteReply } from './route-definition.js';
 
 /** The HTTP server an app is built on: plain HTTP, or HTTPS when {@link CreateHttpAppOptions.https} is set. */
 export type HttpApp = FastifyInstance<HttpServer | HttpsServer>;
@@ -99,6 +99,33 @@ async function parsePart<T>(
     throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', describeInputProblem(where, result.error));
   }
   return result.data;
+}
+
+const logMethods = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent', 'child'] as const;
+
+/**
+ * `log.child(bindings)`, made only when something is logged: pino serializes (and redacts) the bindings
+ * when the child is made, which costs a request more than its database reads when nothing is logged.
+ */
+function lazyChild(log: RouteLogger, bindings: Record<string, string>): RouteLogger {
+  let child: RouteLogger | undefined;
+  const lazy = Object.create(log) as RouteLogger;
+  for (const m of logMethods) {
+    Object.defineProperty(lazy, m, {
+      value: (...args: unknown[]) => {
+        // Fastify calls `info` on every answer; a level that is off must not make the child.
+        if (
+          m !== 'child' &&
+          m !== 'silent' &&
+          !(log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(m)
+        )
+          return undefined;
+        child ??= log.child(bindings);
+        return (child[m] as (...a: unknown[]) => unknown).apply(child, args);
+      },
+    });
+  }
+  return lazy;
 }
 
 /** Aborted when the client goes away before the whole answer was written. */
@@ -203,7 +230,10 @@ export function createHttpApp(options: CreateHttpAppOptions): HttpApp {
     }
     principals.set(request, principal);
     // From here on every line of this request names who made it.
-    const log = request.log.child({ principal: principalLabel(principal), workspace: principal.workspace });
+    const log = lazyChild(request.log, {
+      principal: principalLabel(principal),
+      workspace: principal.workspace,
+    });
     request.log = log;
     reply.log = log;
   }
