@@ -470,3 +470,26 @@ test('policy apply: invalid sets are refused naming the policy; a lock-out is re
   assert.ok(history.length >= 3);
   assert.equal(history.at(-1)!.text, DEFAULT_POLICY_SET);
 });
+
+test('a requester cannot administer through the CLI: definitions, connections, keys, redaction are refused and audited', async () => {
+  const env = { WAYBILL_API_KEY: keys['alice']! };
+  for (const args of [
+    ['def', 'apply', join(t.dir, 'ids.yaml')],
+    ['source', 'add', 'x', '--kind', 'csv', '--path', join(t.dir, 'people.csv')],
+    ['destination', 'remove', 'out'],
+    ['keys', 'rotate', '--log'],
+    ['keys', 'create-hmac', 'mine'],
+    ['audit', 'redact', '1', '--reason', 'hide it'],
+    ['policy', 'apply', join(t.dir, 'ids.yaml')],
+    ['grant', 'add', '--principal', 'alice', '--definition', 'people', '--for', 'PT1H', '--reason', 'me'],
+    ['user', 'add', 'eve', '--role', 'admin'],
+  ]) {
+    const r = await cli(['--home', t.home, ...args], env);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /ERR_WAYBILL_(FORBIDDEN|POLICY_INVALID)/, args.join(' '));
+  }
+  const denied = (await auditTypes()).filter((e) => e.type === 'access.denied' && e.actor === 'user:alice');
+  assert.ok(denied.length >= 8);
+  // The destination is still there.
+  assert.equal((await cli(['--home', t.home, 'destination', 'list'])).stdout.includes('out'), true);
+});

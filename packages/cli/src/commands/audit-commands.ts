@@ -306,7 +306,8 @@ export function registerAuditCommands(program: Command, ctx: CommandContext): vo
       const n = index(i, 'INDEX');
       if (o.reason.trim() === '') throw usage('--reason must not be empty');
       await withHome(ctx, cmd, async (h) => {
-        const logged = await h.audit.redact(n, o.reason, h.actor, 'default');
+        await h.guard.require(h.principal, 'audit.redact');
+        const logged = await h.audit.redact(n, o.reason, h.actor, h.principal.workspace);
         if (globals(cmd).json) printJson(io, { index: n, redacted: true, redactionEntry: logged.index });
         else println(io, `redacted entry ${n}; the redaction is entry ${logged.index}`);
       });

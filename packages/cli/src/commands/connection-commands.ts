@@ -151,6 +151,7 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
               ? await connectionOpener.openSource(record, undefined)
               : await connectionOpener.openDestination(record, undefined);
           if ('close' in adapter) await adapter.close();
+          await h.guard.require(h.principal, 'connection.manage');
           const { replaced } = await h.connections.save(record, h.actor);
           const out = {
             name,
@@ -195,6 +196,7 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .argument('<name>')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         await withHome(ctx, cmd, async (h) => {
+          await h.guard.require(h.principal, 'connection.manage');
           await h.connections.remove(role, name, h.actor);
           if (globals(cmd).json) printJson(ctx.io, { name, removed: true });
           else println(ctx.io, `removed ${role} "${name}"`);

@@ -19,6 +19,7 @@ export function registerDefinitionCommands(program: Command, ctx: CommandContext
         throw new WaybillError('ERR_WAYBILL_USAGE', `cannot read definition file ${file}`);
       }
       await withHome(ctx, cmd, async (h) => {
+        await h.guard.require(h.principal, 'definition.apply');
         const r = await h.definitions.apply(text, file, h.principal.name, h.actor);
         const out = { name: r.record.name, version: r.record.version, seq: r.record.seq, changed: r.changed };
         if (globals(cmd).json) printJson(io, out);

@@ -32,6 +32,7 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
       if (!slug.safeParse(name).success)
         throw new WaybillError('ERR_WAYBILL_USAGE', `key name "${name}" must be a lowercase slug`);
       await withHome(ctx, cmd, async (h) => {
+        await h.guard.require(h.principal, 'keys.rotate');
         const r = await h.keys.createHmacKey(name, h.actor);
         if (globals(cmd).json) printJson(io, { name, keyId: r.keyId });
         else println(io, `created HMAC key "${name}" (key id ${r.keyId})`);
@@ -48,6 +49,7 @@ export function registerKeyCommands(program: Command, ctx: CommandContext): void
       await withHome(ctx, cmd, async (h) => {
         // The old log key signs one last checkpoint, so everything logged before is covered by it.
         if (o.log) await h.audit.checkpoint();
+        await h.guard.require(h.principal, 'keys.rotate');
         const k = await h.keys.rotateSigningKey(purpose, h.actor);
         const out: Record<string, unknown> = { purpose, keyId: k.keyId };
         if (o.log) {

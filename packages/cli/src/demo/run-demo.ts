@@ -59,6 +59,7 @@ export async function runDemo(
     if (!(await h.keys.hasHmacKey('demo-pseudonyms'))) await h.keys.createHmacKey('demo-pseudonyms', h.actor);
     const defFile = join(demoDir, 'customers-marketing.yaml');
     await writeFile(defFile, DEMO_DEFINITION);
+    await h.guard.require(h.principal, 'definition.apply');
     await h.definitions.apply(DEMO_DEFINITION, defFile, h.principal.name, h.actor);
     // Request → approval by a second person → run: the definition holds confidential fields, so the
     // default policy wants one approval by an approver, who can never be the requester.

@@ -34,7 +34,6 @@ export const POLICY_SCHEMA = `namespace Waybill {
   };
   type Approvals = { total: Long, approver: Long, security: Long, admin: Long };
 
-  action "definition.apply" appliesTo { principal: Principal, resource: Definition, context: {} };
   action "export.request", "exception.request", "investigation.request" appliesTo {
     principal: Principal,
     resource: Definition,
@@ -50,7 +49,7 @@ export const POLICY_SCHEMA = `namespace Waybill {
     resource: Export,
     context: { approvals: Approvals, grant: Bool },
   };
-  action "audit.read", "audit.redact", "connection.manage", "policy.manage", "keys.rotate", "principal.manage",
+  action "definition.apply", "audit.read", "audit.redact", "connection.manage", "policy.manage", "keys.rotate", "principal.manage",
     "grant.manage", "investigation.list" appliesTo {
     principal: Principal,
     resource: Workspace,
