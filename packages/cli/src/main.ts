@@ -10,6 +10,7 @@ import { registerVerifyCommand } from './commands/verify-command.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerGovernanceCommands } from './commands/governance-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
+import { registerLoginCommand } from './commands/login-command.js';
 
 /** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
 export const EXIT_OK = 0;
@@ -22,6 +23,12 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description('Governed, signed, verifiable exports out of no-code apps')
     .addOption(new Option('--home <dir>', 'the Waybill home (default: $WAYBILL_HOME, else ./.waybill)'))
     .option('--json', 'print one JSON document on stdout and nothing else')
+    .addOption(
+      new Option(
+        '--server <url>',
+        'talk to a Waybill server instead of the local home (default: $WAYBILL_SERVER)',
+      ),
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -41,6 +48,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerAuditCommands(program, ctx);
   registerGovernanceCommands(program, ctx);
   registerServeCommand(program, ctx);
+  registerLoginCommand(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     // A command group called without its subcommand is a usage error with one line, not a help dump.

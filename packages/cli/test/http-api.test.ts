@@ -352,3 +352,67 @@ test('malformed JSON and wrong types on every route are 4xx, never 5xx; oversize
   assert.equal(typed.status, 400);
   assert.match(typed.json.error!.message, /purpose/);
 });
+
+test('the CLI with --server goes through the API: login, request, approve, run, status, users, policy', async () => {
+  const as = (name: string) => ({ WAYBILL_API_KEY: apiKeys[name]! });
+  const remote = (args: string[], name: string) => cli(['--server', server.url, ...args], as(name));
+
+  const login = await remote(['login', '--json'], 'alice');
+  assert.equal(login.code, 0, login.stderr);
+  const who = JSON.parse(login.stdout) as { accessToken: string; principal: { name: string } };
+  assert.equal(who.principal.name, 'alice');
+  // The printed token works on its own.
+  const viaToken = await cli(['--server', server.url, 'export', 'status', '--json'], {
+    WAYBILL_TOKEN: who.accessToken,
+    WAYBILL_API_KEY: '',
+  });
+  assert.equal(viaToken.code, 0, viaToken.stderr);
+
+  const req = await remote(['export', 'request', 'people', '--purpose', 'support', '--json'], 'alice');
+  assert.equal(req.code, 0, req.stderr);
+  const id = (JSON.parse(req.stdout) as { id: string; status: string }).id;
+  const self = await remote(['export', 'approve', id, '--reason', 'mine'], 'alice');
+  assert.equal(self.code, 1);
+  assert.match(self.stderr, /^waybill: ERR_WAYBILL_FORBIDDEN: .*own request/);
+  const early = await remote(['export', 'run', id], 'alice');
+  assert.equal(early.code, 1);
+  assert.match(early.stderr, /ERR_WAYBILL_NOT_APPROVED/);
+  assert.equal((await remote(['export', 'approve', id, '--reason', 'ok'], 'bob')).code, 0);
+  const run = await remote(['export', 'run', id, '--json'], 'alice');
+  assert.equal(run.code, 0, run.stderr);
+  const out = JSON.parse(run.stdout) as {
+    exportId: string;
+    status: string;
+    counts: { written: number };
+    location: string;
+  };
+  assert.equal(out.exportId, id);
+  assert.equal(out.status, 'sealed');
+  assert.equal(out.counts.written, 2);
+  const status = await remote(['export', 'status', id], 'alice');
+  assert.match(status.stdout, /completed/);
+  assert.match(status.stdout, /approved by user:bob/);
+
+  const added = await remote(['user', 'add', 'carol', '--role', 'approver', '--json'], 'admin');
+  assert.equal(added.code, 0, added.stderr);
+  assert.match((JSON.parse(added.stdout) as { apiKey: string }).apiKey, /^wbk_/);
+  const refused = await remote(['user', 'add', 'mallory', '--role', 'admin'], 'alice');
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /ERR_WAYBILL_FORBIDDEN/);
+  const policy = await remote(['policy', 'show'], 'alice');
+  assert.match(policy.stdout, /@id\("no-self-approval"\)/);
+
+  // Commands that work on the local home only say so; a server that is not there is reported as such.
+  const local = await remote(['def', 'list'], 'admin');
+  assert.equal(local.code, 2);
+  assert.match(local.stderr, /local home only/);
+  const gone = await cli(['--server', 'http://127.0.0.1:9', 'export', 'status'], as('alice'));
+  assert.equal(gone.code, 1);
+  assert.match(gone.stderr, /ERR_WAYBILL_SERVER_UNREACHABLE/);
+  const noKey = await cli(['--server', server.url, 'export', 'status'], {
+    WAYBILL_API_KEY: '',
+    WAYBILL_TOKEN: '',
+  });
+  assert.equal(noKey.code, 1);
+  assert.match(noKey.stderr, /ERR_WAYBILL_UNAUTHENTICATED/);
+});

@@ -52,3 +52,4 @@ export type { WaybillServerOptions } from './waybill-server.js';
 export { waybillRoutes } from './routes/waybill-routes.js';
 export type { WaybillRoutesDeps } from './routes/waybill-routes.js';
 export { exportJson, exportSchema } from './routes/export-json.js';
+export type { ExportJson } from './routes/export-json.js';

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { WaybillError, type ExportView } from '@waybill/core';
+import { WaybillError } from '@waybill/core';
+import { exportJson, type ExportJson } from '@waybill/server';
 import { printJson, println, table, usage, type Io } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { withInterrupts } from '../interrupts.js';
-import { globals, withHome, type CommandContext } from './command-context.js';
+import { globals, withHome, withHomeOrServer, type CommandContext } from './command-context.js';
 
 export function registerExportCommands(program: Command, ctx: CommandContext): void {
   const { io } = ctx;
@@ -23,15 +24,17 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
       'why; makes a request that policy denies an exception request (needs security + one more approval)',
     )
     .action(async (name: string, o: { purpose: string; justification?: string }, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        const v = await h.requests.request(h.principal, {
-          definition: name,
-          purpose: o.purpose,
-          ...(o.justification !== undefined ? { justification: o.justification } : {}),
-        });
-        printExport(io, globals(cmd).json === true, v);
-        if (v.request.status === 'denied') ctx.setExit(1);
+      const input = {
+        definition: name,
+        purpose: o.purpose,
+        ...(o.justification !== undefined ? { justification: o.justification } : {}),
+      };
+      const v = await withHomeOrServer(ctx, cmd, {
+        local: async (h) => exportJson(await h.requests.request(h.principal, input)),
+        remote: (api) => api.call<ExportJson>('POST', '/v1/exports', input),
       });
+      printExport(io, globals(cmd).json === true, v);
+      if (v.status === 'denied') ctx.setExit(1);
     });
   for (const decision of ['approve', 'reject'] as const) {
     exp
@@ -40,10 +43,13 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
       .argument('<exportId>')
       .requiredOption('--reason <text>', 'why (recorded in the audit log and the waybill)')
       .action(async (id: string, o: { reason: string }, cmd: Command) => {
-        await withHome(ctx, cmd, async (h) => {
-          const v = await h.requests.decide(h.principal, id, { decision, reason: o.reason });
-          printExport(io, globals(cmd).json === true, v);
+        const body = { decision, reason: o.reason };
+        const v = await withHomeOrServer(ctx, cmd, {
+          local: async (h) => exportJson(await h.requests.decide(h.principal, id, body)),
+          remote: (api) =>
+            api.call<ExportJson>('POST', `/v1/exports/${encodeURIComponent(id)}/approvals`, body),
         });
+        printExport(io, globals(cmd).json === true, v);
       });
   }
   exp
@@ -51,9 +57,11 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
     .description('cancel a pending or approved export')
     .argument('<exportId>')
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        printExport(io, globals(cmd).json === true, await h.requests.cancel(h.principal, id));
+      const v = await withHomeOrServer(ctx, cmd, {
+        local: async (h) => exportJson(await h.requests.cancel(h.principal, id)),
+        remote: (api) => api.call<ExportJson>('POST', `/v1/exports/${encodeURIComponent(id)}/cancel`),
       });
+      printExport(io, globals(cmd).json === true, v);
     });
   exp
     .command('status')
@@ -63,27 +71,35 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
     .argument('[exportId]')
     .option('--investigations', 'only investigation requests (security and admins)')
     .action(async (id: string | undefined, o: { investigations?: boolean }, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        const json = globals(cmd).json === true;
-        if (id !== undefined) return printExport(io, json, await h.requests.get(h.principal, id));
-        const list = await h.requests.list(h.principal, o.investigations ? { kind: 'investigation' } : {});
-        if (json) return printJson(io, { exports: list.map(exportJson) });
-        println(
-          io,
-          table([
-            ['EXPORT', 'DEFINITION', 'PURPOSE', 'KIND', 'STATUS', 'REQUESTER', 'CREATED'],
-            ...list.map((v) => [
-              v.request.id,
-              v.request.definitionName,
-              v.request.purpose,
-              v.request.kind,
-              v.request.status,
-              v.requester,
-              v.request.createdAt,
-            ]),
-          ]),
-        );
+      const json = globals(cmd).json === true;
+      if (id !== undefined) {
+        const v = await withHomeOrServer(ctx, cmd, {
+          local: async (h) => exportJson(await h.requests.get(h.principal, id)),
+          remote: (api) => api.call<ExportJson>('GET', `/v1/exports/${encodeURIComponent(id)}`),
+        });
+        return printExport(io, json, v);
+      }
+      const list = await withHomeOrServer(ctx, cmd, {
+        local: async (h) =>
+          (await h.requests.list(h.principal, o.investigations ? { kind: 'investigation' } : {})).map(
+            exportJson,
+          ),
+        remote: async (api) =>
+          (
+            await api.call<{ exports: ExportJson[] }>(
+              'GET',
+              `/v1/exports${o.investigations ? '?kind=investigation' : ''}`,
+            )
+          ).exports,
       });
+      if (json) return printJson(io, { exports: list });
+      println(
+        io,
+        table([
+          ['EXPORT', 'DEFINITION', 'PURPOSE', 'KIND', 'STATUS', 'REQUESTER', 'CREATED'],
+          ...list.map((v) => [v.id, v.definition, v.purpose, v.kind, v.status, v.requester, v.createdAt]),
+        ]),
+      );
     });
   exp
     .command('run')
@@ -119,65 +135,82 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
           );
         }
         const g = globals(cmd);
-        await withHome(ctx, cmd, async (h) => {
-          let id = target;
-          if (!byId) {
-            const v = await h.requests.request(h.principal, {
-              definition: target,
-              purpose: o.purpose!,
-              ...(o.justification !== undefined ? { justification: o.justification } : {}),
-            });
-            id = v.request.id;
-            if (v.request.status === 'denied') {
-              throw new WaybillError(
-                'ERR_WAYBILL_POLICY_DENIED',
-                `export ${id} denied: ${v.request.reasons.join('; ')}`,
-              );
-            }
-            if (v.request.status !== 'approved') {
-              throw new WaybillError(
-                'ERR_WAYBILL_NOT_APPROVED',
-                `export ${id} is pending approval: ${v.request.reasons.join('; ')}; an approver runs \`waybill export approve ${id} --reason …\`, then run \`waybill export run ${id}\``,
-              );
-            }
-          }
-          const prepared = await h.requests.prepareRun(h.principal, id);
-          // Drawn on stderr, shown only to a person: not with --json, not when stdout is piped.
-          const bar = new ProgressBar(
-            io.stderr,
-            !g.json && io.stdout.isTTY === true && io.stderr.isTTY === true,
-          );
-          try {
-            const r = await withInterrupts((signal) =>
-              prepared.execute({
-                batchSize: Number(o.batchSize),
-                ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
-                signal,
-                onProgress: (p) => bar.update(p),
-              }),
+        const input = {
+          definition: target,
+          purpose: o.purpose!,
+          ...(o.justification !== undefined ? { justification: o.justification } : {}),
+        };
+        const out = await withHomeOrServer(ctx, cmd, {
+          local: async (h) => {
+            const id = byId
+              ? target
+              : ensureApproved(exportJson(await h.requests.request(h.principal, input)));
+            const prepared = await h.requests.prepareRun(h.principal, id);
+            // Drawn on stderr, shown only to a person: not with --json, not when stdout is piped.
+            const bar = new ProgressBar(
+              io.stderr,
+              !g.json && io.stdout.isTTY === true && io.stderr.isTTY === true,
             );
-            bar.done();
-            const out = {
-              exportId: id,
-              runId: r.run.id,
-              status: r.run.status,
-              definition: r.run.definitionName,
-              purpose: r.run.purpose,
-              location: r.location,
-              counts: r.predicate.counts,
-            };
-            if (g.json) printJson(io, out);
-            else {
-              println(
-                io,
-                `run ${out.runId} sealed: ${out.counts.written} rows written (${out.counts.read} read, ${out.counts.filtered} filtered)`,
+            try {
+              const r = await withInterrupts((signal) =>
+                prepared.execute({
+                  batchSize: Number(o.batchSize),
+                  ...(o.workers !== undefined ? { workers: Number(o.workers) } : {}),
+                  signal,
+                  onProgress: (p) => bar.update(p),
+                }),
               );
-              println(io, `export: ${out.location}`);
+              bar.done();
+              return {
+                exportId: id,
+                runId: r.run.id,
+                status: r.run.status,
+                definition: r.run.definitionName,
+                purpose: r.run.purpose,
+                location: r.location,
+                counts: r.predicate.counts,
+              };
+            } finally {
+              bar.done();
             }
-          } finally {
-            bar.done();
-          }
+          },
+          remote: async (api) => {
+            const id = byId
+              ? target
+              : ensureApproved(await api.call<ExportJson>('POST', '/v1/exports', input));
+            await api.call('POST', `/v1/exports/${encodeURIComponent(id)}/run`);
+            // The server runs it; follow it until it is done.
+            for (;;) {
+              const v = await api.call<ExportJson>('GET', `/v1/exports/${encodeURIComponent(id)}`);
+              if (v.status !== 'running') {
+                if (v.status !== 'completed' || !v.waybill) {
+                  throw new WaybillError(
+                    'ERR_WAYBILL_RUN_FAILED',
+                    `export ${id} ${v.status}${v.waybill ? ` (run ${v.waybill.runId}: ${v.waybill.status})` : ''}; see \`waybill export status ${id}\``,
+                  );
+                }
+                return {
+                  exportId: id,
+                  runId: v.waybill.runId,
+                  status: v.waybill.status,
+                  definition: v.definition,
+                  purpose: v.purpose,
+                  location: v.waybill.location ?? '',
+                  counts: v.waybill.counts ?? { read: 0, filtered: 0, written: v.waybill.rows ?? 0 },
+                };
+              }
+              await new Promise((r) => setTimeout(r, 250));
+            }
+          },
         });
+        if (g.json) printJson(io, out);
+        else {
+          println(
+            io,
+            `run ${out.runId} sealed: ${out.counts.written} rows written (${out.counts.read} read, ${out.counts.filtered} filtered)`,
+          );
+          println(io, `export: ${out.location}`);
+        }
       },
     );
   exp
@@ -237,52 +270,38 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
 
 const EXPORT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** An export request as `--json` prints it (the HTTP API's shape). */
-export function exportJson(v: ExportView): Record<string, unknown> {
-  const r = v.request;
-  return {
-    id: r.id,
-    status: r.status,
-    definition: r.definitionName,
-    definitionVersion: r.definitionVersion,
-    purpose: r.purpose,
-    kind: r.kind,
-    requester: v.requester,
-    justification: r.justification,
-    reasons: r.reasons,
-    requirements: r.requirements,
-    policy: r.decision,
-    approvals: v.approvals.map((a) => ({
-      approver: a.approver,
-      decision: a.decision,
-      roles: a.roles,
-      reason: a.reason,
-      at: a.createdAt,
-      expiresAt: a.expiresAt,
-      valid: a.valid,
-    })),
-    runId: r.runId,
-    ...(v.run ? { run: { id: v.run.id, status: v.run.status, location: v.run.location } } : {}),
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-  };
+/** The export's id if it is approved; otherwise why not, as the error the run would be refused with. */
+function ensureApproved(v: ExportJson): string {
+  if (v.status === 'denied') {
+    throw new WaybillError('ERR_WAYBILL_POLICY_DENIED', `export ${v.id} denied: ${v.reasons.join('; ')}`);
+  }
+  if (v.status !== 'approved') {
+    throw new WaybillError(
+      'ERR_WAYBILL_NOT_APPROVED',
+      `export ${v.id} is pending approval: ${v.reasons.join('; ')}; an approver runs \`waybill export approve ${v.id} --reason …\`, then run \`waybill export run ${v.id}\``,
+    );
+  }
+  return v.id;
 }
 
-function printExport(io: Io, json: boolean, v: ExportView): void {
-  if (json) return printJson(io, exportJson(v));
-  const r = v.request;
-  println(io, `export ${r.id}: ${r.status.replace('_', ' ')}`);
-  println(io, `  ${r.definitionName} for ${r.purpose} (${r.kind}), requested by ${v.requester}`);
-  for (const reason of r.reasons) println(io, `  - ${reason}`);
-  if (r.decision.policyIds.length > 0) println(io, `  policy: ${r.decision.policyIds.join(', ')}`);
+function printExport(io: Io, json: boolean, v: ExportJson): void {
+  if (json) return printJson(io, v);
+  println(io, `export ${v.id}: ${v.status.replace('_', ' ')}`);
+  println(io, `  ${v.definition} for ${v.purpose} (${v.kind}), requested by ${v.requester}`);
+  for (const reason of v.reasons) println(io, `  - ${reason}`);
+  if (v.policy.policyIds.length > 0) println(io, `  policy: ${v.policy.policyIds.join(', ')}`);
   for (const a of v.approvals) {
     println(
       io,
-      `  ${a.decision}d by ${a.approver} at ${a.createdAt}${a.valid || a.decision === 'reject' ? '' : ' (no longer valid)'}: ${a.reason}`,
+      `  ${a.decision}d by ${a.approver} at ${a.at}${a.valid || a.decision === 'reject' ? '' : ' (no longer valid)'}: ${a.reason}`,
     );
   }
-  if (v.run) println(io, `  run ${v.run.id}: ${v.run.status}${v.run.location ? ` → ${v.run.location}` : ''}`);
-  if (r.status === 'pending_approval')
-    println(io, `  approve with: waybill export approve ${r.id} --reason …`);
-  if (r.status === 'approved') println(io, `  run with: waybill export run ${r.id}`);
+  if (v.waybill)
+    println(
+      io,
+      `  run ${v.waybill.runId}: ${v.waybill.status}${v.waybill.location ? ` → ${v.waybill.location}` : ''}`,
+    );
+  if (v.status === 'pending_approval')
+    println(io, `  approve with: waybill export approve ${v.id} --reason …`);
+  if (v.status === 'approved') println(io, `  run with: waybill export run ${v.id}`);
 }

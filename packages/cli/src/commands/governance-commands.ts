@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { POLICY_SCHEMA, ROLES, WaybillError, addIsoDuration } from '@waybill/core';
 import { printJson, println, table, usage } from '../output.js';
-import { globals, withHome, type CommandContext } from './command-context.js';
+import { globals, withHome, withHomeOrServer, type CommandContext } from './command-context.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -52,43 +52,64 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
           },
           new Date(),
         );
-        await withHome(ctx, cmd, async (h) => {
-          const c = await h.principals.create(h.principal, {
-            name,
-            kind: o.service ? 'service' : 'user',
-            roles: o.role,
-            ...(until !== undefined ? { keyExpiresAt: until } : {}),
-          });
-          const out = {
-            id: c.principal.id,
-            name: c.principal.name,
-            kind: c.principal.kind,
-            roles: c.principal.roles,
-            apiKey: c.apiKey,
-            apiKeyId: c.apiKeyRecord.id,
-            apiKeyExpiresAt: c.apiKeyRecord.expiresAt,
-          };
-          if (globals(cmd).json) return printJson(io, out);
-          println(io, `${out.kind} ${out.name} (${out.roles.join(', ')}) added: ${out.id}`);
-          println(io, `API key (shown once, store it now): ${out.apiKey}`);
+        const input = {
+          name,
+          kind: o.service ? ('service' as const) : ('user' as const),
+          roles: o.role,
+          ...(until !== undefined ? { keyExpiresAt: until } : {}),
+        };
+        const out = await withHomeOrServer(ctx, cmd, {
+          local: async (h) => {
+            const c = await h.principals.create(h.principal, input);
+            return {
+              id: c.principal.id,
+              name: c.principal.name,
+              kind: c.principal.kind,
+              roles: [...c.principal.roles],
+              apiKey: c.apiKey,
+              apiKeyId: c.apiKeyRecord.id,
+            };
+          },
+          remote: async (api) => ({
+            kind: input.kind,
+            ...(await api.call<{
+              id: string;
+              name: string;
+              roles: string[];
+              apiKey: string;
+              apiKeyId: string;
+            }>('POST', '/v1/users', input)),
+          }),
         });
+        if (globals(cmd).json) return printJson(io, out);
+        println(io, `${out.kind} ${out.name} (${out.roles.join(', ')}) added: ${out.id}`);
+        println(io, `API key (shown once, store it now): ${out.apiKey}`);
       },
     );
   user
     .command('list')
     .description('principals of this workspace')
     .action(async (_o: unknown, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        const list = await h.principals.list(h.principal);
-        if (globals(cmd).json) return printJson(io, { principals: list });
-        println(
-          io,
-          table([
-            ['NAME', 'KIND', 'ROLES', 'ID'],
-            ...list.map((p) => [p.name, p.kind, p.roles.join(','), p.id]),
-          ]),
-        );
+      const list = await withHomeOrServer(ctx, cmd, {
+        local: async (h) => {
+          await h.guard.require(h.principal, 'principal.manage');
+          return (await h.principals.list(h.principal)).map((p) => ({ ...p, roles: [...p.roles] }));
+        },
+        remote: async (api) =>
+          (
+            await api.call<{
+              users: { id: string; name: string; kind: string; roles: string[]; createdAt: string }[];
+            }>('GET', '/v1/users')
+          ).users,
       });
+      if (globals(cmd).json) return printJson(io, { principals: list });
+      println(
+        io,
+        table([
+          ['NAME', 'KIND', 'ROLES', 'ID'],
+          ...list.map((p) => [p.name, p.kind, p.roles.join(','), p.id]),
+        ]),
+      );
     });
   user
     .command('key')
@@ -110,11 +131,12 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
     .description('revoke an API key at once (tokens issued for it stop working too)')
     .argument('<apiKeyId>')
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        await h.principals.revokeKey(h.principal, id);
-        if (globals(cmd).json) return printJson(io, { revoked: id });
-        println(io, `API key ${id} revoked`);
+      await withHomeOrServer(ctx, cmd, {
+        local: (h) => h.principals.revokeKey(h.principal, id),
+        remote: (api) => api.call('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`),
       });
+      if (globals(cmd).json) return printJson(io, { revoked: id });
+      println(io, `API key ${id} revoked`);
     });
 
   const grant = program.command('grant').description('time-bound grants to request and run one definition');
@@ -133,19 +155,31 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
       ) => {
         const until = expiry(o, new Date());
         if (until === undefined) throw usage('give --until TIME or --for DURATION: a grant always expires');
-        await withHome(ctx, cmd, async (h) => {
-          const g = await h.grants.add(h.principal, {
-            principal: o.principal,
-            definition: o.definition,
-            expiresAt: until,
-            reason: o.reason,
-          });
-          if (globals(cmd).json) return printJson(io, g);
-          println(
-            io,
-            `grant ${g.id}: ${o.principal} may request and run ${o.definition} until ${g.expiresAt}`,
-          );
+        const input = {
+          principal: o.principal,
+          definition: o.definition,
+          expiresAt: until,
+          reason: o.reason,
+        };
+        const g = await withHomeOrServer(ctx, cmd, {
+          local: async (h) => {
+            const r = await h.grants.add(h.principal, input);
+            return {
+              id: r.id,
+              expiresAt: r.expiresAt,
+              principalId: r.principalId,
+              definition: r.definitionName,
+            };
+          },
+          remote: (api) =>
+            api.call<{ id: string; expiresAt: string; principalId: string; definition: string }>(
+              'POST',
+              '/v1/grants',
+              input,
+            ),
         });
+        if (globals(cmd).json) return printJson(io, g);
+        println(io, `grant ${g.id}: ${o.principal} may request and run ${o.definition} until ${g.expiresAt}`);
       },
     );
   grant
@@ -153,11 +187,12 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
     .description('revoke a grant at once')
     .argument('<grantId>')
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        await h.grants.revoke(h.principal, id);
-        if (globals(cmd).json) return printJson(io, { revoked: id });
-        println(io, `grant ${id} revoked`);
+      await withHomeOrServer(ctx, cmd, {
+        local: (h) => h.grants.revoke(h.principal, id),
+        remote: (api) => api.call('DELETE', `/v1/grants/${encodeURIComponent(id)}`),
       });
+      if (globals(cmd).json) return printJson(io, { revoked: id });
+      println(io, `grant ${id} revoked`);
     });
   grant
     .command('list')
@@ -197,31 +232,41 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
           { cause: err },
         );
       }
-      await withHome(ctx, cmd, async (h) => {
-        const r = await h.policies.apply(h.principal, text);
-        if (globals(cmd).json) return printJson(io, r);
-        println(
-          io,
-          r.changed
-            ? `policy set ${r.version} applied (version ${r.seq})`
-            : `policy set ${r.version} is already in force`,
-        );
+      const r = await withHomeOrServer(ctx, cmd, {
+        local: (h) => h.policies.apply(h.principal, text),
+        remote: (api) =>
+          api.call<{ version: string; seq: number; changed: boolean }>('PUT', '/v1/policy', { text }),
       });
+      if (globals(cmd).json) return printJson(io, r);
+      println(
+        io,
+        r.changed
+          ? `policy set ${r.version} applied (version ${r.seq})`
+          : `policy set ${r.version} is already in force`,
+      );
     });
   policy
     .command('show')
     .description('the policy set in force (its Cedar text)')
     .option('--schema', 'print the Cedar schema policies are validated against instead')
     .action(async (o: { schema?: boolean }, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        if (o.schema) {
-          if (globals(cmd).json) return printJson(io, { schema: POLICY_SCHEMA });
-          return void io.stdout.write(POLICY_SCHEMA);
-        }
-        const set = await h.policies.inForce(h.principal.workspace);
-        if (globals(cmd).json) return printJson(io, set);
-        io.stdout.write(set.text.endsWith('\n') ? set.text : set.text + '\n');
+      if (o.schema) {
+        if (globals(cmd).json) return printJson(io, { schema: POLICY_SCHEMA });
+        return void io.stdout.write(POLICY_SCHEMA);
+      }
+      const set = await withHomeOrServer(ctx, cmd, {
+        local: (h) => h.policies.inForce(h.principal.workspace),
+        remote: (api) =>
+          api.call<{
+            version: string;
+            seq: number;
+            text: string;
+            appliedBy: string | null;
+            appliedAt: string | null;
+          }>('GET', '/v1/policy'),
       });
+      if (globals(cmd).json) return printJson(io, set);
+      io.stdout.write(set.text.endsWith('\n') ? set.text : set.text + '\n');
     });
   policy
     .command('history')

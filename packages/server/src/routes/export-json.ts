@@ -49,7 +49,10 @@ export const exportSchema = z.object({
       status: z.string(),
       location: z.string().nullable(),
       waybillDigest: z.string().nullable().describe('SHA-256 of waybill.intoto.jsonl'),
-      rows: z.number().int().nullable(),
+      rows: z.number().int().nullable().describe('rows written'),
+      counts: z
+        .object({ read: z.number().int(), filtered: z.number().int(), written: z.number().int() })
+        .nullable(),
     })
     .optional()
     .describe('the run, once the export ran'),
@@ -94,6 +97,7 @@ export function exportJson(v: ExportView): ExportJson {
             location: v.run.location,
             waybillDigest: v.run.waybillDigest,
             rows: v.run.counts?.written ?? null,
+            counts: v.run.counts ? { ...v.run.counts } : null,
           },
         }
       : {}),
