@@ -53,3 +53,5 @@ export { waybillRoutes } from './routes/waybill-routes.js';
 export type { WaybillRoutesDeps } from './routes/waybill-routes.js';
 export { exportJson, exportSchema } from './routes/export-json.js';
 export type { ExportJson } from './routes/export-json.js';
+export { OidcTokenVerifier } from './auth/oidc-token-verifier.js';
+export type { OidcOptions, OidcIdentity } from './auth/oidc-token-verifier.js';

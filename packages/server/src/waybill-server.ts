@@ -8,7 +8,9 @@ import {
   type Services,
   type Store,
 } from '@waybill/core';
+import { decodeJwt } from 'jose';
 import { AccessTokenService } from './auth/access-token-service.js';
+import { OidcTokenVerifier, type OidcOptions } from './auth/oidc-token-verifier.js';
 import type { AuthenticatedPrincipal } from './auth/authenticated-principal.js';
 import type { CreateHttpAppOptions } from './http/create-http-app.js';
 import type { HttpLoggerOptions } from './http/http-logger.js';
@@ -31,9 +33,19 @@ export interface WaybillServerOptions {
   readonly bodyLimit?: number;
   readonly logger?: HttpLoggerOptions;
   readonly version?: string;
+  /** Also accept tokens of this external OpenID Connect issuer (roles from a claim). */
+  readonly oidc?: Omit<OidcOptions, 'clock'>;
 }
 
 const PRINCIPAL_CACHE_MS = 5000;
+
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    return decodeJwt(token).iss;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs started over HTTP, executed in this process; a graceful shutdown waits for them. */
 export class BackgroundRuns {
@@ -95,7 +107,14 @@ export async function waybillServer(
     principals.set(id, { at: now, p });
     return p;
   };
+  const oidc = o.oidc ? new OidcTokenVerifier({ ...o.oidc, clock: o.clock }) : undefined;
   const authenticate = async (token: string): Promise<AuthenticatedPrincipal> => {
+    // A token names its issuer; the external issuer's are checked against its keys, all others
+    // against Waybill's own (the unverified claim only picks which keys: both verify fully).
+    if (oidc && unverifiedIssuer(token) === oidc.issuer) {
+      const p = await o.services.principals.external(await oidc.verify(token));
+      return { id: p.id, workspace: p.workspace, name: p.name, kind: p.kind, roles: [...p.roles] };
+    }
     const t = await tokens.verify(token);
     const p = await principalOf(t.principalId);
     if (!p || p.workspace !== t.workspace) {

@@ -511,6 +511,17 @@ export class KyselyStore implements Store {
     });
   }
 
+  updatePrincipalRoles(id: string, roles: readonly string[]): Promise<boolean> {
+    return this.guard('updating a principal', async () => {
+      const res = await this.db
+        .updateTable('principals')
+        .set({ roles: JSON.stringify(roles) })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    });
+  }
+
   listApiKeys(principalId: string): Promise<ApiKeyRecord[]> {
     return this.guard('listing API keys', async () => {
       const rows = await this.db

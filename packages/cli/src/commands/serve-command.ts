@@ -24,6 +24,11 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
     .option('--tls-client-ca <file>', 'mutual TLS: require client certificates from this CA (PEM)')
     .option('--body-limit <bytes>', 'largest request body accepted', String(1024 * 1024))
     .option('--log-level <level>', 'fatal, error, warn, info, debug or silent', 'info')
+    .option('--oidc-issuer <url>', 'also accept access tokens of this OpenID Connect issuer')
+    .option('--oidc-audience <aud>', 'the audience those tokens must carry (Waybill’s client id)')
+    .option('--oidc-jwks-url <url>', 'the issuer’s JWKS (default: <issuer>/.well-known/jwks.json)')
+    .option('--oidc-roles-claim <claim>', 'the claim holding Waybill roles', 'roles')
+    .option('--oidc-workspace <name>', 'the workspace of the issuer’s users', 'default')
     .action(
       async (
         o: {
@@ -34,6 +39,11 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
           tlsClientCa?: string;
           bodyLimit: string;
           logLevel: string;
+          oidcIssuer?: string;
+          oidcAudience?: string;
+          oidcJwksUrl?: string;
+          oidcRolesClaim: string;
+          oidcWorkspace: string;
         },
         cmd: Command,
       ) => {
@@ -51,6 +61,12 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
         if (level === undefined)
           throw usage(`--log-level must be one of ${levels.join(', ')}, got "${o.logLevel}"`);
 
+        if ((o.oidcIssuer === undefined) !== (o.oidcAudience === undefined)) {
+          throw usage('give --oidc-issuer and --oidc-audience together');
+        }
+        if (o.oidcIssuer !== undefined && !/^https?:\/\/\S+$/.test(o.oidcIssuer)) {
+          throw usage(`--oidc-issuer must be an http(s) URL, got "${o.oidcIssuer}"`);
+        }
         const h = await openHome(resolveHome(globals(cmd).home, io.env), io.env);
         const stopCheckpointing = h.audit.startCheckpointing();
         const shutdown = new AbortController();
@@ -65,6 +81,17 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
             keys: h.keys,
             clock: systemClock,
             bodyLimit: Number(o.bodyLimit),
+            ...(o.oidcIssuer !== undefined && o.oidcAudience !== undefined
+              ? {
+                  oidc: {
+                    issuer: o.oidcIssuer,
+                    audience: o.oidcAudience,
+                    rolesClaim: o.oidcRolesClaim,
+                    workspace: o.oidcWorkspace,
+                    ...(o.oidcJwksUrl !== undefined ? { jwksUrl: o.oidcJwksUrl } : {}),
+                  },
+                }
+              : {}),
             logger: { level },
           });
           const running = await serveHttp(server.appOptions, {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { WaybillError } from '@waybill/verify';
 import type { AuditLog } from '../audit/audit-log.js';
 import { uuidv7 } from '../ids/uuid-v7.js';
@@ -13,6 +14,21 @@ export function actorOf(p: Pick<PrincipalRecord, 'kind' | 'name'>): string {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** `<sub>@<issuer host>`: the principal name of an external user (readable, and never a local name). */
+export function externalName(issuer: string, subject: string): string {
+  const lower = subject.toLowerCase();
+  let safe = lower.replace(/[^a-z0-9._-]/g, '-').slice(0, 40);
+  // Two subjects must never map to one name: anything lost in the cleaning is kept as a digest.
+  if (safe !== subject) safe += `-${createHash('sha256').update(subject).digest('hex').slice(0, 12)}`;
+  let host: string;
+  try {
+    host = new URL(issuer).host.toLowerCase();
+  } catch {
+    host = 'external';
+  }
+  return `${safe}@${host}`;
+}
 
 export interface NewPrincipal {
   readonly name: string;
@@ -210,6 +226,64 @@ export class PrincipalService {
       'ERR_WAYBILL_UNAUTHENTICATED',
       'the API key is not valid (unknown, revoked or expired); ask an admin for a new one',
     );
+  }
+
+  /**
+   * The principal of a user of an external (OpenID Connect) issuer, made on first sight and kept in
+   * step with the roles the issuer gives: named `<sub>@<issuer host>` (never a local name, which cannot
+   * hold `@`), so an external user can never take over a local principal, and identified by `sub`, the
+   * only stable OpenID Connect identifier.
+   */
+  async external(identity: {
+    readonly issuer: string;
+    readonly subject: string;
+    readonly workspace: string;
+    readonly roles: readonly string[];
+    readonly displayName?: string | undefined;
+  }): Promise<PrincipalRecord> {
+    const name = externalName(identity.issuer, identity.subject);
+    const roles = [...new Set(identity.roles)].filter((r) => (ROLES as readonly string[]).includes(r)).sort();
+    const existing = await this.o.store.getPrincipalByName(identity.workspace, name);
+    if (existing && existing.roles.join() === roles.join()) return existing;
+    return this.o.store.transaction(async (tx) => {
+      const now = this.o.clock.now().toISOString();
+      const current = await tx.getPrincipalByName(identity.workspace, name);
+      if (current) {
+        if (current.roles.join() === roles.join()) return current;
+        await tx.updatePrincipalRoles(current.id, roles);
+        await this.o.audit.append(tx, {
+          type: 'principal.roles_changed',
+          actor: `issuer:${identity.issuer}`,
+          workspace: identity.workspace,
+          subjects: { principal: current.id },
+          details: { from: [...current.roles], to: roles },
+        });
+        return { ...current, roles };
+      }
+      const principal: PrincipalRecord = {
+        id: uuidv7(),
+        workspace: identity.workspace,
+        name,
+        kind: 'user',
+        roles,
+        createdAt: now,
+      };
+      await tx.insertPrincipal(principal);
+      await this.o.audit.append(tx, {
+        type: 'principal.created',
+        actor: `issuer:${identity.issuer}`,
+        workspace: identity.workspace,
+        subjects: { principal: principal.id },
+        details: {
+          name,
+          kind: 'user',
+          roles,
+          external: identity.issuer,
+          ...(identity.displayName ? { displayName: identity.displayName } : {}),
+        },
+      });
+      return principal;
+    });
   }
 
   /** Whether an API key is still usable at `at` (tokens issued for it die with it). */

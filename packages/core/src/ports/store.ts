@@ -289,6 +289,8 @@ export interface Store {
   insertApiKey(record: ApiKeyRecord): Promise<void>;
   findApiKeyByPrefix(prefix: string): Promise<ApiKeyRecord | undefined>;
   getPrincipalByName(workspace: string, name: string): Promise<PrincipalRecord | undefined>;
+  /** Replaces a principal's roles; false when there is no such principal. */
+  updatePrincipalRoles(id: string, roles: readonly string[]): Promise<boolean>;
   listApiKeys(principalId: string): Promise<ApiKeyRecord[]>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   /** Marks an API key revoked; false when it does not exist or already is. */
