@@ -233,6 +233,9 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
       assert.equal(await st.revokeApiKey('a1', 'c'), false);
       assert.equal((await st.getApiKey('a1'))?.revokedAt, 'b');
       assert.equal((await st.listApiKeys('p1')).length, 1);
+      assert.equal(await st.updatePrincipalRoles('p1', ['admin', 'security']), true);
+      assert.deepEqual((await st.getPrincipal('p1'))?.roles, ['admin', 'security']);
+      assert.equal(await st.updatePrincipalRoles('nobody', ['admin']), false);
     });
 
     test('policy sets, export requests, approvals (once per person) and grants', async (t) => {
