@@ -493,3 +493,50 @@ test('a requester cannot administer through the CLI: definitions, connections, k
   // The destination is still there.
   assert.equal((await cli(['--home', t.home, 'destination', 'list'])).stdout.includes('out'), true);
 });
+
+test('policy changes can need approvals: four eyes on the policy itself (no self-approval, right role, once)', async () => {
+  const fourEyes = `${DEFAULT_POLICY_SET}
+@id("policy-changes-need-a-second-admin")
+@approvals("admin:1")
+forbid (principal, action == Waybill::Action::"policy.apply", resource)
+unless { context.approvals.admin >= 1 };
+`;
+  const admin2 = (await s.principals.create(h.principal, { name: 'admin2', roles: ['admin'] })).principal;
+  // Made under the policy in force, which needs no approval: it applies at once.
+  assert.equal((await s.policies.apply(h.principal, fourEyes)).status, 'applied');
+  const before = (await s.policies.inForce('default')).version;
+
+  const change = await s.policies.apply(h.principal, DEFAULT_POLICY_SET);
+  assert.equal(change.status, 'pending_approval');
+  assert.deepEqual(change.requirements, [{ role: 'admin', count: 1 }]);
+  assert.equal((await s.policies.inForce('default')).version, before, 'nothing changed yet');
+  const id = change.proposalId!;
+  assert.equal(
+    await code(s.policies.decideProposal(h.principal, id, { decision: 'approve', reason: 'mine' })),
+    'ERR_WAYBILL_FORBIDDEN',
+  );
+  assert.equal(
+    await code(s.policies.decideProposal(p('bob'), id, { decision: 'approve', reason: 'ok' })),
+    'ERR_WAYBILL_FORBIDDEN',
+  );
+  assert.equal(
+    await code(s.policies.decideProposal(p('sec1'), id, { decision: 'approve', reason: 'ok' })),
+    'ERR_WAYBILL_FORBIDDEN',
+  );
+  const done = await s.policies.decideProposal(admin2, id, { decision: 'approve', reason: 'reviewed' });
+  assert.equal(done.status, 'applied');
+  assert.equal((await s.policies.inForce('default')).text, DEFAULT_POLICY_SET);
+  assert.equal(
+    await code(s.policies.decideProposal(admin2, id, { decision: 'approve', reason: 'again' })),
+    'ERR_WAYBILL_FORBIDDEN',
+  );
+  const types = (await auditTypes()).map((e) => e.type);
+  assert.ok(types.includes('policy.proposed') && types.includes('policy.approved'));
+  // The CLI shows the same flow.
+  const pending = await cli(['--home', t.home, 'policy', 'proposals', '--json']);
+  assert.equal(pending.code, 0, pending.stderr);
+  assert.equal(
+    (JSON.parse(pending.stdout) as { proposals: { status: string }[] }).proposals[0]!.status,
+    'applied',
+  );
+});

@@ -94,6 +94,8 @@ export type {
   Caller,
   Role,
   PolicySetRecord,
+  PolicyProposalRecord,
+  PolicyProposalDecision,
   ExportRequestKind,
   ExportRequestStatus,
   ExportRequestRecord,
@@ -122,7 +124,7 @@ export type { PolicyDecision, PolicyQuestion } from './policy/policy-engine.js';
 export { countApprovals, missingApprovals } from './policy/approval-requirements.js';
 export type { ApprovalCounts } from './policy/approval-requirements.js';
 export { PolicyService } from './governance/policy-service.js';
-export type { PolicySetInForce } from './governance/policy-service.js';
+export type { PolicySetInForce, PolicyChange } from './governance/policy-service.js';
 export { AccessGuard } from './governance/access-guard.js';
 export type { WorkspaceAction } from './governance/access-guard.js';
 export { PrincipalService, actorOf } from './governance/principal-service.js';

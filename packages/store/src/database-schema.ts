@@ -124,6 +124,20 @@ export interface PolicySetsTable {
   applied_at: string;
 }
 
+export interface PolicyProposalsTable {
+  id: string;
+  workspace: string;
+  version: string;
+  base_version: string;
+  text: string;
+  proposer_id: string;
+  status: string;
+  requirements: string;
+  approvals: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface ExportRequestsTable {
   id: string;
   workspace: string;
@@ -181,6 +195,7 @@ export interface Database {
   audit_nodes: AuditNodesTable;
   audit_checkpoints: AuditCheckpointsTable;
   policy_sets: PolicySetsTable;
+  policy_proposals: PolicyProposalsTable;
   export_requests: ExportRequestsTable;
   approvals: ApprovalsTable;
   grants: GrantsTable;

@@ -13,6 +13,8 @@ import type {
   KeyRecord,
   PrincipalRecord,
   PolicySetRecord,
+  PolicyProposalRecord,
+  PolicyProposalDecision,
   ExportRequestRecord,
   ExportRequestKind,
   ExportRequestStatus,
@@ -635,6 +637,75 @@ export class KyselyStore implements Store {
     });
   }
 
+  insertPolicyProposal(r: PolicyProposalRecord): Promise<void> {
+    return this.guard('saving a policy proposal', async () => {
+      await this.db
+        .insertInto('policy_proposals')
+        .values({
+          id: r.id,
+          workspace: r.workspace,
+          version: r.version,
+          base_version: r.baseVersion,
+          text: r.text,
+          proposer_id: r.proposerId,
+          status: r.status,
+          requirements: JSON.stringify(r.requirements),
+          approvals: JSON.stringify(r.approvals),
+          created_at: r.createdAt,
+          updated_at: r.updatedAt,
+        })
+        .execute();
+    });
+  }
+
+  getPolicyProposal(workspace: string, id: string): Promise<PolicyProposalRecord | undefined> {
+    return this.guard('reading a policy proposal', async () => {
+      const r = await this.db
+        .selectFrom('policy_proposals')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return r && toPolicyProposal(r);
+    });
+  }
+
+  listPolicyProposals(workspace: string): Promise<PolicyProposalRecord[]> {
+    return this.guard('listing policy proposals', async () => {
+      const rows = await this.db
+        .selectFrom('policy_proposals')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(100)
+        .execute();
+      return rows.map(toPolicyProposal);
+    });
+  }
+
+  updatePolicyProposal(
+    workspace: string,
+    id: string,
+    updatedAt: string,
+    patch: Pick<PolicyProposalRecord, 'status' | 'approvals' | 'updatedAt'>,
+  ): Promise<boolean> {
+    return this.guard('updating a policy proposal', async () => {
+      const res = await this.db
+        .updateTable('policy_proposals')
+        .set({
+          status: patch.status,
+          approvals: JSON.stringify(patch.approvals),
+          updated_at: patch.updatedAt,
+        })
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .where('updated_at', '=', updatedAt)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    });
+  }
+
   insertExportRequest(r: ExportRequestRecord): Promise<void> {
     return this.guard('saving an export request', async () => {
       await this.db
@@ -1187,6 +1258,22 @@ function toPolicySet(r: Selectable<Database['policy_sets']>): PolicySetRecord {
     text: r.text,
     appliedBy: r.applied_by,
     appliedAt: r.applied_at,
+  };
+}
+
+function toPolicyProposal(r: Selectable<Database['policy_proposals']>): PolicyProposalRecord {
+  return {
+    id: r.id,
+    workspace: r.workspace,
+    version: r.version,
+    baseVersion: r.base_version,
+    text: r.text,
+    proposerId: r.proposer_id,
+    status: r.status as PolicyProposalRecord['status'],
+    requirements: JSON.parse(r.requirements) as ApprovalRequirement[],
+    approvals: JSON.parse(r.approvals) as PolicyProposalDecision[],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 

@@ -172,6 +172,21 @@ const migrations: Record<string, Migration> = {
         .on('policy_sets')
         .columns(['workspace', 'version'])
         .execute();
+      // A policy change waiting for the approvals the policy in force asks for.
+      await db.schema
+        .createTable('policy_proposals')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('base_version', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('proposer_id', 'text', (c) => c.notNull().references('principals.id'))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('requirements', 'text', (c) => c.notNull())
+        .addColumn('approvals', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
       await db.schema
         .createTable('export_requests')
         .addColumn('id', 'text', (c) => c.primaryKey())

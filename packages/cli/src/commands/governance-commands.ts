@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { POLICY_SCHEMA, ROLES, WaybillError, addIsoDuration } from '@waybill/core';
-import { printJson, println, table, usage } from '../output.js';
+import { POLICY_SCHEMA, ROLES, WaybillError, addIsoDuration, type PolicyChange } from '@waybill/core';
+import { printJson, println, table, usage, type Io } from '../output.js';
 import { globals, withHome, withHomeOrServer, type CommandContext } from './command-context.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -234,16 +234,9 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
       }
       const r = await withHomeOrServer(ctx, cmd, {
         local: (h) => h.policies.apply(h.principal, text),
-        remote: (api) =>
-          api.call<{ version: string; seq: number; changed: boolean }>('PUT', '/v1/policy', { text }),
+        remote: (api) => api.call<PolicyChange>('PUT', '/v1/policy', { text }),
       });
-      if (globals(cmd).json) return printJson(io, r);
-      println(
-        io,
-        r.changed
-          ? `policy set ${r.version} applied (version ${r.seq})`
-          : `policy set ${r.version} is already in force`,
-      );
+      printPolicyChange(io, globals(cmd).json === true, r);
     });
   policy
     .command('show')
@@ -268,6 +261,52 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
       if (globals(cmd).json) return printJson(io, set);
       io.stdout.write(set.text.endsWith('\n') ? set.text : set.text + '\n');
     });
+  for (const decision of ['approve', 'reject'] as const) {
+    policy
+      .command(decision)
+      .description(`${decision} a proposed policy change (never your own; once per person)`)
+      .argument('<proposalId>')
+      .requiredOption('--reason <text>', 'why (recorded in the audit log)')
+      .action(async (id: string, o: { reason: string }, cmd: Command) => {
+        const body = { decision, reason: o.reason };
+        const r = await withHomeOrServer(ctx, cmd, {
+          local: (h) => h.policies.decideProposal(h.principal, id, body),
+          remote: (api) =>
+            api.call<PolicyChange>('POST', `/v1/policy/proposals/${encodeURIComponent(id)}/approvals`, body),
+        });
+        printPolicyChange(io, globals(cmd).json === true, r);
+      });
+  }
+  policy
+    .command('proposals')
+    .description('policy changes waiting for approval (and decided ones)')
+    .action(async (_o: unknown, cmd: Command) => {
+      await withHome(ctx, cmd, async (h) => {
+        await h.guard.require(h.principal, 'policy.manage');
+        const list = await h.policies.proposals(h.principal.workspace);
+        if (globals(cmd).json) {
+          return printJson(io, {
+            proposals: list.map(({ text: _t, approvals, ...p }) => ({
+              ...p,
+              approvals: approvals.map(({ approverId: _a, ...a }) => a),
+            })),
+          });
+        }
+        println(
+          io,
+          table([
+            ['PROPOSAL', 'VERSION', 'STATUS', 'APPROVALS', 'CREATED'],
+            ...list.map((p) => [
+              p.id,
+              p.version.slice(0, 19) + '…',
+              p.status,
+              String(p.approvals.length),
+              p.createdAt,
+            ]),
+          ]),
+        );
+      });
+    });
   policy
     .command('history')
     .description('every policy set applied, with who and when')
@@ -284,4 +323,25 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
         );
       });
     });
+}
+
+function printPolicyChange(io: Io, json: boolean, r: PolicyChange): void {
+  if (json) return printJson(io, r);
+  switch (r.status) {
+    case 'applied':
+      return println(io, `policy set ${r.version} applied (version ${r.seq ?? '?'})`);
+    case 'unchanged':
+      return println(io, `policy set ${r.version} is already in force`);
+    case 'pending_approval':
+      println(io, `policy change ${r.proposalId ?? ''} is pending approval (policy set ${r.version})`);
+      for (const reason of r.reasons ?? []) println(io, `  - ${reason}`);
+      return println(io, `  approve with: waybill policy approve ${r.proposalId ?? ''} --reason …`);
+    case 'rejected':
+      return println(io, `policy change ${r.proposalId ?? ''} rejected`);
+    case 'superseded':
+      return println(
+        io,
+        `policy change ${r.proposalId ?? ''} superseded: the policy in force changed since; propose it again`,
+      );
+  }
 }

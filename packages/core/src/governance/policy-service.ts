@@ -1,7 +1,11 @@
 import { WaybillError } from '@waybill/verify';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { Clock } from '../ports/clock.js';
-import type { PolicySetRecord, Store } from '../ports/store.js';
+import type { ApprovalRequirement, PolicyProposalRecord, PolicySetRecord, Store } from '../ports/store.js';
+import type { Context } from '@cedar-policy/cedar-wasm/nodejs';
+import { uuidv7 } from '../ids/uuid-v7.js';
+import { countApprovals, missingApprovals } from '../policy/approval-requirements.js';
+import type { PolicyDecision } from '../policy/policy-engine.js';
 import type { Caller } from '../ports/store.js';
 import { DEFAULT_POLICY_SET } from '../policy/default-policy-set.js';
 import { PolicyEngine } from '../policy/policy-engine.js';
@@ -21,6 +25,10 @@ export interface PolicySetInForce {
 
 const MAX_POLICY_TEXT = 256 * 1024;
 const DEFAULT_VERSION = policySetVersion(DEFAULT_POLICY_SET);
+const NO_APPROVALS = { total: 0, approver: 0, security: 0, admin: 0 };
+/** An approval of a policy change holds a day, as an export's does. */
+const PROPOSAL_APPROVAL_MS = 24 * 3600 * 1000;
+type CedarContextValue = Context[string];
 
 /**
  * Versioned Cedar policy sets per workspace. The latest applied set is in force (the built-in default
@@ -95,10 +103,11 @@ export class PolicyService {
   }
 
   /**
-   * Applies a policy set in the caller's workspace. Returns the version in force and whether it changed
-   * (applying the text in force again changes nothing).
+   * Applies a policy set in the caller's workspace, or proposes it when the policy in force wants
+   * approvals for policy changes (`policy.apply` with `@approvals`): then it applies once they are given
+   * (`decideProposal`). Applying the text in force again changes nothing.
    */
-  async apply(caller: Caller, text: string): Promise<{ version: string; seq: number; changed: boolean }> {
+  async apply(caller: Caller, text: string): Promise<PolicyChange> {
     if (text.length > MAX_POLICY_TEXT) {
       throw new WaybillError(
         'ERR_WAYBILL_POLICY_INVALID',
@@ -107,59 +116,289 @@ export class PolicyService {
     }
     const workspace = caller.workspace;
     const current = await this.engine(workspace);
-    const ask = (engine: PolicyEngine) =>
-      engine.decide({
-        principal: principalUid(caller.id),
-        action: 'policy.manage',
-        resource: workspaceUid(workspace),
-        context: {},
-        entities: [principalEntity(caller)],
-      });
-    const now = ask(current);
-    if (now.decision !== 'allow') {
-      await this.o.audit.appendNow({
-        type: 'access.denied',
-        actor: actorOf(caller),
-        workspace,
-        details: { action: 'policy.manage', policyIds: now.policyIds, policySet: now.policySet },
-      });
-      throw new WaybillError(
-        'ERR_WAYBILL_FORBIDDEN',
-        `${actorOf(caller)} may not change the policy (policy.manage)`,
-      );
-    }
+    const manage = (engine: PolicyEngine) => this.ask(engine, caller, 'policy.manage', {});
+    const now = manage(current);
+    if (now.decision !== 'allow') await this.refuse(caller, 'policy.manage', now);
     const version = policySetVersion(text);
     const next = await this.engineFor(version, text);
-    if (ask(next).decision !== 'allow') {
+    if (manage(next).decision !== 'allow') {
       throw new WaybillError(
         'ERR_WAYBILL_POLICY_INVALID',
         `this policy set would take policy.manage away from ${actorOf(caller)}, locking you out of changing it again; keep a permit for admins`,
       );
     }
-    return this.o.store.transaction(async (tx) => {
-      const latest = await tx.latestPolicySet(workspace);
-      if (latest?.version === version) return { version, seq: latest.seq, changed: false };
-      const seq = (latest?.seq ?? 0) + 1;
-      await tx.insertPolicySet({
-        workspace,
-        version,
-        seq,
-        text,
-        appliedBy: actorOf(caller),
-        appliedAt: this.o.clock.now().toISOString(),
-      });
+    const base = (await this.o.store.latestPolicySetVersion(workspace)) ?? DEFAULT_VERSION;
+    if (base === version) return { status: 'unchanged', version, changed: false };
+    const d = this.ask(current, caller, 'policy.apply', { approvals: { ...NO_APPROVALS } });
+    if (d.decision === 'allow') return this.store(caller, workspace, version, text, base, next, {});
+    const lift = current.approvalsToLift(d);
+    if (!lift) await this.refuse(caller, 'policy.apply', d);
+    const at = this.o.clock.now().toISOString();
+    const proposal: PolicyProposalRecord = {
+      id: uuidv7(),
+      workspace,
+      version,
+      baseVersion: base,
+      text,
+      proposerId: caller.id,
+      status: 'pending_approval',
+      requirements: lift!,
+      approvals: [],
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.o.store.transaction(async (tx) => {
+      await tx.insertPolicyProposal(proposal);
       await this.o.audit.append(tx, {
-        type: 'policy.applied',
+        type: 'policy.proposed',
         actor: actorOf(caller),
         workspace,
-        subjects: { policySet: version },
-        details: {
-          seq,
-          previous: latest?.version ?? policySetVersion(DEFAULT_POLICY_SET),
-          policyIds: [...next.policySet.policies.keys()].sort(),
-        },
+        subjects: { policyProposal: proposal.id, policySet: version },
+        details: { base, requirements: lift!, policyIds: d.policyIds },
       });
-      return { version, seq, changed: true };
+    });
+    return {
+      status: 'pending_approval',
+      version,
+      changed: false,
+      proposalId: proposal.id,
+      requirements: lift!,
+      reasons: missingApprovals(lift!, NO_APPROVALS).map(
+        (m) => `needs ${m} (policy ${d.policyIds.join(', ')})`,
+      ),
+    };
+  }
+
+  /** Approves or rejects a pending policy proposal; the last approval it needs applies it. */
+  async decideProposal(
+    caller: Caller,
+    id: string,
+    input: { decision: 'approve' | 'reject'; reason: string },
+  ): Promise<PolicyChange> {
+    const reason = input.reason.trim();
+    if (reason === '' || reason.length > 2000) {
+      throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'reason: say why (1–2000 characters)');
+    }
+    const workspace = caller.workspace;
+    const p = await this.o.store.getPolicyProposal(workspace, id);
+    if (!p) {
+      await this.o.audit.appendNow({
+        type: 'access.not_found',
+        actor: actorOf(caller),
+        workspace,
+        subjects: { policyProposal: id.slice(0, 100) },
+        details: { kind: 'policy proposal' },
+      });
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        `no policy proposal ${JSON.stringify(id.slice(0, 100))} in this workspace`,
+      );
+    }
+    const what = `${input.decision} policy proposal ${id}`;
+    if (p.proposerId === caller.id)
+      await this.refuse(caller, what, undefined, 'nobody approves their own policy change');
+    if (p.approvals.some((a) => a.approverId === caller.id)) {
+      await this.refuse(caller, what, undefined, 'you already decided on this proposal; nobody counts twice');
+    }
+    const current = await this.engine(workspace);
+    const may = this.ask(current, caller, 'policy.approve', {});
+    if (may.decision !== 'allow') await this.refuse(caller, what, may);
+    if (!p.requirements.some((r) => r.role === 'any' || caller.roles.includes(r.role))) {
+      await this.refuse(
+        caller,
+        what,
+        may,
+        `it needs approval by someone with the ${p.requirements.map((r) => r.role).join(' or ')} role`,
+      );
+    }
+    if (p.status !== 'pending_approval') {
+      throw new WaybillError(
+        'ERR_WAYBILL_CONFLICT',
+        `policy proposal ${id} is ${p.status}; only a pending one takes approvals`,
+      );
+    }
+    const at = this.o.clock.now();
+    const approvals = [
+      ...p.approvals,
+      {
+        approverId: caller.id,
+        approver: actorOf(caller),
+        decision: input.decision,
+        roles: [...caller.roles],
+        reason,
+        at: at.toISOString(),
+      },
+    ];
+    const base = (await this.o.store.latestPolicySetVersion(workspace)) ?? DEFAULT_VERSION;
+    const proposer = await this.o.store.getPrincipal(p.proposerId);
+    let status: PolicyProposalRecord['status'] = 'pending_approval';
+    let applies = false;
+    if (input.decision === 'reject') status = 'rejected';
+    else if (base !== p.baseVersion) status = 'superseded';
+    else if (proposer) {
+      const counts = countApprovals(
+        approvals.map((a, i) => ({
+          id: String(i),
+          exportId: id,
+          workspace,
+          approverId: a.approverId,
+          decision: a.decision,
+          reason: a.reason,
+          roles: a.roles,
+          definitionVersion: p.version,
+          createdAt: a.at,
+          expiresAt: new Date(Date.parse(a.at) + PROPOSAL_APPROVAL_MS).toISOString(),
+        })),
+        p.version,
+        at,
+      );
+      const d = this.ask(current, proposer, 'policy.apply', { approvals: { ...counts } });
+      if (d.decision === 'allow') {
+        status = 'applied';
+        applies = true;
+      }
+    }
+    const next = applies ? await this.engineFor(p.version, p.text) : undefined;
+    return this.o.store.transaction(async (tx) => {
+      if (
+        !(await tx.updatePolicyProposal(workspace, id, p.updatedAt, {
+          status,
+          approvals,
+          updatedAt: at.toISOString(),
+        }))
+      ) {
+        throw new WaybillError(
+          'ERR_WAYBILL_CONFLICT',
+          `policy proposal ${id} changed meanwhile; look at it again`,
+        );
+      }
+      await this.o.audit.append(tx, {
+        type: input.decision === 'approve' ? 'policy.approved' : 'policy.rejected',
+        actor: actorOf(caller),
+        workspace,
+        subjects: { policyProposal: id, policySet: p.version },
+        details: { reason, roles: [...caller.roles], status },
+      });
+      if (status === 'superseded') {
+        return {
+          status,
+          version: p.version,
+          changed: false,
+          proposalId: id,
+          reasons: [`the policy in force changed since it was proposed; propose it again`],
+        };
+      }
+      if (!applies || !next || !proposer) {
+        return {
+          status,
+          version: p.version,
+          changed: false,
+          proposalId: id,
+          requirements: [...p.requirements],
+        };
+      }
+      return this.insert(tx, proposer, workspace, p.version, p.text, p.baseVersion, next, {
+        proposal: id,
+        approvedBy: approvals.map((a) => a.approver),
+      });
     });
   }
+
+  proposals(workspace: string): Promise<PolicyProposalRecord[]> {
+    return this.o.store.listPolicyProposals(workspace);
+  }
+
+  private store(
+    caller: Caller,
+    workspace: string,
+    version: string,
+    text: string,
+    base: string,
+    next: PolicyEngine,
+    extra: Record<string, unknown>,
+  ): Promise<PolicyChange> {
+    return this.o.store.transaction((tx) =>
+      this.insert(tx, caller, workspace, version, text, base, next, extra),
+    );
+  }
+
+  private async insert(
+    tx: Store,
+    caller: Caller,
+    workspace: string,
+    version: string,
+    text: string,
+    base: string,
+    next: PolicyEngine,
+    extra: Record<string, unknown>,
+  ): Promise<PolicyChange> {
+    const latest = await tx.latestPolicySet(workspace);
+    if ((latest?.version ?? DEFAULT_VERSION) !== base) {
+      throw new WaybillError(
+        'ERR_WAYBILL_CONFLICT',
+        'the policy in force changed meanwhile; apply again on top of it',
+      );
+    }
+    const seq = (latest?.seq ?? 0) + 1;
+    await tx.insertPolicySet({
+      workspace,
+      version,
+      seq,
+      text,
+      appliedBy: actorOf(caller),
+      appliedAt: this.o.clock.now().toISOString(),
+    });
+    await this.o.audit.append(tx, {
+      type: 'policy.applied',
+      actor: actorOf(caller),
+      workspace,
+      subjects: { policySet: version },
+      details: { seq, previous: base, policyIds: [...next.policySet.policies.keys()].sort(), ...extra },
+    });
+    return { status: 'applied', version, seq, changed: true };
+  }
+
+  private ask(
+    engine: PolicyEngine,
+    who: Caller,
+    action: 'policy.manage' | 'policy.apply' | 'policy.approve',
+    context: Record<string, CedarContextValue>,
+  ) {
+    return engine.decide({
+      principal: principalUid(who.id),
+      action,
+      resource: workspaceUid(who.workspace),
+      context,
+      entities: [principalEntity(who)],
+    });
+  }
+
+  private async refuse(caller: Caller, action: string, d?: PolicyDecision, why?: string): Promise<never> {
+    await this.o.audit.appendNow({
+      type: 'access.denied',
+      actor: actorOf(caller),
+      workspace: caller.workspace,
+      details: {
+        action,
+        ...(d ? { policyIds: d.policyIds, policySet: d.policySet } : {}),
+        ...(why ? { reason: why } : {}),
+      },
+    });
+    const because =
+      why ??
+      (d && d.policyIds.length > 0 ? `denied by policy ${d.policyIds.join(', ')}` : 'no policy permits it');
+    throw new WaybillError('ERR_WAYBILL_FORBIDDEN', `${actorOf(caller)} may not ${action}: ${because}`);
+  }
+}
+
+/** What applying a policy set did. */
+export interface PolicyChange {
+  readonly status: 'applied' | 'unchanged' | 'pending_approval' | 'rejected' | 'superseded';
+  readonly version: string;
+  /** The version number in force, when it applied. */
+  readonly seq?: number;
+  readonly changed: boolean;
+  readonly proposalId?: string;
+  readonly requirements?: readonly ApprovalRequirement[];
+  readonly reasons?: readonly string[];
 }

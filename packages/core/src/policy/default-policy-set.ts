@@ -36,6 +36,20 @@ permit (
   resource
 );
 
+@id("admins-apply-policies")
+permit (principal in Waybill::Role::"admin", action == Waybill::Action::"policy.apply", resource);
+
+@id("admins-and-security-approve-policy-changes")
+permit (principal, action == Waybill::Action::"policy.approve", resource)
+when { principal in Waybill::Role::"admin" || principal in Waybill::Role::"security" };
+
+// A policy change takes effect at once. For four eyes on every policy change, add:
+//
+//   @id("policy-changes-need-a-second-admin")
+//   @approvals("admin:1")
+//   forbid (principal, action == Waybill::Action::"policy.apply", resource)
+//   unless { context.approvals.admin >= 1 };
+
 // --- requesting -------------------------------------------------------------------------------
 
 @id("requesters-request-exports")

@@ -11,6 +11,8 @@
  * - `context.approvals`: unexpired approvals for the definition version requested, counted per role
  *   the approvers hold (`total` counts people, each once).
  * - `context.grant`: the principal holds an unexpired, unrevoked grant for the definition.
+ * - `policy.apply`: whether a policy change takes effect now (its `context.approvals` count the
+ *   approvals of the proposal so far); `policy.approve`: who may approve one.
  */
 export const POLICY_SCHEMA = `namespace Waybill {
   entity Role;
@@ -49,6 +51,12 @@ export const POLICY_SCHEMA = `namespace Waybill {
     resource: Export,
     context: { approvals: Approvals, grant: Bool },
   };
+  action "policy.apply" appliesTo {
+    principal: Principal,
+    resource: Workspace,
+    context: { approvals: Approvals },
+  };
+  action "policy.approve" appliesTo { principal: Principal, resource: Workspace, context: {} };
   action "definition.apply", "audit.read", "audit.redact", "connection.manage", "policy.manage", "keys.rotate", "principal.manage",
     "grant.manage", "investigation.list" appliesTo {
     principal: Principal,
@@ -72,6 +80,8 @@ export const POLICY_ACTIONS = [
   'audit.redact',
   'connection.manage',
   'policy.manage',
+  'policy.apply',
+  'policy.approve',
   'keys.rotate',
   'principal.manage',
   'grant.manage',

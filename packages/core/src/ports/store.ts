@@ -119,6 +119,32 @@ export interface PolicySetRecord {
   readonly appliedAt: string;
 }
 
+/** One decision on a policy proposal. */
+export interface PolicyProposalDecision {
+  readonly approverId: string;
+  readonly approver: string;
+  readonly decision: 'approve' | 'reject';
+  readonly roles: readonly string[];
+  readonly reason: string;
+  readonly at: string;
+}
+
+/** A policy set waiting for the approvals the policy in force asks for before it applies. */
+export interface PolicyProposalRecord {
+  readonly id: string;
+  readonly workspace: string;
+  readonly version: string;
+  /** The version in force when it was proposed: it applies only on top of that one. */
+  readonly baseVersion: string;
+  readonly text: string;
+  readonly proposerId: string;
+  readonly status: 'pending_approval' | 'applied' | 'rejected' | 'superseded';
+  readonly requirements: readonly ApprovalRequirement[];
+  readonly approvals: readonly PolicyProposalDecision[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
 /** `business` (the usual), `exception` (asked although policy denies it), `investigation` (by security). */
 export type ExportRequestKind = 'business' | 'exception' | 'investigation';
 
@@ -302,6 +328,16 @@ export interface Store {
   latestPolicySetVersion(workspace: string): Promise<string | undefined>;
   getPolicySet(workspace: string, version: string): Promise<PolicySetRecord | undefined>;
   policySetHistory(workspace: string): Promise<PolicySetRecord[]>;
+  insertPolicyProposal(record: PolicyProposalRecord): Promise<void>;
+  getPolicyProposal(workspace: string, id: string): Promise<PolicyProposalRecord | undefined>;
+  listPolicyProposals(workspace: string): Promise<PolicyProposalRecord[]>;
+  /** Updates a proposal only if it was last updated at `updatedAt` (optimistic check); false otherwise. */
+  updatePolicyProposal(
+    workspace: string,
+    id: string,
+    updatedAt: string,
+    patch: Pick<PolicyProposalRecord, 'status' | 'approvals' | 'updatedAt'>,
+  ): Promise<boolean>;
 
   insertExportRequest(record: ExportRequestRecord): Promise<void>;
   getExportRequest(workspace: string, id: string): Promise<ExportRequestRecord | undefined>;

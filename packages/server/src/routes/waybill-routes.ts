@@ -6,6 +6,7 @@ import {
   type Caller,
   type Clock,
   type ExportResult,
+  type PolicyChange,
   type Services,
   type Store,
 } from '@waybill/core';
@@ -398,7 +399,8 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
       method: 'PUT',
       url: '/v1/policy',
       operationId: 'applyPolicy',
-      summary: 'Validate a Cedar policy set and make it the one in force (admin)',
+      summary:
+        'Validate a Cedar policy set and make it the one in force (admin), or propose it when policy changes need approvals',
       tags: ['policy'],
       auth: 'bearer',
       body: z.strictObject({
@@ -409,13 +411,82 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
       }),
       responses: {
         200: {
-          description: 'The version in force.',
-          schema: z.object({ version: z.string(), seq: z.number().int(), changed: z.boolean() }),
+          description: 'What happened: applied, unchanged, or pending approval.',
+          schema: policyChangeSchema,
         },
       },
       handler: async ({ principal, body }) => ({
         status: 200,
-        body: await s.policies.apply(principal, body.text),
+        body: policyChangeJson(await s.policies.apply(principal, body.text)),
+      }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/policy/proposals',
+      operationId: 'listPolicyProposals',
+      summary: 'Policy changes proposed in the workspace, newest first',
+      tags: ['policy'],
+      auth: 'bearer',
+      responses: {
+        200: {
+          description: 'Proposals (without their text; GET the policy once applied).',
+          schema: z.object({
+            proposals: z.array(
+              z.object({
+                id: z.string(),
+                version: z.string(),
+                status: z.string(),
+                requirements: z.array(z.object({ role: z.string(), count: z.number().int() })),
+                approvals: z.array(
+                  z.object({
+                    approver: z.string(),
+                    decision: z.string(),
+                    reason: z.string(),
+                    at: z.string(),
+                  }),
+                ),
+                createdAt: z.string(),
+              }),
+            ),
+          }),
+        },
+      },
+      handler: async ({ principal }) => {
+        await s.guard.require(principal, 'policy.manage');
+        const list = await s.policies.proposals(principal.workspace);
+        return {
+          status: 200,
+          body: {
+            proposals: list.map((p) => ({
+              id: p.id,
+              version: p.version,
+              status: p.status,
+              requirements: p.requirements.map((r) => ({ ...r })),
+              approvals: p.approvals.map((a) => ({
+                approver: a.approver,
+                decision: a.decision,
+                reason: a.reason,
+                at: a.at,
+              })),
+              createdAt: p.createdAt,
+            })),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/policy/proposals/:id/approvals',
+      operationId: 'decidePolicyProposal',
+      summary: 'Approve or reject a proposed policy change (never one’s own; once per person)',
+      tags: ['policy'],
+      auth: 'bearer',
+      params: idParam,
+      body: z.strictObject({ decision: z.enum(['approve', 'reject']), reason: z.string().min(1).max(2000) }),
+      responses: { 200: { description: 'What happened to the proposal.', schema: policyChangeSchema } },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: policyChangeJson(await s.policies.decideProposal(principal, params.id, body)),
       }),
     }),
     defineRoute({
@@ -482,6 +553,28 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
       },
     }),
   ];
+}
+
+const policyChangeSchema = z.object({
+  status: z.enum(['applied', 'unchanged', 'pending_approval', 'rejected', 'superseded']),
+  version: z.string(),
+  seq: z.number().int().optional(),
+  changed: z.boolean(),
+  proposalId: z.string().optional(),
+  requirements: z.array(z.object({ role: z.string(), count: z.number().int() })).optional(),
+  reasons: z.array(z.string()).optional(),
+});
+
+function policyChangeJson(c: PolicyChange): z.input<typeof policyChangeSchema> {
+  return {
+    status: c.status,
+    version: c.version,
+    changed: c.changed,
+    ...(c.seq !== undefined ? { seq: c.seq } : {}),
+    ...(c.proposalId !== undefined ? { proposalId: c.proposalId } : {}),
+    ...(c.requirements ? { requirements: c.requirements.map((r) => ({ ...r })) } : {}),
+    ...(c.reasons ? { reasons: [...c.reasons] } : {}),
+  };
 }
 
 const grantSchema = z.object({
