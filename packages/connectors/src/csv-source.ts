@@ -5,7 +5,7 @@ import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
 import { CsvFormatError, CsvRecordReader } from './lib/csv-record-reader.js';
 import type { CsvRecord } from './lib/csv-record-reader.js';
-import { checkFileTable, checkRegularFile, fileError } from './lib/file-table.js';
+import { checkFileTable, fileStem, checkRegularFile, fileError } from './lib/file-table.js';
 import { listNames, resolveColumns } from './lib/identifiers.js';
 import { validUtf8Prefix } from './lib/utf8.js';
 
@@ -111,6 +111,12 @@ export class CsvSource implements Source {
       );
     }
     return names;
+  }
+
+  /** The one table of the file: its name without the extension. */
+  tables(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    options.signal?.throwIfAborted();
+    return Promise.resolve([fileStem(this.instance)]);
   }
 
   /** The header's columns, each of type `text`. */

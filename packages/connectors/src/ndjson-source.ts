@@ -4,7 +4,7 @@ import { canonicalJson } from '@waybill/core';
 import type { CellValue, Source, SourceColumn, SourceReadRequest } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { checkFileTable, checkRegularFile, fileError } from './lib/file-table.js';
+import { checkFileTable, fileStem, checkRegularFile, fileError } from './lib/file-table.js';
 import { LineError, readLines } from './lib/line-reader.js';
 import { resolveColumns } from './lib/identifiers.js';
 
@@ -115,6 +115,12 @@ export class NdjsonSource implements Source {
     const names = first === undefined ? [] : Object.keys(first);
     for (const d of this.#declared) if (!names.includes(d)) names.push(d);
     return names.map((name) => ({ name, type: NDJSON_COLUMN_TYPE }));
+  }
+
+  /** The one table of the file: its name without the extension. */
+  tables(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    options.signal?.throwIfAborted();
+    return Promise.resolve([fileStem(this.instance)]);
   }
 
   /** The first record's keys plus the declared columns, each of type `json`. */

@@ -321,6 +321,22 @@ export class PostgresSource implements Source {
     );
   }
 
+  /** The tables and views of the schema. */
+  async tables(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    options.signal?.throwIfAborted();
+    const client = await this.#connect();
+    let broken: Error | undefined;
+    try {
+      const { rows } = await client.query<{ name: string }>(TABLES_SQL, [this.#schema]);
+      return rows.map((r) => r.name);
+    } catch (err) {
+      broken = err as Error;
+      throw this.#wrap(err, 'could not list the tables');
+    } finally {
+      client.release(broken);
+    }
+  }
+
   /** The table's (or view's) columns with their declared types, as `format_type` prints them. */
   async describe(table: string, options: { signal?: AbortSignal } = {}): Promise<SourceColumn[]> {
     options.signal?.throwIfAborted();

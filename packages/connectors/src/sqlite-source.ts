@@ -82,6 +82,19 @@ export class SqliteSource implements Source {
   }
 
   /** The table's (or view's) columns with their declared types (`''` for a column declared without one). */
+  tables(options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    return Promise.resolve().then(() => {
+      try {
+        options.signal?.throwIfAborted();
+        this.#db ??= this.#open();
+        return this.#db.prepare(TABLES_SQL).pluck().all().map(String);
+      } catch (err) {
+        if (isAbortReason(err, options.signal)) throw err;
+        throw this.#wrap(err, 'could not list the tables');
+      }
+    });
+  }
+
   describe(table: string, options: { signal?: AbortSignal } = {}): Promise<SourceColumn[]> {
     return Promise.resolve().then(() => {
       try {

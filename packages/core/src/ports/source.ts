@@ -52,6 +52,8 @@ export interface Source {
   readonly instance: string;
   /** The table's columns, in declaration order. Unknown table → `ERR_WAYBILL_NOT_FOUND`. */
   describe(table: string, options?: { signal?: AbortSignal }): Promise<SourceColumn[]>;
+  /** The tables (and views) the source holds, by name. */
+  tables(options?: { signal?: AbortSignal }): Promise<string[]>;
   /** Streams rows as arrays in `columns` order, in batches. */
   read(request: SourceReadRequest): AsyncIterable<CellValue[][]>;
   /**
