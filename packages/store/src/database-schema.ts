@@ -181,6 +181,25 @@ export interface GrantsTable {
   revoked_at: string | null;
 }
 
+export interface CatalogVersionsTable {
+  workspace: string;
+  connection: string;
+  table_name: string;
+  seq: Count;
+  version: string;
+  body: string;
+  applied_by: string;
+  applied_at: string;
+}
+
+export interface CatalogScansTable {
+  workspace: string;
+  connection: string;
+  table_name: string;
+  scanned_at: string;
+  body: string;
+}
+
 /** The one schema both the SQLite and the PostgreSQL store use. */
 export interface Database {
   definitions: DefinitionsTable;
@@ -199,4 +218,6 @@ export interface Database {
   export_requests: ExportRequestsTable;
   approvals: ApprovalsTable;
   grants: GrantsTable;
+  catalog_versions: CatalogVersionsTable;
+  catalog_scans: CatalogScansTable;
 }

@@ -13,6 +13,8 @@ import type {
   KeyRecord,
   PrincipalRecord,
   PolicySetRecord,
+  CatalogVersionRecord,
+  CatalogScanRecord,
   PolicyProposalRecord,
   PolicyProposalDecision,
   ExportRequestRecord,
@@ -706,6 +708,127 @@ export class KyselyStore implements Store {
     });
   }
 
+  insertCatalogVersion(r: CatalogVersionRecord): Promise<void> {
+    return this.guard('saving a catalog version', async () => {
+      await this.db
+        .insertInto('catalog_versions')
+        .values({
+          workspace: r.workspace,
+          connection: r.connection,
+          table_name: r.table,
+          seq: r.seq,
+          version: r.version,
+          body: JSON.stringify(r.fields),
+          applied_by: r.appliedBy,
+          applied_at: r.appliedAt,
+        })
+        .execute();
+    });
+  }
+
+  latestCatalog(
+    workspace: string,
+    connection: string,
+    table: string,
+  ): Promise<CatalogVersionRecord | undefined> {
+    return this.guard('reading the catalog', async () => {
+      const r = await this.db
+        .selectFrom('catalog_versions')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('connection', '=', connection)
+        .where('table_name', '=', table)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      return r && toCatalogVersion(r);
+    });
+  }
+
+  catalogHistory(workspace: string, connection: string, table: string): Promise<CatalogVersionRecord[]> {
+    return this.guard('reading the catalog', async () => {
+      const rows = await this.db
+        .selectFrom('catalog_versions')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('connection', '=', connection)
+        .where('table_name', '=', table)
+        .orderBy('seq')
+        .execute();
+      return rows.map(toCatalogVersion);
+    });
+  }
+
+  listCatalogs(workspace: string, connection?: string): Promise<CatalogVersionRecord[]> {
+    return this.guard('listing the catalog', async () => {
+      let q = this.db.selectFrom('catalog_versions as c').selectAll('c').where('c.workspace', '=', workspace);
+      if (connection !== undefined) q = q.where('c.connection', '=', connection);
+      const rows = await q
+        .where((e) =>
+          e.eb(
+            'c.seq',
+            '=',
+            e
+              .selectFrom('catalog_versions as d')
+              .select(({ fn }) => fn.max('d.seq').as('m'))
+              .whereRef('d.workspace', '=', 'c.workspace')
+              .whereRef('d.connection', '=', 'c.connection')
+              .whereRef('d.table_name', '=', 'c.table_name'),
+          ),
+        )
+        .orderBy('c.connection')
+        .orderBy('c.table_name')
+        .execute();
+      return rows.map(toCatalogVersion);
+    });
+  }
+
+  saveCatalogScan(r: CatalogScanRecord): Promise<void> {
+    return this.guard('saving a catalog scan', async () => {
+      const values = {
+        workspace: r.workspace,
+        connection: r.connection,
+        table_name: r.table,
+        scanned_at: r.scannedAt,
+        body: JSON.stringify(r.columns),
+      };
+      await this.db
+        .insertInto('catalog_scans')
+        .values(values)
+        .onConflict((oc) =>
+          oc
+            .columns(['workspace', 'connection', 'table_name'])
+            .doUpdateSet({ scanned_at: values.scanned_at, body: values.body }),
+        )
+        .execute();
+    });
+  }
+
+  latestCatalogScan(
+    workspace: string,
+    connection: string,
+    table: string,
+  ): Promise<CatalogScanRecord | undefined> {
+    return this.guard('reading a catalog scan', async () => {
+      const r = await this.db
+        .selectFrom('catalog_scans')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('connection', '=', connection)
+        .where('table_name', '=', table)
+        .executeTakeFirst();
+      return (
+        r && {
+          workspace: r.workspace,
+          connection: r.connection,
+          table: r.table_name,
+          scannedAt: r.scanned_at,
+          columns: JSON.parse(r.body) as CatalogScanRecord['columns'],
+        }
+      );
+    });
+  }
+
   insertExportRequest(r: ExportRequestRecord): Promise<void> {
     return this.guard('saving an export request', async () => {
       await this.db
@@ -1256,6 +1379,19 @@ function toPolicySet(r: Selectable<Database['policy_sets']>): PolicySetRecord {
     version: r.version,
     seq: num(r.seq),
     text: r.text,
+    appliedBy: r.applied_by,
+    appliedAt: r.applied_at,
+  };
+}
+
+function toCatalogVersion(r: Selectable<Database['catalog_versions']>): CatalogVersionRecord {
+  return {
+    workspace: r.workspace,
+    connection: r.connection,
+    table: r.table_name,
+    seq: num(r.seq),
+    version: r.version,
+    fields: JSON.parse(r.body) as CatalogVersionRecord['fields'],
     appliedBy: r.applied_by,
     appliedAt: r.applied_at,
   };

@@ -244,6 +244,33 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004-catalog': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Per connection and table: every version of its field classifications, as applied.
+      await db.schema
+        .createTable('catalog_versions')
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('connection', 'text', (c) => c.notNull())
+        .addColumn('table_name', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('applied_by', 'text', (c) => c.notNull())
+        .addColumn('applied_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('catalog_versions_pk', ['workspace', 'connection', 'table_name', 'seq'])
+        .execute();
+      // The latest scan of each table: what the detectors found (kinds and confidences, never values).
+      await db.schema
+        .createTable('catalog_scans')
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('connection', 'text', (c) => c.notNull())
+        .addColumn('table_name', 'text', (c) => c.notNull())
+        .addColumn('scanned_at', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('catalog_scans_pk', ['workspace', 'connection', 'table_name'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

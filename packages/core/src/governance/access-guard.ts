@@ -13,6 +13,7 @@ export type WorkspaceAction =
   | 'audit.read'
   | 'audit.redact'
   | 'connection.manage'
+  | 'catalog.manage'
   | 'policy.manage'
   | 'keys.rotate'
   | 'principal.manage'

@@ -18,6 +18,7 @@ permit (
   action in [
     Waybill::Action::"definition.apply",
     Waybill::Action::"connection.manage",
+    Waybill::Action::"catalog.manage",
     Waybill::Action::"policy.manage",
     Waybill::Action::"keys.rotate",
     Waybill::Action::"principal.manage",

@@ -57,7 +57,7 @@ export const POLICY_SCHEMA = `namespace Waybill {
     context: { approvals: Approvals },
   };
   action "policy.approve" appliesTo { principal: Principal, resource: Workspace, context: {} };
-  action "definition.apply", "audit.read", "audit.redact", "connection.manage", "policy.manage", "keys.rotate", "principal.manage",
+  action "definition.apply", "catalog.manage", "audit.read", "audit.redact", "connection.manage", "policy.manage", "keys.rotate", "principal.manage",
     "grant.manage", "investigation.list" appliesTo {
     principal: Principal,
     resource: Workspace,
@@ -79,6 +79,7 @@ export const POLICY_ACTIONS = [
   'audit.read',
   'audit.redact',
   'connection.manage',
+  'catalog.manage',
   'policy.manage',
   'policy.apply',
   'policy.approve',

@@ -145,6 +145,48 @@ export interface PolicyProposalRecord {
   readonly updatedAt: string;
 }
 
+/** The classification of one field (column) of a source table. */
+export interface FieldClassification {
+  readonly sensitivity: 'public' | 'internal' | 'confidential' | 'restricted';
+  /** What kind of personal data it holds, if any (`email`, `national_id`, `free_text`…). */
+  readonly piiKind?: string;
+  /** How long it may be kept (ISO 8601 duration). */
+  readonly retention?: string;
+  /** `gdpr`, `hipaa`, `pci`, `ccpa`… */
+  readonly regulations?: readonly string[];
+  /** The purposes it may be used for; every purpose when absent. */
+  readonly purposes?: readonly string[];
+  readonly description?: string;
+}
+
+/** One version of the classifications of a table's fields. */
+export interface CatalogVersionRecord {
+  readonly workspace: string;
+  readonly connection: string;
+  readonly table: string;
+  readonly seq: number;
+  /** `sha256:<hex>` of the canonical JSON of `fields`. */
+  readonly version: string;
+  readonly fields: Readonly<Record<string, FieldClassification>>;
+  readonly appliedBy: string;
+  readonly appliedAt: string;
+}
+
+/** The latest scan of a table: per column, the kinds found and how sure (never a value). */
+export interface CatalogScanRecord {
+  readonly workspace: string;
+  readonly connection: string;
+  readonly table: string;
+  readonly scannedAt: string;
+  readonly columns: readonly {
+    readonly column: string;
+    readonly likelyPii: boolean;
+    readonly piiKind: string | null;
+    readonly confidence: number;
+    readonly proposed: string;
+  }[];
+}
+
 /** `business` (the usual), `exception` (asked although policy denies it), `investigation` (by security). */
 export type ExportRequestKind = 'business' | 'exception' | 'investigation';
 
@@ -338,6 +380,23 @@ export interface Store {
     updatedAt: string,
     patch: Pick<PolicyProposalRecord, 'status' | 'approvals' | 'updatedAt'>,
   ): Promise<boolean>;
+
+  insertCatalogVersion(record: CatalogVersionRecord): Promise<void>;
+  latestCatalog(
+    workspace: string,
+    connection: string,
+    table: string,
+  ): Promise<CatalogVersionRecord | undefined>;
+  catalogHistory(workspace: string, connection: string, table: string): Promise<CatalogVersionRecord[]>;
+  /** The latest version of every catalogued table (of one connection, when given). */
+  listCatalogs(workspace: string, connection?: string): Promise<CatalogVersionRecord[]>;
+  /** Stores a table's scan, replacing the previous one. */
+  saveCatalogScan(record: CatalogScanRecord): Promise<void>;
+  latestCatalogScan(
+    workspace: string,
+    connection: string,
+    table: string,
+  ): Promise<CatalogScanRecord | undefined>;
 
   insertExportRequest(record: ExportRequestRecord): Promise<void>;
   getExportRequest(workspace: string, id: string): Promise<ExportRequestRecord | undefined>;

@@ -22,6 +22,7 @@ const WORKSPACE_ACTIONS = [
   'audit.read',
   'audit.redact',
   'connection.manage',
+  'catalog.manage',
   'policy.manage',
   'keys.rotate',
   'principal.manage',
