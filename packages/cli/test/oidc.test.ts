@@ -109,12 +109,12 @@ test('an external user gets a principal of its own, with the roles of the roles 
   });
   const me = await call('GET', '/v1/me', token);
   assert.equal(me.status, 200, JSON.stringify(me.json));
-  assert.equal(me.json['name'], 'f3c1-77@idp.example.test');
+  assert.match(String(me.json['name']), /^f3c1-77@idp\.example\.test#[0-9a-f]{8}$/);
   assert.deepEqual(me.json['roles'], ['requester']);
   const req = await call('POST', '/v1/exports', token, { definition: 'ids', purpose: 'support' });
   assert.equal(req.status, 201);
   assert.equal(req.json['status'], 'approved');
-  assert.equal(req.json['requester'], 'user:f3c1-77@idp.example.test');
+  assert.equal(req.json['requester'], `user:${String(me.json['name'])}`);
 
   const promoted = await idToken({ sub: 'f3c1-77', roles: 'requester approver' });
   assert.deepEqual((await call('GET', '/v1/me', promoted)).json['roles'], ['approver', 'requester']);
@@ -127,12 +127,42 @@ test('an external user without Waybill roles may do nothing (least privilege)', 
   const req = await call('POST', '/v1/exports', token, { definition: 'ids', purpose: 'support' });
   assert.equal(req.json['status'], 'denied');
   assert.equal((await call('GET', '/v1/audit', token)).status, 403);
+  // Not even reading other people's exports.
+  const dana = await idToken({ sub: 'f3c1-77', roles: ['requester'] });
+  const theirs = await call('POST', '/v1/exports', dana, { definition: 'ids', purpose: 'support' });
+  assert.equal((await call('GET', `/v1/exports/${String(theirs.json['id'])}`, token)).status, 404);
+  const visible = (await call('GET', '/v1/exports', token)).json['exports'] as {
+    id: string;
+    requester: string;
+  }[];
+  assert.ok(
+    visible.every((e) => e.id !== theirs.json['id']),
+    'sees only its own (denied) requests',
+  );
+});
+
+test('OIDC keys over plain http to another machine are refused at configuration', async () => {
+  const { OidcTokenVerifier } = await import('@waybill/server');
+  assert.throws(
+    () =>
+      new OidcTokenVerifier({
+        issuer: 'https://idp.example.test',
+        audience: 'a',
+        jwksUrl: 'http://idp.example.test/jwks',
+        clock: systemClock,
+      }),
+    /must be https/,
+  );
+  assert.throws(
+    () => new OidcTokenVerifier({ issuer: 'http://idp.example.test', audience: 'a', clock: systemClock }),
+    /must be https/,
+  );
 });
 
 test('external-token-cannot-take-over-a-local-principal', async () => {
   const token = await idToken({ sub: 'admin', roles: ['viewer'] });
   const me = await call('GET', '/v1/me', token);
-  assert.equal(me.json['name'], 'admin@idp.example.test');
+  assert.match(String(me.json['name']), /^admin@idp\.example\.test#/);
   assert.deepEqual(me.json['roles'], ['viewer']);
   assert.equal((await call('GET', '/v1/users', token)).status, 403);
 });

@@ -152,6 +152,7 @@ export interface ExportRequestsTable {
   requirements: string;
   decision: string;
   run_id: string | null;
+  round: Count;
   created_at: string;
   updated_at: string;
 }
@@ -167,6 +168,7 @@ export interface ApprovalsTable {
   definition_version: string;
   created_at: string;
   expires_at: string;
+  round: Count;
 }
 
 export interface GrantsTable {

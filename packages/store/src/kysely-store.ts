@@ -138,6 +138,14 @@ export class KyselyStore implements Store {
       return await fn();
     } catch (err) {
       if (err instanceof WaybillError) throw err;
+      // Two writers made the same thing at once (or it exists already): a conflict, not a broken store.
+      if (isUniqueViolation(err)) {
+        throw new WaybillError(
+          'ERR_WAYBILL_CONFLICT',
+          `store: ${what} failed: it exists already (perhaps made at the same moment); look again and retry`,
+          { cause: err },
+        );
+      }
       throw wrapError(err, 'ERR_WAYBILL_STORE_FAILED', `store: ${what} failed: ${(err as Error).message}`);
     }
   }
@@ -847,6 +855,7 @@ export class KyselyStore implements Store {
           requirements: JSON.stringify(r.requirements),
           decision: JSON.stringify(r.decision),
           run_id: r.runId,
+          round: r.round,
           created_at: r.createdAt,
           updated_at: r.updatedAt,
         })
@@ -886,13 +895,14 @@ export class KyselyStore implements Store {
     workspace: string,
     id: string,
     from: ExportRequestStatus,
-    patch: Partial<Pick<ExportRequestRecord, 'reasons' | 'requirements' | 'decision' | 'runId'>> & {
+    patch: Partial<Pick<ExportRequestRecord, 'reasons' | 'requirements' | 'decision' | 'runId' | 'round'>> & {
       status: ExportRequestStatus;
       updatedAt: string;
     },
+    ifUpdatedAt?: string,
   ): Promise<boolean> {
     return this.guard('updating an export request', async () => {
-      const res = await this.db
+      let q = this.db
         .updateTable('export_requests')
         .set({
           status: patch.status,
@@ -901,11 +911,13 @@ export class KyselyStore implements Store {
           ...(patch.requirements ? { requirements: JSON.stringify(patch.requirements) } : {}),
           ...(patch.decision ? { decision: JSON.stringify(patch.decision) } : {}),
           ...(patch.runId !== undefined ? { run_id: patch.runId } : {}),
+          ...(patch.round !== undefined ? { round: patch.round } : {}),
         })
         .where('workspace', '=', workspace)
         .where('id', '=', id)
-        .where('status', '=', from)
-        .executeTakeFirst();
+        .where('status', '=', from);
+      if (ifUpdatedAt !== undefined) q = q.where('updated_at', '=', ifUpdatedAt);
+      const res = await q.executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     });
   }
@@ -926,6 +938,7 @@ export class KyselyStore implements Store {
             definition_version: r.definitionVersion,
             created_at: r.createdAt,
             expires_at: r.expiresAt,
+            round: r.round,
           })
           .execute();
       } catch (err) {
@@ -1428,6 +1441,7 @@ function toExportRequest(r: Selectable<Database['export_requests']>): ExportRequ
     requirements: JSON.parse(r.requirements) as ApprovalRequirement[],
     decision: JSON.parse(r.decision) as PolicyDecisionRecord,
     runId: r.run_id,
+    round: num(r.round),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -1445,6 +1459,7 @@ function toApproval(r: Selectable<Database['approvals']>): ApprovalRecord {
     definitionVersion: r.definition_version,
     createdAt: r.created_at,
     expiresAt: r.expires_at,
+    round: num(r.round),
   };
 }
 

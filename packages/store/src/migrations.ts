@@ -202,6 +202,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('requirements', 'text', (c) => c.notNull())
         .addColumn('decision', 'text', (c) => c.notNull())
         .addColumn('run_id', 'text')
+        // Approvals are collected in rounds: a new round starts when earlier approvals expired.
+        .addColumn('round', 'bigint', (c) => c.notNull().defaultTo(1))
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute();
@@ -222,8 +224,9 @@ const migrations: Record<string, Migration> = {
         .addColumn('definition_version', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('expires_at', 'text', (c) => c.notNull())
-        // Nobody counts twice: one decision per person and export, enforced by the database too.
-        .addUniqueConstraint('approvals_once_uq', ['export_id', 'approver_id'])
+        .addColumn('round', 'bigint', (c) => c.notNull().defaultTo(1))
+        // Nobody counts twice: one decision per person, export and round, enforced by the database too.
+        .addUniqueConstraint('approvals_once_uq', ['export_id', 'approver_id', 'round'])
         .execute();
       await db.schema
         .createTable('grants')

@@ -96,7 +96,7 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
           seq: 1,
           appliedAt: '2026-11-29T12:00:00.000Z',
         }),
-        { code: 'ERR_WAYBILL_STORE_FAILED' },
+        { code: 'ERR_WAYBILL_CONFLICT' },
       );
       // Re-applying an older version (a revert) is a new application of the same version.
       await st.insertDefinitionVersion({
@@ -285,6 +285,7 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
         requirements: [{ role: 'approver', count: 1 }],
         decision: { decision: 'deny', policyIds: ['x'], policySet: 'sha256:aa' },
         runId: null,
+        round: 1,
         createdAt: '2026-11-29T10:00:00.000Z',
         updatedAt: '2026-11-29T10:00:00.000Z',
       } as const;
@@ -302,6 +303,7 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
         definitionVersion: 'sha256:01',
         createdAt: 't',
         expiresAt: 'u',
+        round: 1,
       } as const;
       await st.insertApproval(approval);
       await assert.rejects(st.insertApproval({ ...approval, id: 'ap2' }), { code: 'ERR_WAYBILL_CONFLICT' });

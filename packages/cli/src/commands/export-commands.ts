@@ -273,6 +273,9 @@ const EXPORT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 /** The export's id if it is approved; otherwise why not, as the error the run would be refused with. */
 function ensureApproved(v: ExportJson): string {
   if (v.status === 'denied') {
+    const purpose = v.reasons.find((r) => r.startsWith('purpose "'));
+    if (purpose)
+      throw new WaybillError('ERR_WAYBILL_PURPOSE_NOT_ALLOWED', `${purpose} (export ${v.id} denied)`);
     throw new WaybillError('ERR_WAYBILL_POLICY_DENIED', `export ${v.id} denied: ${v.reasons.join('; ')}`);
   }
   if (v.status !== 'approved') {

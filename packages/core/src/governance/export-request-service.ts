@@ -62,6 +62,7 @@ export interface PreparedRun {
 const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const DAY_MS = 24 * 3600 * 1000;
 const ZERO_APPROVALS = { total: 0, approver: 0, security: 0, admin: 0 };
+const ALREADY_DECIDED = 'you already decided on this export; nobody counts twice';
 
 /**
  * Requests, approvals and runs of exports (issue "who may export what"). Each step asks the Cedar
@@ -116,20 +117,9 @@ export class ExportRequestService {
       definitionName: name,
       definitionVersion: latestVersion,
     });
-    if (purpose !== 'investigation' && !def.body.purposes.includes(purpose)) {
-      // Purpose limitation is a hard rule, checked here before (and again by) the policy.
-      await this.o.audit.appendNow({
-        type: 'access.denied',
-        actor: actorOf(caller),
-        workspace: ws,
-        subjects: { definition: name },
-        details: { action: 'export.request', purpose, reason: 'purpose-limitation' },
-      });
-      throw new WaybillError(
-        'ERR_WAYBILL_PURPOSE_NOT_ALLOWED',
-        `purpose "${purpose}" is not allowed by definition "${name}" (allowed: ${def.body.purposes.join(', ')})`,
-      );
-    }
+    // Purpose limitation is a hard rule: checked here whatever the policy says (the default policy says
+    // it too, as `purpose-limitation`), and never open to an exception.
+    const purposeAllowed = purpose === 'investigation' || def.body.purposes.includes(purpose);
     const now = this.o.clock.now();
     const engine = await this.o.guard.engine(caller);
     const grant = await this.o.grants.holds(ws, caller.id, name, now);
@@ -147,7 +137,13 @@ export class ExportRequestService {
     const reasons: string[] = [];
     let requirements: ApprovalRequirement[] = [];
     let decision = ask(kind === 'investigation' ? 'investigation.request' : 'export.request');
-    if (decision.decision === 'deny' && kind === 'business' && justification !== null) {
+    if (!purposeAllowed) {
+      reasons.push(
+        `purpose "${purpose}" is not allowed by definition "${name}" (allowed: ${def.body.purposes.join(', ')}); no exception is possible`,
+      );
+      if (decision.decision === 'allow')
+        decision = { ...decision, decision: 'deny', policyIds: ['purpose-limitation'] };
+    } else if (decision.decision === 'deny' && kind === 'business' && justification !== null) {
       if (engine.exceptionAllowed(decision)) {
         const asked = ask('exception.request');
         if (asked.decision === 'allow') {
@@ -165,7 +161,12 @@ export class ExportRequestService {
       reasons.unshift(
         `${actorOf(caller)} may not request "${name}" for purpose "${purpose}": ${describeDenial(decision)}`,
       );
-      if (justification === null && engine.exceptionAllowed(decision) && kind === 'business') {
+      if (
+        purposeAllowed &&
+        justification === null &&
+        engine.exceptionAllowed(decision) &&
+        kind === 'business'
+      ) {
         reasons.push('to ask anyway, request it as an exception with a justification');
       }
     } else {
@@ -244,15 +245,11 @@ export class ExportRequestService {
         'nobody approves their own request (separation of duties)',
       );
     }
-    const approvals = await this.o.store.listApprovals(caller.workspace, id);
+    const approvals = (await this.o.store.listApprovals(caller.workspace, id)).filter(
+      (a) => a.round === req.round,
+    );
     if (approvals.some((a) => a.approverId === caller.id)) {
-      return this.o.guard.refuse(
-        caller,
-        `${action} export ${id}`,
-        subjects,
-        undefined,
-        'you already decided on this export; nobody counts twice',
-      );
+      return this.o.guard.refuse(caller, `${action} export ${id}`, subjects, undefined, ALREADY_DECIDED);
     }
     const def = await this.definitionOf(req);
     const d = await this.o.guard.decide(caller, 'export.approve', exportUid(req.id), {}, [
@@ -276,14 +273,15 @@ export class ExportRequestService {
         `export ${id} is ${req.status}; only a pending export takes approvals`,
       );
     }
+    const now = this.o.clock.now();
     const latest = await this.o.store.latestDefinitionVersion(req.workspace, req.definitionName);
     if (latest !== req.definitionVersion) {
+      await this.setStatus(req, 'void', now, ['the definition changed after the request; request it again']);
       throw new WaybillError(
         'ERR_WAYBILL_CONFLICT',
-        `definition "${req.definitionName}" changed since export ${id} was requested; approvals would be void — request it again`,
+        `definition "${req.definitionName}" changed since export ${id} was requested; the request is void — request it again`,
       );
     }
-    const now = this.o.clock.now();
     const approval: ApprovalRecord = {
       id: uuidv7(now.getTime()),
       exportId: id,
@@ -295,59 +293,87 @@ export class ExportRequestService {
       definitionVersion: req.definitionVersion,
       createdAt: now.toISOString(),
       expiresAt: new Date(now.getTime() + this.approvalTtlMs).toISOString(),
+      round: req.round,
     };
-    const all = [...approvals, approval];
-    let next: Pick<ExportRequestRecord, 'status' | 'reasons' | 'decision'> = req;
-    if (input.decision === 'reject') {
-      next = {
-        status: 'rejected',
-        reasons: [`rejected by ${actorOf(caller)}: ${reason}`],
-        decision: req.decision,
-      };
-    } else {
-      const requester = await this.requesterOf(req);
-      const engine = await this.o.guard.engine(caller);
-      const grant = await this.o.grants.holds(req.workspace, requester.id, req.definitionName, now);
-      const counts = countApprovals(all, req.definitionVersion, now);
-      const run = this.decideRun(engine, requester, req, def, counts, grant);
-      next =
-        run.decision === 'allow'
-          ? { status: 'approved', reasons: [], decision: toRecord(run) }
-          : {
-              status: 'pending_approval',
-              reasons: missingApprovals(req.requirements, counts).map((m) => `needs ${m}`),
-              decision: toRecord(run),
-            };
-    }
-    await this.o.store.transaction(async (tx) => {
-      await tx.insertApproval(approval);
-      if (
-        !(await tx.updateExportRequest(req.workspace, id, 'pending_approval', {
-          ...next,
-          updatedAt: now.toISOString(),
-        }))
-      ) {
-        throw new WaybillError(
-          'ERR_WAYBILL_CONFLICT',
-          `export ${id} changed while it was being decided; look at it again`,
+    const requester = await this.requesterOf(req);
+    const engine = await this.o.guard.engine(caller);
+    const grant = await this.o.grants.holds(req.workspace, requester.id, req.definitionName, now);
+    let twice = false;
+    let next: Pick<ExportRequestRecord, 'status' | 'reasons' | 'decision'>;
+    try {
+      next = await this.o.store.transaction(async (tx) => {
+        // Decided on what is stored now, inside the transaction: two approvals given at the same moment
+        // both count, or the later one is refused and can be retried; never a lost approval.
+        const current = await tx.getExportRequest(req.workspace, id);
+        if (!current || current.status !== 'pending_approval' || current.round !== req.round) {
+          throw new WaybillError(
+            'ERR_WAYBILL_CONFLICT',
+            `export ${id} changed while it was being decided; look at it again`,
+          );
+        }
+        try {
+          await tx.insertApproval(approval);
+        } catch (err) {
+          if (err instanceof WaybillError && err.code === 'ERR_WAYBILL_CONFLICT') twice = true;
+          throw err;
+        }
+        const all = (await tx.listApprovals(req.workspace, id)).filter((a) => a.round === req.round);
+        let n: Pick<ExportRequestRecord, 'status' | 'reasons' | 'decision'>;
+        if (input.decision === 'reject') {
+          n = {
+            status: 'rejected',
+            reasons: [`rejected by ${actorOf(caller)}: ${reason}`],
+            decision: current.decision,
+          };
+        } else {
+          const counts = countApprovals(all, req.definitionVersion, now);
+          const run = this.decideRun(engine, requester, current, def, counts, grant);
+          n =
+            run.decision === 'allow'
+              ? { status: 'approved', reasons: [], decision: toRecord(run) }
+              : {
+                  status: 'pending_approval',
+                  reasons: missingApprovals(current.requirements, counts).map((m) => `needs ${m}`),
+                  decision: toRecord(run),
+                };
+        }
+        const changed = await tx.updateExportRequest(
+          req.workspace,
+          id,
+          'pending_approval',
+          { ...n, updatedAt: now.toISOString() },
+          current.updatedAt,
         );
-      }
-      await this.o.audit.append(tx, {
-        type: input.decision === 'approve' ? 'export.approved' : 'export.rejected',
-        actor: actorOf(caller),
-        workspace: req.workspace,
-        subjects: { export: id, definition: req.definitionName },
-        details: {
-          version: req.definitionVersion,
-          roles: approval.roles,
-          reason,
-          expiresAt: approval.expiresAt,
-          status: next.status,
-          policyIds: next.decision.policyIds,
-          ...(req.kind === 'investigation' ? { investigation: true } : {}),
-        },
+        if (!changed) {
+          throw new WaybillError(
+            'ERR_WAYBILL_CONFLICT',
+            `export ${id} changed while it was being decided; try again`,
+          );
+        }
+        await this.o.audit.append(tx, {
+          type: input.decision === 'approve' ? 'export.approved' : 'export.rejected',
+          actor: actorOf(caller),
+          workspace: req.workspace,
+          subjects: { export: id, definition: req.definitionName },
+          details: {
+            version: req.definitionVersion,
+            roles: approval.roles,
+            reason,
+            expiresAt: approval.expiresAt,
+            round: req.round,
+            status: n.status,
+            policyIds: [...new Set([...d.policyIds, ...n.decision.policyIds])].sort(),
+            ...(req.kind === 'investigation' ? { investigation: true } : {}),
+          },
+        });
+        return n;
       });
-    });
+    } catch (err) {
+      // The same person deciding twice at the same moment: the database's unique key caught it.
+      if (twice)
+        return this.o.guard.refuse(caller, `${action} export ${id}`, subjects, undefined, ALREADY_DECIDED);
+      throw err;
+    }
     return this.view({ ...req, ...next, updatedAt: now.toISOString() }, caller);
   }
 
@@ -368,15 +394,17 @@ export class ExportRequestService {
     const latest = await this.o.store.latestDefinitionVersion(req.workspace, req.definitionName);
     const now = this.o.clock.now();
     if (latest !== req.definitionVersion) {
-      await this.setStatus(req, 'pending_approval', now, [
-        'the definition changed after approval; earlier approvals are void',
+      await this.setStatus(req, 'void', now, [
+        'the definition changed after approval; its approvals are void',
       ]);
       throw new WaybillError(
         'ERR_WAYBILL_NOT_APPROVED',
         `definition "${req.definitionName}" changed after export ${id} was approved; its approvals are void — request it again`,
       );
     }
-    const approvals = await this.o.store.listApprovals(req.workspace, id);
+    const approvals = (await this.o.store.listApprovals(req.workspace, id)).filter(
+      (a) => a.round === req.round,
+    );
     const counts = countApprovals(approvals, req.definitionVersion, now);
     const engine = await this.o.guard.engine(caller);
     const grant = await this.o.grants.holds(req.workspace, caller.id, req.definitionName, now);
@@ -390,6 +418,8 @@ export class ExportRequestService {
           'pending_approval',
           now,
           missing.map((m) => `needs ${m} (earlier approvals expired)`),
+          // A new round: the approvers of the expired one may approve again.
+          req.round + 1,
         );
         throw new WaybillError(
           'ERR_WAYBILL_NOT_APPROVED',
@@ -429,6 +459,7 @@ export class ExportRequestService {
         let runId: string | null = null;
         try {
           const result = await this.o.exports.run({
+            workspace: req.workspace,
             definition: req.definitionName,
             version: req.definitionVersion,
             purpose: req.purpose,
@@ -567,6 +598,7 @@ export class ExportRequestService {
     status: ExportRequestStatus,
     now: Date,
     reasons: string[],
+    round?: number,
   ): Promise<void> {
     await this.o.store.transaction(async (tx) => {
       if (
@@ -574,6 +606,7 @@ export class ExportRequestService {
           status,
           reasons,
           updatedAt: now.toISOString(),
+          ...(round !== undefined ? { round } : {}),
         })
       ) {
         await this.o.audit.append(tx, {
@@ -581,7 +614,7 @@ export class ExportRequestService {
           actor: 'system',
           workspace: req.workspace,
           subjects: { export: req.id },
-          details: { from: req.status, to: status, reasons },
+          details: { from: req.status, to: status, reasons, ...(round !== undefined ? { round } : {}) },
         });
       }
     });
@@ -642,6 +675,7 @@ export class ExportRequestService {
       requirements: [],
       decision: { decision: 'deny', policyIds: [], policySet: '' },
       runId: null,
+      round: 1,
       createdAt: now.toISOString(),
       updatedAt: now.toISOString(),
     };
@@ -659,6 +693,7 @@ export class ExportRequestService {
         approver: p ? actorOf(p) : a.approverId,
         valid:
           a.decision === 'approve' &&
+          a.round === req.round &&
           a.definitionVersion === req.definitionVersion &&
           Date.parse(a.expiresAt) > now.getTime(),
       });

@@ -51,13 +51,9 @@ export class GrantService {
       );
     }
     const grantee = await this.o.store.getPrincipalByName(caller.workspace, g.principal);
-    if (!grantee)
-      throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no principal "${g.principal}" in this workspace`);
-    if (!(await this.o.store.latestDefinition(caller.workspace, g.definition))) {
-      throw new WaybillError(
-        'ERR_WAYBILL_NOT_FOUND',
-        `no export definition "${g.definition}" in this workspace`,
-      );
+    if (!grantee) return this.o.guard.notFound(caller, 'principal', g.principal);
+    if (!(await this.o.store.latestDefinitionVersion(caller.workspace, g.definition))) {
+      return this.o.guard.notFound(caller, 'definition', g.definition);
     }
     const rec: GrantRecord = {
       id: uuidv7(),

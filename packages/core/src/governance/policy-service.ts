@@ -121,10 +121,14 @@ export class PolicyService {
     if (now.decision !== 'allow') await this.refuse(caller, 'policy.manage', now);
     const version = policySetVersion(text);
     const next = await this.engineFor(version, text);
-    if (manage(next).decision !== 'allow') {
+    // No lock-out: under the new set, this admin must still be able to manage the policy and to change
+    // it (at once, or through approvals someone can give).
+    const applyNext = this.ask(next, caller, 'policy.apply', { approvals: { ...NO_APPROVALS } });
+    const canApply = applyNext.decision === 'allow' || next.approvalsToLift(applyNext) !== undefined;
+    if (manage(next).decision !== 'allow' || !canApply) {
       throw new WaybillError(
         'ERR_WAYBILL_POLICY_INVALID',
-        `this policy set would take policy.manage away from ${actorOf(caller)}, locking you out of changing it again; keep a permit for admins`,
+        `this policy set would take ${manage(next).decision !== 'allow' ? 'policy.manage' : 'policy.apply'} away from ${actorOf(caller)}, locking you out of changing it again; keep the admins' permits`,
       );
     }
     const base = (await this.o.store.latestPolicySetVersion(workspace)) ?? DEFAULT_VERSION;
@@ -248,6 +252,7 @@ export class PolicyService {
           definitionVersion: p.version,
           createdAt: a.at,
           expiresAt: new Date(Date.parse(a.at) + PROPOSAL_APPROVAL_MS).toISOString(),
+          round: 1,
         })),
         p.version,
         at,

@@ -15,7 +15,11 @@ export function actorOf(p: Pick<PrincipalRecord, 'kind' | 'name'>): string {
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
-/** `<sub>@<issuer host>`: the principal name of an external user (readable, and never a local name). */
+/**
+ * `<sub>@<issuer host>#<issuer digest>`: the principal name of an external user. Readable, never a
+ * local name (those cannot hold `@`), and distinct per issuer, not only per host: two realms or tenants
+ * on one host are two issuers.
+ */
 export function externalName(issuer: string, subject: string): string {
   const lower = subject.toLowerCase();
   let safe = lower.replace(/[^a-z0-9._-]/g, '-').slice(0, 40);
@@ -27,7 +31,7 @@ export function externalName(issuer: string, subject: string): string {
   } catch {
     host = 'external';
   }
-  return `${safe}@${host}`;
+  return `${safe}@${host}#${createHash('sha256').update(issuer).digest('hex').slice(0, 8)}`;
 }
 
 export interface NewPrincipal {
@@ -184,7 +188,7 @@ export class PrincipalService {
     const rec = await this.o.store.getApiKey(apiKeyId);
     const owner = rec && (await this.o.store.getPrincipal(rec.principalId));
     if (!rec || !owner || owner.workspace !== caller.workspace) {
-      throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no API key ${apiKeyId} in this workspace`);
+      return this.o.guard.notFound(caller, 'API key', apiKeyId);
     }
     if (owner.id !== caller.id) await this.o.guard.require(caller, 'principal.manage');
     await this.o.store.transaction(async (tx) => {
@@ -207,7 +211,7 @@ export class PrincipalService {
 
   async byName(caller: Caller, name: string): Promise<PrincipalRecord> {
     const p = await this.o.store.getPrincipalByName(caller.workspace, name);
-    if (!p) throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `no principal "${name}" in this workspace`);
+    if (!p) return this.o.guard.notFound(caller, 'principal', name);
     return p;
   }
 

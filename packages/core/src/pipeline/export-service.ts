@@ -83,6 +83,8 @@ export interface ExportRequest {
   readonly batchSize?: number;
   /** Worker threads for this run (overrides the service default; 0 = the calling thread). */
   readonly workers?: number;
+  /** The workspace of the definition and its connections (the service's by default). */
+  readonly workspace?: string;
   /** The approved export request this run executes: recorded in the predicate (policy, approvals). */
   readonly authorization?: RunAuthorization;
   /** Called once the run exists (stored as `created`), with its id. */
@@ -133,11 +135,12 @@ export class ExportService {
   }
 
   async run(req: ExportRequest): Promise<ExportResult> {
+    const workspace = req.workspace ?? this.workspace;
     const { store, clock } = this.o;
     await this.recoverInterrupted();
     const def = req.version
-      ? await store.getDefinitionVersion(this.workspace, req.definition, req.version)
-      : await store.latestDefinition(this.workspace, req.definition);
+      ? await store.getDefinitionVersion(workspace, req.definition, req.version)
+      : await store.latestDefinition(workspace, req.definition);
     if (!def) {
       throw new WaybillError(
         'ERR_WAYBILL_NOT_FOUND',
@@ -152,14 +155,14 @@ export class ExportService {
         `purpose "${req.purpose}" is not allowed by definition "${definition.name}" (allowed: ${definition.purposes.join(', ')})`,
       );
     }
-    const sourceConn = await this.connection('source', definition.source.connection);
-    const destConn = await this.connection('destination', definition.destination.connection);
+    const sourceConn = await this.connection(workspace, 'source', definition.source.connection);
+    const destConn = await this.connection(workspace, 'destination', definition.destination.connection);
 
     const now = clock.now().toISOString();
     const runId = uuidv7(Date.parse(now));
     const run: RunRecord = {
       id: runId,
-      workspace: this.workspace,
+      workspace,
       definitionName: definition.name,
       definitionVersion: def.version,
       requester: req.requester,
@@ -403,8 +406,12 @@ export class ExportService {
     return recoverInterruptedRuns({ ...this.o, workspace: this.workspace });
   }
 
-  private async connection(role: 'source' | 'destination', name: string): Promise<ConnectionRecord> {
-    const c = await this.o.store.getConnection(this.workspace, role, name);
+  private async connection(
+    workspace: string,
+    role: 'source' | 'destination',
+    name: string,
+  ): Promise<ConnectionRecord> {
+    const c = await this.o.store.getConnection(workspace, role, name);
     if (!c) {
       throw new WaybillError(
         'ERR_WAYBILL_NOT_FOUND',

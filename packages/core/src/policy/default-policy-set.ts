@@ -139,7 +139,14 @@ unless { principal in Waybill::Role::"security" };
 
 @id("members-read-business-exports")
 permit (principal, action == Waybill::Action::"export.read", resource)
-when { resource.kind != "investigation" };
+when {
+  resource.kind != "investigation" &&
+  (principal in Waybill::Role::"viewer" ||
+   principal in Waybill::Role::"requester" ||
+   principal in Waybill::Role::"approver" ||
+   principal in Waybill::Role::"security" ||
+   principal in Waybill::Role::"admin")
+};
 
 @id("investigations-are-visible-to-security-and-admins")
 permit (principal, action == Waybill::Action::"export.read", resource)

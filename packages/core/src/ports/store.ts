@@ -191,7 +191,16 @@ export interface CatalogScanRecord {
 export type ExportRequestKind = 'business' | 'exception' | 'investigation';
 
 export type ExportRequestStatus =
-  'denied' | 'pending_approval' | 'approved' | 'rejected' | 'running' | 'completed' | 'failed' | 'cancelled';
+  | 'denied'
+  | 'pending_approval'
+  | 'approved'
+  | 'rejected'
+  | 'running'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  /** The definition changed after the request: its approvals are void; request it again. */
+  | 'void';
 
 /** `count` approvals by people holding `role` (`any`: any approving role) are needed. */
 export interface ApprovalRequirement {
@@ -225,6 +234,8 @@ export interface ExportRequestRecord {
   readonly requirements: readonly ApprovalRequirement[];
   readonly decision: PolicyDecisionRecord;
   readonly runId: string | null;
+  /** Approvals count only in the current round; a round ends when its approvals expired. */
+  readonly round: number;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -242,6 +253,8 @@ export interface ApprovalRecord {
   readonly definitionVersion: string;
   readonly createdAt: string;
   readonly expiresAt: string;
+  /** The export's approval round it was given in. */
+  readonly round: number;
 }
 
 /** A time-bound grant: `principalId` may request and run `definitionName` until `expiresAt`. */
@@ -409,10 +422,12 @@ export interface Store {
     workspace: string,
     id: string,
     from: ExportRequestStatus,
-    patch: Partial<Pick<ExportRequestRecord, 'reasons' | 'requirements' | 'decision' | 'runId'>> & {
+    patch: Partial<Pick<ExportRequestRecord, 'reasons' | 'requirements' | 'decision' | 'runId' | 'round'>> & {
       status: ExportRequestStatus;
       updatedAt: string;
     },
+    /** Also require this `updatedAt` (nobody changed it since it was read). */
+    ifUpdatedAt?: string,
   ): Promise<boolean>;
   /** Stores an approval or rejection; `ERR_WAYBILL_CONFLICT` when this person already decided. */
   insertApproval(record: ApprovalRecord): Promise<void>;

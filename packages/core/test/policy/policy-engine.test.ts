@@ -135,6 +135,7 @@ test('approval requirements: parsing, merging, counting (expired, other version,
     definitionVersion: 'v1',
     createdAt: '2026-11-29T00:00:00Z',
     expiresAt: '2026-11-30T00:00:00Z',
+    round: 1,
   };
   const now = new Date('2026-11-29T12:00:00Z');
   const counts = countApprovals(

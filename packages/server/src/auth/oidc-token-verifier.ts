@@ -1,5 +1,5 @@
 import { WaybillError } from '@waybill/verify';
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 
 /** An external OpenID Connect issuer whose access or ID tokens the server accepts. */
 export interface OidcOptions {
@@ -30,6 +30,28 @@ export interface OidcIdentity {
   readonly displayName: string | undefined;
 }
 
+const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])$/;
+
+/**
+ * Keys fetched over plain HTTP could be replaced by anyone on the path, who could then mint tokens:
+ * HTTPS only, except on this machine (tests, a local identity provider).
+ */
+function checkKeyUrl(value: string, what: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', `OIDC ${what} "${value}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {
+    throw new WaybillError(
+      'ERR_WAYBILL_INVALID_INPUT',
+      `OIDC ${what} must be https:// (plain http only on this machine), got ${value}`,
+    );
+  }
+  return url;
+}
+
 const KNOWN_ROLES = new Set(['viewer', 'requester', 'approver', 'security', 'admin']);
 // Asymmetric algorithms only: an HMAC token "signed" with a public key is a classic confusion attack.
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -40,17 +62,31 @@ const invalid = 'access token is invalid or expired; get a new one from your ide
  * cached, re-fetched when an unknown key id appears) and maps them to an identity with roles from a claim.
  */
 export class OidcTokenVerifier {
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  private jwks: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
 
   constructor(private readonly o: OidcOptions) {
-    const url = new URL(o.jwksUrl ?? `${o.issuer.replace(/\/+$/, '')}/.well-known/jwks.json`);
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new WaybillError(
-        'ERR_WAYBILL_INVALID_INPUT',
-        `OIDC JWKS URL must be http(s), got ${url.protocol}`,
-      );
-    }
-    this.jwks = createRemoteJWKSet(url, { timeoutDuration: 5000 });
+    checkKeyUrl(o.issuer, 'issuer');
+    if (o.jwksUrl !== undefined) checkKeyUrl(o.jwksUrl, 'JWKS URL');
+  }
+
+  /** The issuer's key set: the configured URL, else `jwks_uri` of its OpenID discovery document. */
+  private keys(): Promise<ReturnType<typeof createRemoteJWKSet>> {
+    this.jwks ??= (async () => {
+      let url = this.o.jwksUrl;
+      if (url === undefined) {
+        const where = `${this.o.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+        const r = await fetch(where, { signal: AbortSignal.timeout(5000), redirect: 'error' });
+        const doc = (await r.json()) as { issuer?: unknown; jwks_uri?: unknown };
+        if (!r.ok || doc.issuer !== this.o.issuer || typeof doc.jwks_uri !== 'string') {
+          throw new Error(`${where} is not the discovery document of ${this.o.issuer}`);
+        }
+        url = doc.jwks_uri;
+      }
+      return createRemoteJWKSet(checkKeyUrl(url, 'JWKS URL'), { timeoutDuration: 5000 });
+    })();
+    // A failed discovery is tried again at the next token.
+    void this.jwks.catch(() => (this.jwks = undefined));
+    return this.jwks;
   }
 
   get issuer(): string {
@@ -60,7 +96,7 @@ export class OidcTokenVerifier {
   async verify(token: string): Promise<OidcIdentity> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.jwks, {
+      ({ payload } = await jwtVerify(token, await this.keys(), {
         issuer: this.o.issuer,
         audience: this.o.audience,
         algorithms: ALGORITHMS,
@@ -69,9 +105,8 @@ export class OidcTokenVerifier {
         requiredClaims: ['sub', 'exp', 'iss', 'aud'],
       }));
     } catch (err) {
-      if (err instanceof errors.JOSEError)
-        throw new WaybillError('ERR_WAYBILL_UNAUTHENTICATED', invalid, { cause: err });
-      throw err;
+      // Whatever failed (signature, claims, or fetching the keys), the token is not accepted.
+      throw new WaybillError('ERR_WAYBILL_UNAUTHENTICATED', invalid, { cause: err });
     }
     const sub = payload.sub;
     if (typeof sub !== 'string' || sub === '' || sub.length > 255) {

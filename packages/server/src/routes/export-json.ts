@@ -18,6 +18,7 @@ export const exportSchema = z.object({
     'completed',
     'failed',
     'cancelled',
+    'void',
   ]),
   definition: z.string(),
   definitionVersion: z.string().describe('the definition version requested; approvals hold for it only'),

@@ -26,6 +26,7 @@ export interface WaybillRoutesDeps {
   readonly startRun: (work: (signal: AbortSignal) => Promise<ExportResult>, log: RouteLogger) => void;
 }
 
+const AUTH_FAILURES_LOGGED_PER_MINUTE = 20;
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a lowercase slug (letters, digits, dashes)');
 const idParam = z.object({ id: z.uuid({ message: 'an id (UUID)' }) });
 const time = z.iso.datetime({ offset: true, message: 'an RFC 3339 time, e.g. 2026-12-31T18:00:00Z' });
@@ -33,6 +34,7 @@ const time = z.iso.datetime({ offset: true, message: 'an RFC 3339 time, e.g. 202
 /** Every route of the Waybill API (CONTRACT.md "HTTP" keeps their shape). */
 export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
   const { services: s } = d;
+  const failures = { since: 0, logged: 0, suppressed: 0 };
   return [
     defineRoute({
       method: 'POST',
@@ -55,13 +57,25 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
           who = await s.principals.authenticate(body.apiKey);
         } catch (err) {
           // A login failure is an audit event (ARCHITECTURE.md); it names the key's public prefix at most.
-          const prefix = /^wbk_([a-z0-9]{12})_/.exec(body.apiKey)?.[1];
-          await d.audit.appendNow({
-            type: 'auth.failed',
-            actor: 'anonymous',
-            workspace: 'default',
-            details: { method: 'apiKey', ...(prefix ? { prefix } : {}) },
-          });
+          // Anyone can fail to log in, so at most a few are logged a minute, the rest counted: an
+          // attacker cannot grow the log at will.
+          const now = d.clock.now().getTime();
+          if (now - failures.since >= 60_000) Object.assign(failures, { since: now, logged: 0 });
+          if (failures.logged < AUTH_FAILURES_LOGGED_PER_MINUTE) {
+            failures.logged++;
+            const prefix = /^wbk_([a-z0-9]{12})_/.exec(body.apiKey)?.[1];
+            await d.audit.appendNow({
+              type: 'auth.failed',
+              actor: 'anonymous',
+              workspace: 'default',
+              details: {
+                method: 'apiKey',
+                ...(prefix ? { prefix } : {}),
+                ...(failures.suppressed > 0 ? { notLoggedBefore: failures.suppressed } : {}),
+              },
+            });
+            failures.suppressed = 0;
+          } else failures.suppressed++;
           throw err;
         }
         const issued = await d.tokens.issue({
