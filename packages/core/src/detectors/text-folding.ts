@@ -64,7 +64,7 @@ const CONFUSABLES: Readonly<Record<string, string>> = {
 };
 // Invisible characters that split a value without changing how it looks.
 const INVISIBLE = /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/;
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[^\u0020-\u007e\t\n\r]/;
 
 /**
  * Text as the detectors read it: compatibility forms folded (NFKC: fullwidth `＠` → `@`, `①` → `1`),
