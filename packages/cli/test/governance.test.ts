@@ -515,6 +515,11 @@ unless { context.approvals.admin >= 1 };
   assert.deepEqual(change.requirements, [{ role: 'admin', count: 1 }]);
   assert.equal((await s.policies.inForce('default')).version, before, 'nothing changed yet');
   const id = change.proposalId!;
+  // Whoever may approve sees what they approve: the text, and what it replaces.
+  const seen = await s.policies.proposal(p('sec1'), id);
+  assert.equal(seen.text, DEFAULT_POLICY_SET);
+  assert.equal(seen.baseText, fourEyes);
+  assert.equal(await code(s.policies.proposal(p('alice'), id)), 'ERR_WAYBILL_FORBIDDEN');
   assert.equal(
     await code(s.policies.decideProposal(h.principal, id, { decision: 'approve', reason: 'mine' })),
     'ERR_WAYBILL_FORBIDDEN',

@@ -83,7 +83,7 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
         });
         if (globals(cmd).json) return printJson(io, out);
         println(io, `${out.kind} ${out.name} (${out.roles.join(', ')}) added: ${out.id}`);
-        println(io, `API key (shown once, store it now): ${out.apiKey}`);
+        println(io, `API key ${out.apiKeyId} (shown once, store it now): ${out.apiKey}`);
       },
     );
   user
@@ -125,6 +125,48 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
         if (globals(cmd).json) return printJson(io, out);
         println(io, `API key ${out.apiKeyId} (shown once): ${out.apiKey}`);
       });
+    });
+  user
+    .command('keys')
+    .description('a principal’s API keys: ids, prefixes, expiry, revocation (never the keys)')
+    .argument('<name>')
+    .action(async (name: string, _o: unknown, cmd: Command) => {
+      const keys = await withHomeOrServer(ctx, cmd, {
+        local: async (h) =>
+          (await h.principals.keys(h.principal, name)).map((k) => ({
+            id: k.id,
+            prefix: k.prefix,
+            createdAt: k.createdAt,
+            expiresAt: k.expiresAt,
+            revokedAt: k.revokedAt,
+          })),
+        remote: async (api) =>
+          (
+            await api.call<{
+              apiKeys: {
+                id: string;
+                prefix: string;
+                createdAt: string;
+                expiresAt: string | null;
+                revokedAt: string | null;
+              }[];
+            }>('GET', `/v1/users/${encodeURIComponent(name)}/api-keys`)
+          ).apiKeys,
+      });
+      if (globals(cmd).json) return printJson(io, { apiKeys: keys });
+      println(
+        io,
+        table([
+          ['KEY ID', 'PREFIX', 'CREATED', 'EXPIRES', 'REVOKED'],
+          ...keys.map((k) => [
+            k.id,
+            `wbk_${k.prefix}_…`,
+            k.createdAt,
+            k.expiresAt ?? '-',
+            k.revokedAt ?? '-',
+          ]),
+        ]),
+      );
     });
   user
     .command('revoke-key')
@@ -198,21 +240,41 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
     .command('list')
     .description('grants of this workspace, with whether each holds now')
     .action(async (_o: unknown, cmd: Command) => {
-      await withHome(ctx, cmd, async (h) => {
-        const now = Date.now();
-        const list = (await h.grants.list(h.principal)).map((g) => ({
-          ...g,
-          active: g.revokedAt === null && Date.parse(g.expiresAt) > now,
-        }));
-        if (globals(cmd).json) return printJson(io, { grants: list });
-        println(
-          io,
-          table([
-            ['GRANT', 'PRINCIPAL', 'DEFINITION', 'EXPIRES', 'ACTIVE'],
-            ...list.map((g) => [g.id, g.principalId, g.definitionName, g.expiresAt, g.active ? 'yes' : 'no']),
-          ]),
-        );
+      const list = await withHomeOrServer(ctx, cmd, {
+        local: async (h) => {
+          await h.guard.require(h.principal, 'grant.manage');
+          const now = Date.now();
+          return (await h.grants.list(h.principal)).map((g) => ({
+            id: g.id,
+            principalId: g.principalId,
+            definition: g.definitionName,
+            expiresAt: g.expiresAt,
+            revokedAt: g.revokedAt,
+            active: g.revokedAt === null && Date.parse(g.expiresAt) > now,
+          }));
+        },
+        remote: async (api) =>
+          (
+            await api.call<{
+              grants: {
+                id: string;
+                principalId: string;
+                definition: string;
+                expiresAt: string;
+                revokedAt: string | null;
+                active?: boolean;
+              }[];
+            }>('GET', '/v1/grants')
+          ).grants.map((g) => ({ ...g, active: g.active === true })),
       });
+      if (globals(cmd).json) return printJson(io, { grants: list });
+      println(
+        io,
+        table([
+          ['GRANT', 'PRINCIPAL', 'DEFINITION', 'EXPIRES', 'ACTIVE'],
+          ...list.map((g) => [g.id, g.principalId, g.definition, g.expiresAt, g.active ? 'yes' : 'no']),
+        ]),
+      );
     });
 
   const policy = program.command('policy').description('the Cedar policy set in force');
@@ -279,12 +341,24 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
   }
   policy
     .command('proposals')
-    .description('policy changes waiting for approval (and decided ones)')
-    .action(async (_o: unknown, cmd: Command) => {
+    .description(
+      'policy changes waiting for approval (and decided ones); --show ID prints one with what it changes',
+    )
+    .option('--show <proposalId>', 'one proposal: its text, and the lines it adds and removes')
+    .action(async (o: { show?: string }, cmd: Command) => {
       await withHome(ctx, cmd, async (h) => {
-        await h.guard.require(h.principal, 'policy.manage');
-        const list = await h.policies.proposals(h.principal.workspace);
-        if (globals(cmd).json) {
+        const json = globals(cmd).json === true;
+        if (o.show !== undefined) {
+          const p = await h.policies.proposal(h.principal, o.show);
+          const { approvals, ...rest } = p;
+          if (json)
+            return printJson(io, { ...rest, approvals: approvals.map(({ approverId: _a, ...a }) => a) });
+          println(io, `policy change ${p.id}: ${p.status} (on top of ${p.baseVersion})`);
+          for (const line of lineDiff(p.baseText ?? '', p.text)) println(io, line);
+          return;
+        }
+        const list = await h.policies.proposals(h.principal);
+        if (json) {
           return printJson(io, {
             proposals: list.map(({ text: _t, approvals, ...p }) => ({
               ...p,
@@ -344,4 +418,16 @@ function printPolicyChange(io: Io, json: boolean, r: PolicyChange): void {
         `policy change ${r.proposalId ?? ''} superseded: the policy in force changed since; propose it again`,
       );
   }
+}
+
+/** The lines of `next` not in `base` (`+ `) and of `base` not in `next` (`- `): what a change adds and removes. */
+function lineDiff(base: string, next: string): string[] {
+  const a = base.split('\n');
+  const b = next.split('\n');
+  const inA = new Set(a);
+  const inB = new Set(b);
+  return [
+    ...a.filter((l) => !inB.has(l)).map((l) => `- ${l}`),
+    ...b.filter((l) => !inA.has(l)).map((l) => `+ ${l}`),
+  ];
 }

@@ -52,10 +52,20 @@ export class AccessGuard {
     });
   }
 
-  /** Requires a workspace-wide action; refuses (audited, `ERR_WAYBILL_FORBIDDEN`) otherwise. */
+  /**
+   * Requires a workspace-wide action; refuses (audited, `ERR_WAYBILL_FORBIDDEN`) otherwise. An allowed
+   * decision is logged too (`access.allowed`, with the policies that allowed it): each decision of the
+   * policy is in the audit log with its reasons.
+   */
   async require(caller: Caller, action: WorkspaceAction): Promise<PolicyDecision> {
     const d = await this.decide(caller, action, workspaceUid(caller.workspace), {}, []);
     if (d.decision !== 'allow') await this.refuse(caller, action, {}, d);
+    await this.o.audit.appendNow({
+      type: 'access.allowed',
+      actor: actorOf(caller),
+      workspace: caller.workspace,
+      details: { action, policyIds: d.policyIds, policySet: d.policySet },
+    });
     return d;
   }
 

@@ -555,7 +555,8 @@ export class ExportRequestService {
     if (options.kind === 'investigation') await this.o.guard.require(caller, 'investigation.list');
     const rows = await this.o.store.listExportRequests(caller.workspace, options);
     const out: ExportView[] = [];
-    for (const r of rows) if (await this.readable(caller, r)) out.push(await this.view(r, caller));
+    for (const r of rows)
+      if (await this.readable(caller, r)) out.push(await this.view(await this.reconcile(r), caller));
     return out;
   }
 
@@ -564,7 +565,28 @@ export class ExportRequestService {
       ? await this.o.store.getExportRequest(caller.workspace, id)
       : undefined;
     if (!req || !(await this.readable(caller, req))) return this.o.guard.notFound(caller, 'export', id);
-    return req;
+    return this.reconcile(req);
+  }
+
+  /**
+   * A request left `running` by a process that died: its run was rolled back (failed) or released
+   * (sealed) by the recovery of the next export; the request follows its run. A run that never got
+   * created (the process died before) leaves the request `failed` after an hour.
+   */
+  private async reconcile(req: ExportRequestRecord): Promise<ExportRequestRecord> {
+    if (req.status !== 'running') return req;
+    const now = this.o.clock.now();
+    let status: ExportRequestStatus | undefined;
+    if (req.runId !== null) {
+      const run = await this.o.store.getRun(req.workspace, req.runId);
+      if (run?.status === 'sealed' && run.location !== null) status = 'completed';
+      else if (run?.status === 'failed' || !run) status = 'failed';
+    } else if (now.getTime() - Date.parse(req.updatedAt) > 3600_000) {
+      status = 'failed';
+    }
+    if (!status) return req;
+    await this.setStatus(req, status, now, status === 'failed' ? ['its run did not finish'] : []);
+    return { ...req, status, updatedAt: now.toISOString() };
   }
 
   private async readable(caller: Caller, req: ExportRequestRecord): Promise<boolean> {

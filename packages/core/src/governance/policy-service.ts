@@ -309,8 +309,39 @@ export class PolicyService {
     });
   }
 
-  proposals(workspace: string): Promise<PolicyProposalRecord[]> {
-    return this.o.store.listPolicyProposals(workspace);
+  /**
+   * The proposed policy changes, with their text: for those who manage the policy and those who
+   * approve changes (an approver must see what they approve).
+   */
+  async proposals(caller: Caller): Promise<PolicyProposalRecord[]> {
+    await this.mayReadProposals(caller);
+    return this.o.store.listPolicyProposals(caller.workspace);
+  }
+
+  async proposal(
+    caller: Caller,
+    id: string,
+  ): Promise<PolicyProposalRecord & { readonly baseText: string | null }> {
+    await this.mayReadProposals(caller);
+    const p = await this.o.store.getPolicyProposal(caller.workspace, id);
+    if (!p)
+      throw new WaybillError(
+        'ERR_WAYBILL_NOT_FOUND',
+        `no policy proposal ${JSON.stringify(id.slice(0, 100))} in this workspace`,
+      );
+    const base =
+      p.baseVersion === DEFAULT_VERSION
+        ? DEFAULT_POLICY_SET
+        : ((await this.o.store.getPolicySet(caller.workspace, p.baseVersion))?.text ?? null);
+    return { ...p, baseText: base };
+  }
+
+  private async mayReadProposals(caller: Caller): Promise<void> {
+    const engine = await this.engine(caller.workspace);
+    const manage = this.ask(engine, caller, 'policy.manage', {});
+    const approve = this.ask(engine, caller, 'policy.approve', {});
+    if (manage.decision !== 'allow' && approve.decision !== 'allow')
+      await this.refuse(caller, 'read policy proposals', approve);
   }
 
   private store(

@@ -205,6 +205,13 @@ export class PrincipalService {
     });
   }
 
+  /** A principal's API keys (never the keys: ids, prefixes, expiry, revocation); one's own, or with `principal.manage`. */
+  async keys(caller: Caller, name: string): Promise<ApiKeyRecord[]> {
+    const p = await this.byName(caller, name);
+    if (p.id !== caller.id) await this.o.guard.require(caller, 'principal.manage');
+    return (await this.o.store.listApiKeys(p.id)).map((k) => ({ ...k, hash: '' }));
+  }
+
   async list(caller: Caller): Promise<PrincipalRecord[]> {
     return this.o.store.listPrincipals(caller.workspace);
   }

@@ -102,12 +102,20 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
             kind: z.enum(['user', 'service']),
             workspace: z.string(),
             roles: z.array(z.string()),
+            apiKeyId: z.string().optional().describe('the API key the token was exchanged for'),
           }),
         },
       },
       handler: ({ principal: p }) => ({
         status: 200,
-        body: { id: p.id, name: p.name, kind: p.kind, workspace: p.workspace, roles: [...p.roles] },
+        body: {
+          id: p.id,
+          name: p.name,
+          kind: p.kind,
+          workspace: p.workspace,
+          roles: [...p.roles],
+          ...(p.apiKeyId !== undefined ? { apiKeyId: p.apiKeyId } : {}),
+        },
       }),
     }),
     defineRoute({
@@ -193,6 +201,44 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
           },
         };
       },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/users/:name/api-keys',
+      operationId: 'listApiKeys',
+      summary:
+        'A principal’s API keys: ids, prefixes, expiry, revocation (never the keys); one’s own, or admin',
+      tags: ['principals'],
+      auth: 'bearer',
+      params: z.object({ name: z.string().min(1).max(200) }),
+      responses: {
+        200: {
+          description: 'The keys, oldest first.',
+          schema: z.object({
+            apiKeys: z.array(
+              z.object({
+                id: z.string(),
+                prefix: z.string(),
+                createdAt: z.string(),
+                expiresAt: z.string().nullable(),
+                revokedAt: z.string().nullable(),
+              }),
+            ),
+          }),
+        },
+      },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: {
+          apiKeys: (await s.principals.keys(principal, params.name)).map((k) => ({
+            id: k.id,
+            prefix: k.prefix,
+            createdAt: k.createdAt,
+            expiresAt: k.expiresAt,
+            revokedAt: k.revokedAt,
+          })),
+        },
+      }),
     }),
     defineRoute({
       method: 'DELETE',
@@ -466,8 +512,7 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
         },
       },
       handler: async ({ principal }) => {
-        await s.guard.require(principal, 'policy.manage');
-        const list = await s.policies.proposals(principal.workspace);
+        const list = await s.policies.proposals(principal);
         return {
           status: 200,
           body: {
@@ -484,6 +529,55 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
               })),
               createdAt: p.createdAt,
             })),
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/policy/proposals/:id',
+      operationId: 'getPolicyProposal',
+      summary: 'One proposed policy change with its text and the text it would replace',
+      tags: ['policy'],
+      auth: 'bearer',
+      params: idParam,
+      responses: {
+        200: {
+          description: 'The proposal.',
+          schema: z.object({
+            id: z.string(),
+            version: z.string(),
+            baseVersion: z.string(),
+            status: z.string(),
+            text: z.string(),
+            baseText: z.string().nullable(),
+            requirements: z.array(z.object({ role: z.string(), count: z.number().int() })),
+            approvals: z.array(
+              z.object({ approver: z.string(), decision: z.string(), reason: z.string(), at: z.string() }),
+            ),
+            createdAt: z.string(),
+          }),
+        },
+      },
+      handler: async ({ principal, params }) => {
+        const p = await s.policies.proposal(principal, params.id);
+        return {
+          status: 200,
+          body: {
+            id: p.id,
+            version: p.version,
+            baseVersion: p.baseVersion,
+            status: p.status,
+            text: p.text,
+            baseText: p.baseText,
+            requirements: p.requirements.map((r) => ({ ...r })),
+            approvals: p.approvals.map((a) => ({
+              approver: a.approver,
+              decision: a.decision,
+              reason: a.reason,
+              at: a.at,
+            })),
+            createdAt: p.createdAt,
           },
         };
       },
