@@ -11,6 +11,7 @@ import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerGovernanceCommands } from './commands/governance-commands.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerLoginCommand } from './commands/login-command.js';
+import { registerCatalogCommands } from './commands/catalog-commands.js';
 
 /** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
 export const EXIT_OK = 0;
@@ -49,6 +50,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerGovernanceCommands(program, ctx);
   registerServeCommand(program, ctx);
   registerLoginCommand(program, ctx);
+  registerCatalogCommands(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     // A command group called without its subcommand is a usage error with one line, not a help dump.

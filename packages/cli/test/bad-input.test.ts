@@ -35,7 +35,7 @@ owner: team:data
 purposes: [testing]
 source: ${over.source ?? '{ connection: people, table: people }'}
 ${over.filter ? `filter: '${over.filter}'\n` : ''}fields:
-${over.fields ?? '  - { name: id, from: id }\n  - { name: email, from: email, transform: mask_email }'}
+${over.fields ?? '  - { name: id, from: id }\n  - { name: email, from: email, transform: mask_email, classification: internal }'}
 destination: { connection: out, path: '{name}/{runId}' }
 format: ${over.format ?? 'ndjson'}
 retention: P7D
@@ -108,7 +108,10 @@ test('def apply, history and diff track versions with who and when', async () =>
   assert.equal((JSON.parse(again.stdout) as { changed: boolean }).changed, false);
   await writeFile(
     file,
-    def({ fields: '  - { name: id, from: id }\n  - { name: email, from: email, transform: redact }' }),
+    def({
+      fields:
+        '  - { name: id, from: id }\n  - { name: email, from: email, transform: redact, classification: internal }',
+    }),
   );
   assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
   const h = JSON.parse((await cli(['--home', t.home, 'def', 'history', 'people', '--json'])).stdout) as {
@@ -258,7 +261,7 @@ test('a transform that fails on a row fails the run in the worker, naming field 
     def({
       source: '{ connection: people2, table: people2 }',
       fields:
-        '  - { name: id, from: id }\n  - { name: born, from: born, transform: { type: date_truncate, unit: year } }',
+        '  - { name: id, from: id }\n  - { name: born, from: born, transform: { type: date_truncate, unit: year }, classification: internal }',
     }).replace('name: people', 'name: people2'),
   );
   assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
@@ -313,7 +316,7 @@ owner: team:data
 purposes: [testing]
 source: { connection: contacts, table: contacts, recordId: Contact ID, updatedAt: Changed }
 fields:
-  - { name: first_name, from: First Name, transform: { type: mask_partial, keep: first, n: 1 } }
+  - { name: first_name, from: First Name, transform: { type: mask_partial, keep: first, n: 1 }, classification: internal }
 destination: { connection: out, path: '{name}/{runId}' }
 format: ndjson
 retention: P1D

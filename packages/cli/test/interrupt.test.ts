@@ -44,7 +44,7 @@ purposes: [testing]
 source: { connection: big, table: big }
 fields:
   - { name: id, from: id }
-  - { name: email, from: email, transform: mask_email }
+  - { name: email, from: email, transform: mask_email, classification: internal }
   - { name: note, from: note }
 destination: { connection: out, path: '{runId}' }
 retention: P1D

@@ -75,7 +75,7 @@ source: { connection: crm, table: customers }
 filter: 'country != "DE"'
 fields:
   - { name: id, from: id, type: integer }
-  - { name: email, from: email, transform: { type: hash_keyed, key: crm } }
+  - { name: email, from: email, transform: { type: hash_keyed, key: crm }, classification: internal }
   - { name: country, from: country }
   - { name: ltv_band, from: ltv, transform: { type: bucket, boundaries: [1000, 10000] } }
   - { name: note, from: note }

@@ -143,3 +143,13 @@ export type {
 export { API_KEY_PATTERN, hashApiKey, generateApiKey } from './governance/api-key.js';
 export { createServices } from './services.js';
 export type { ServiceDeps, Services } from './services.js';
+export { CatalogService, catalogVersion, sampleColumns } from './catalog/catalog-service.js';
+export type { TableScan } from './catalog/catalog-service.js';
+export { parseContract, toContract, ODCS_API_VERSION } from './catalog/odcs-contract.js';
+export type { ContractTable } from './catalog/odcs-contract.js';
+export { findPii, classifyNumber } from './detectors/text-scanner.js';
+export type { PiiSpan } from './detectors/text-scanner.js';
+export { classifyColumn, classifyValue, nameHint, maskShape } from './detectors/column-classifier.js';
+export type { ColumnReport, ColumnFinding } from './detectors/column-classifier.js';
+export { PII_KINDS, DEFAULT_SENSITIVITY } from './detectors/pii-kind.js';
+export type { PiiKind } from './detectors/pii-kind.js';

@@ -1,4 +1,5 @@
 import type { AuditLog } from './audit/audit-log.js';
+import { CatalogService } from './catalog/catalog-service.js';
 import { ConnectionService } from './connections/connection-service.js';
 import { DefinitionService } from './definitions/definition-service.js';
 import { AccessGuard } from './governance/access-guard.js';
@@ -38,6 +39,7 @@ export interface Services {
   readonly principals: PrincipalService;
   readonly grants: GrantService;
   readonly requests: ExportRequestService;
+  readonly catalog: CatalogService;
 }
 
 export function createServices(d: ServiceDeps): Services {
@@ -62,6 +64,15 @@ export function createServices(d: ServiceDeps): Services {
     guard,
     principals: new PrincipalService({ store: d.store, audit: d.audit, clock: d.clock, guard }),
     grants,
+    catalog: new CatalogService({
+      store: d.store,
+      audit: d.audit,
+      clock: d.clock,
+      guard,
+      box: d.box,
+      connections: d.connections,
+      ...(d.env ? { env: d.env } : {}),
+    }),
     requests: new ExportRequestService({
       store: d.store,
       audit: d.audit,

@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { POLICY_SCHEMA, ROLES, WaybillError, addIsoDuration, type PolicyChange } from '@waybill/core';
+import {
+  DEFAULT_POLICY_SET,
+  POLICY_SCHEMA,
+  ROLES,
+  WaybillError,
+  addIsoDuration,
+  type PolicyChange,
+} from '@waybill/core';
 import { printJson, println, table, usage, type Io } from '../output.js';
 import { globals, withHome, withHomeOrServer, type CommandContext } from './command-context.js';
 
@@ -304,7 +311,15 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
     .command('show')
     .description('the policy set in force (its Cedar text)')
     .option('--schema', 'print the Cedar schema policies are validated against instead')
-    .action(async (o: { schema?: boolean }, cmd: Command) => {
+    .option(
+      '--default',
+      'print this version’s built-in default policy set instead (to apply it after an upgrade)',
+    )
+    .action(async (o: { schema?: boolean; default?: boolean }, cmd: Command) => {
+      if (o.default) {
+        if (globals(cmd).json) return printJson(io, { text: DEFAULT_POLICY_SET });
+        return void io.stdout.write(DEFAULT_POLICY_SET);
+      }
       if (o.schema) {
         if (globals(cmd).json) return printJson(io, { schema: POLICY_SCHEMA });
         return void io.stdout.write(POLICY_SCHEMA);

@@ -5,6 +5,7 @@ import { openHome } from '../home.js';
 import type { Io } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { withInterrupts } from '../interrupts.js';
+import { DEMO_CONTRACT } from './demo-contract.js';
 import { DEMO_DEFINITION } from './demo-definition.js';
 import { seedCrm } from './crm-seeder.js';
 
@@ -59,6 +60,10 @@ export async function runDemo(
     if (!(await h.keys.hasHmacKey('demo-pseudonyms'))) await h.keys.createHmacKey('demo-pseudonyms', h.actor);
     const defFile = join(demoDir, 'customers-marketing.yaml');
     await writeFile(defFile, DEMO_DEFINITION);
+    // The sample classification of the CRM (a data contract), then the definition that reads it.
+    const contractFile = join(demoDir, 'crm.contract.yaml');
+    await writeFile(contractFile, DEMO_CONTRACT);
+    await h.catalog.apply(h.principal, DEMO_CONTRACT, contractFile);
     await h.guard.require(h.principal, 'definition.apply');
     await h.definitions.apply(DEMO_DEFINITION, defFile, h.principal.name, h.actor);
     // Request → approval by a second person → run: the definition holds confidential fields, so the

@@ -1,4 +1,7 @@
 import { WaybillError } from '@waybill/verify';
+import { sampleColumns } from '../catalog/catalog-service.js';
+import { classifyColumn } from '../detectors/column-classifier.js';
+import type { Source } from '../ports/source.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { KeyRing } from '../keys/key-ring.js';
 import type { Clock } from '../ports/clock.js';
@@ -31,6 +34,9 @@ export interface DefinitionServiceOptions {
 }
 
 /** Applying, listing and comparing versions of export definitions. Versions are immutable. */
+/** Rows sampled at `def apply` to find unclassified personal data. */
+const CLASSIFICATION_SAMPLE = 500;
+
 export class DefinitionService {
   private readonly workspace: string;
 
@@ -136,6 +142,51 @@ export class DefinitionService {
     return { from: a, to: b, changes: diffDefinitions(a.body, b.body) };
   }
 
+  /**
+   * Fail closed: every column the definition reads (fields, computed fields' inputs, the filter, the
+   * record id) that looks like personal data, in a fresh sample or in the table's last scan, must be
+   * classified — in the catalog, or by the definition's own field. Otherwise the definition is refused,
+   * naming the columns and how to classify them.
+   */
+  private async checkClassified(
+    d: ExportDefinition,
+    file: string,
+    connection: string,
+    source: Source,
+    columns: readonly string[],
+  ): Promise<void> {
+    const table = d.source.table;
+    const catalog = await this.o.store.latestCatalog(this.workspace, connection, table);
+    const declared = new Set<string>();
+    for (const f of d.fields) {
+      if (f.classification === undefined) continue;
+      if (f.from !== undefined) declared.add(f.from);
+    }
+    const scan = await this.o.store.latestCatalogScan(this.workspace, connection, table);
+    const sample = await sampleColumns(source, table, columns, CLASSIFICATION_SAMPLE);
+    const now = this.o.clock.now();
+    const unclassified: string[] = [];
+    columns.forEach((column, i) => {
+      if (catalog?.fields[column] !== undefined || declared.has(column)) return;
+      const report = classifyColumn(column, sample.values[i]!, now);
+      const scanned = scan?.columns.find((c) => c.column === column);
+      if (!report.likelyPii && !scanned?.likelyPii) return;
+      const kind = report.proposed.piiKind ?? scanned?.piiKind ?? 'personal data';
+      const inside = Object.keys(report.embedded);
+      unclassified.push(
+        `${column} (${kind.replace('_', ' ')}${inside.length ? ` with ${inside.join(', ')}` : ''})`,
+      );
+    });
+    if (unclassified.length > 0) {
+      throw new WaybillError(
+        'ERR_WAYBILL_DEFINITION_INVALID',
+        `${file}: these columns of ${connection}/${table} look like personal data and nobody classified them: ${unclassified.join(', ')}. ` +
+          `Give each field that reads them a \`classification\`, or classify the table: ` +
+          `\`waybill catalog scan ${connection} --table ${table} --propose > contract.yaml\`, review it, \`waybill catalog apply contract.yaml\``,
+      );
+    }
+  }
+
   private async checkAgainstSource(d: ExportDefinition, file: string): Promise<void> {
     const src = await this.o.store.getConnection(this.workspace, 'source', d.source.connection);
     if (!src) {
@@ -168,7 +219,8 @@ export class DefinitionService {
     const source = await this.o.connections.openSource(src, resolveSecret(this.o.box, src, this.o.env));
     try {
       const columns = await source.describe(d.source.table);
-      compilePlan(d, columns, { hmacKey: (n) => hmac.get(n)! });
+      const plan = compilePlan(d, columns, { hmacKey: (n) => hmac.get(n)! });
+      await this.checkClassified(d, file, src.name, source, plan.columns);
     } catch (err) {
       if (err instanceof WaybillError && !err.message.startsWith(file)) {
         throw new WaybillError(

@@ -1,0 +1,161 @@
+// The catalog on a real home over the demo CRM: scans that never show a raw value, ODCS contracts in
+// and out, and definitions refused while they read unclassified personal data (fail closed).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { parseContract } from '@waybill/core';
+import { cli, tempHome } from './cli-harness.js';
+
+let t: Awaited<ReturnType<typeof tempHome>>;
+let crm: string;
+
+before(async () => {
+  t = await tempHome();
+  // The demo seeds the CRM and classifies it; this test then works on a second source over the same
+  // file, which nobody has classified.
+  const r = await cli(['--home', t.home, 'demo', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  crm = (JSON.parse(r.stdout) as { sourceDatabase: string }).sourceDatabase;
+  assert.equal(
+    (await cli(['--home', t.home, 'source', 'add', 'crm2', '--kind', 'sqlite', '--path', crm])).code,
+    0,
+  );
+});
+after(async () => t.cleanup());
+
+test('catalog scan finds each kind of personal data and never prints a raw sampled value', async () => {
+  const r = await cli([
+    '--home',
+    t.home,
+    'catalog',
+    'scan',
+    'crm2',
+    '--table',
+    'customers',
+    '--sample',
+    '300',
+    '--json',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const { scans } = JSON.parse(r.stdout) as {
+    scans: {
+      columns: {
+        column: string;
+        likelyPii: boolean;
+        proposed: { sensitivity: string; piiKind: string | null };
+      }[];
+    }[];
+  };
+  const byColumn = Object.fromEntries(scans[0]!.columns.map((c) => [c.column, c]));
+  assert.deepEqual(Object.fromEntries(Object.entries(byColumn).map(([k, c]) => [k, c.proposed.piiKind])), {
+    id: null,
+    name: 'name',
+    email: 'email',
+    phone: 'phone',
+    ssn: 'national_id',
+    birth_date: 'birth_date',
+    country: null,
+    lifetime_value: null,
+    notes: 'free_text',
+    updated_at: null,
+  });
+  assert.equal(byColumn['ssn']!.proposed.sensitivity, 'restricted');
+  // No sampled value appears in the output, in JSON or as a table.
+  const db = new Database(crm, { readonly: true });
+  const rows = db
+    .prepare('SELECT name, email, phone, ssn, birth_date FROM customers LIMIT 300')
+    .all() as Record<string, string>[];
+  db.close();
+  const text = (
+    await cli(['--home', t.home, 'catalog', 'scan', 'crm2', '--table', 'customers', '--sample', '300'])
+  ).stdout;
+  for (const row of rows) {
+    for (const v of Object.values(row)) {
+      if (v === null) continue;
+      assert.ok(!r.stdout.includes(v), `the JSON shows a raw value (${v.length} chars)`);
+      assert.ok(!text.includes(v), `the table shows a raw value (${v.length} chars)`);
+    }
+  }
+});
+
+test('a definition reading unclassified personal data is refused, naming the columns and how to classify them', async () => {
+  const file = join(t.dir, 'leaky.yaml');
+  await writeFile(
+    file,
+    `apiVersion: waybill/v1
+kind: ExportDefinition
+name: leaky
+owner: team:x
+purposes: [support]
+source: { connection: crm2, table: customers }
+fields:
+  - { name: id, from: id, classification: internal }
+  - { name: notes, from: notes, transform: redact }
+  - { name: ssn_last4, from: ssn, transform: { type: mask_partial, keep: last, n: 4 } }
+destination: { connection: demo-exports, path: '{name}/{runId}' }
+format: ndjson
+retention: P7D
+`,
+  );
+  const r = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /ERR_WAYBILL_DEFINITION_INVALID: .*leaky\.yaml: these columns of crm2\/customers look like personal data and nobody classified them: notes \(free text with (email, phone|phone, email)\), ssn \(national id\)/,
+  );
+  assert.match(r.stderr, /waybill catalog scan crm2 --table customers --propose/);
+
+  // Classify the table from the scan's proposal (as a person would after reviewing it): accepted.
+  const proposed = await cli([
+    '--home',
+    t.home,
+    'catalog',
+    'scan',
+    'crm2',
+    '--table',
+    'customers',
+    '--propose',
+  ]);
+  assert.equal(proposed.code, 0, proposed.stderr);
+  const contract = join(t.dir, 'crm2.contract.yaml');
+  await writeFile(contract, proposed.stdout);
+  assert.equal((await cli(['--home', t.home, 'catalog', 'apply', contract])).code, 0);
+  const ok = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(ok.code, 0, ok.stderr);
+});
+
+test('catalog export and apply round-trip through ODCS v3; a bad contract names the path', async () => {
+  const exported = await cli(['--home', t.home, 'catalog', 'export', 'demo-crm']);
+  assert.equal(exported.code, 0, exported.stderr);
+  assert.match(exported.stdout, /^apiVersion: v3\.1\.0\nkind: DataContract/);
+  const tables = parseContract(exported.stdout);
+  const customers = tables.find((x) => x.table === 'customers')!;
+  assert.deepEqual(customers.fields['ssn'], {
+    sensitivity: 'restricted',
+    piiKind: 'national_id',
+    retention: 'P7Y',
+    regulations: ['ccpa'],
+    purposes: ['tax-reporting'],
+  });
+  const file = join(t.dir, 'roundtrip.yaml');
+  await writeFile(file, exported.stdout);
+  const again = await cli(['--home', t.home, 'catalog', 'apply', file, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok((JSON.parse(again.stdout) as { tables: { changed: boolean }[] }).tables.every((x) => !x.changed));
+
+  const bad = join(t.dir, 'bad.yaml');
+  await writeFile(
+    bad,
+    (await readFile(file, 'utf8')).replace('classification: restricted', 'classification: secret'),
+  );
+  const refused = await cli(['--home', t.home, 'catalog', 'apply', bad]);
+  assert.equal(refused.code, 1);
+  assert.match(
+    refused.stderr,
+    /bad\.yaml: schema\[0\]\.properties\[4\]\.classification: one of public, internal, confidential, restricted/,
+  );
+  const history = await cli(['--home', t.home, 'catalog', 'history', 'demo-crm', 'customers', '--json']);
+  assert.equal((JSON.parse(history.stdout) as { versions: unknown[] }).versions.length, 1);
+});
