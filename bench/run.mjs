@@ -8,7 +8,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = { export: 'export-bench.mjs', audit: 'audit-bench.mjs', api: 'api-bench.mjs' };
+const BENCHMARKS = {
+  export: 'export-bench.mjs',
+  audit: 'audit-bench.mjs',
+  api: 'api-bench.mjs',
+  detectors: 'detectors-bench.mjs',
+};
 
 const asked = process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(BENCHMARKS).join(',');
 const names = asked
