@@ -1,4 +1,5 @@
 import { WaybillError } from '@waybill/verify';
+import { KEYED_TRANSFORMS } from '../transforms/transform-type.js';
 import { sampleColumns } from '../catalog/catalog-service.js';
 import { classifyColumn } from '../detectors/column-classifier.js';
 import type { Source } from '../ports/source.js';
@@ -205,7 +206,7 @@ export class DefinitionService {
     const hmac = new Map<string, { keyId: string; secret: Uint8Array }>();
     for (const f of d.fields) {
       const t = f.transform as unknown;
-      if (t && typeof t === 'object' && (t as { type?: unknown }).type === 'hash_keyed') {
+      if (t && typeof t === 'object' && KEYED_TRANSFORMS.has(String((t as { type?: unknown }).type))) {
         const key = String((t as { key?: unknown }).key);
         if (!(await this.o.keys.hasHmacKey(key))) {
           throw new WaybillError(

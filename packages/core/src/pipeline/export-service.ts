@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { KEYED_TRANSFORMS } from '../transforms/transform-type.js';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname } from 'node:os';
@@ -425,7 +426,7 @@ export class ExportService {
     const names = new Set<string>();
     for (const f of definition.fields) {
       const t = f.transform as unknown;
-      if (t && typeof t === 'object' && (t as { type?: unknown }).type === 'hash_keyed') {
+      if (t && typeof t === 'object' && KEYED_TRANSFORMS.has(String((t as { type?: unknown }).type))) {
         const key = (t as { key?: unknown }).key;
         if (typeof key === 'string') names.add(key);
       }

@@ -5,7 +5,8 @@ import type { CompiledTransform } from './compiled-transform.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
 
 /**
- * `mask_partial`: keeps the first or last `n` characters and replaces every other character with `char`.
+ * `mask_partial`: keeps the first or last `n` characters (or, with `ends`, `n` at each end) and replaces every
+ * other character with `char`.
  *
  * Characters are Unicode code points, not UTF-16 units, so an emoji is masked by one `char`. (A combining
  * sequence such as `e` + U+0301 is two code points and is masked as two.) The output has as many code points as
@@ -15,7 +16,7 @@ import { cellTypeName, transformFailed } from './transform-errors.js';
  */
 export const maskPartialSpecSchema = z.strictObject({
   type: z.literal('mask_partial'),
-  keep: z.enum(['first', 'last']),
+  keep: z.enum(['first', 'last', 'ends']),
   n: z.number().int().min(0),
   char: z
     .string()
@@ -27,6 +28,7 @@ export type MaskPartialSpec = z.output<typeof maskPartialSpecSchema>;
 export function compileMaskPartial(spec: MaskPartialSpec, field: string): CompiledTransform {
   const { keep, n, char } = spec;
   const keepFirst = keep === 'first';
+  const keepEnds = keep === 'ends';
   return {
     type: 'mask_partial',
     field,
@@ -45,6 +47,13 @@ export function compileMaskPartial(spec: MaskPartialSpec, field: string): Compil
           `expected a string or a number, got a ${cellTypeName(value)}`,
         );
 
+      if (keepEnds) {
+        const total = countCodePoints(s);
+        if (total <= 2 * n) return char.repeat(total);
+        const head = indexAfterCodePoints(s, n);
+        const tail = indexOfLastCodePoints(s, n);
+        return s.slice(0, head) + char.repeat(total - 2 * n) + s.slice(tail);
+      }
       if (keepFirst) {
         const cut = indexAfterCodePoints(s, n);
         if (cut < 0) return char.repeat(countCodePoints(s));

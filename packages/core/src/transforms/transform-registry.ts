@@ -7,7 +7,11 @@ import { compileDrop, dropSpecSchema } from './drop-transform.js';
 import { compileHashKeyed, hashKeyedSpecSchema } from './hash-keyed-transform.js';
 import { compileKeep, keepSpecSchema } from './keep-transform.js';
 import { compileMaskEmail, maskEmailSpecSchema } from './mask-email-transform.js';
+import { compileMaskCharclass, maskCharclassSpecSchema } from './mask-charclass-transform.js';
 import { compileMaskPartial, maskPartialSpecSchema } from './mask-partial-transform.js';
+import { compilePseudonymFake, pseudonymFakeSpecSchema } from './pseudonym-fake-transform.js';
+import { compileRound, roundSpecSchema } from './round-transform.js';
+import { compileScanAndApply, scanAndApplySpecSchema } from './scan-and-apply-transform.js';
 import { compileNullify, nullifySpecSchema } from './nullify-transform.js';
 import { compileRedact, redactSpecSchema } from './redact-transform.js';
 import { compileReplace, replaceSpecSchema } from './replace-transform.js';
@@ -22,10 +26,14 @@ const specSchemas = {
   redact: redactSpecSchema,
   replace: replaceSpecSchema,
   mask_partial: maskPartialSpecSchema,
+  mask_charclass: maskCharclassSpecSchema,
   mask_email: maskEmailSpecSchema,
   hash_keyed: hashKeyedSpecSchema,
   date_truncate: dateTruncateSpecSchema,
   bucket: bucketSpecSchema,
+  round: roundSpecSchema,
+  pseudonym_fake: pseudonymFakeSpecSchema,
+  scan_and_apply: scanAndApplySpecSchema,
 } as const satisfies Record<TransformType, z.ZodType>;
 
 const transformObjectSchema = z.discriminatedUnion('type', [
@@ -35,10 +43,14 @@ const transformObjectSchema = z.discriminatedUnion('type', [
   redactSpecSchema,
   replaceSpecSchema,
   maskPartialSpecSchema,
+  maskCharclassSpecSchema,
   maskEmailSpecSchema,
   hashKeyedSpecSchema,
   dateTruncateSpecSchema,
   bucketSpecSchema,
+  roundSpecSchema,
+  pseudonymFakeSpecSchema,
+  scanAndApplySpecSchema,
 ]);
 
 /**
@@ -153,6 +165,14 @@ export function compileTransform(
       return compileDateTruncate(valid, field);
     case 'bucket':
       return compileBucket(valid, field);
+    case 'mask_charclass':
+      return compileMaskCharclass(valid, field);
+    case 'round':
+      return compileRound(valid, field);
+    case 'pseudonym_fake':
+      return compilePseudonymFake(valid, field, ctx);
+    case 'scan_and_apply':
+      return compileScanAndApply(valid, field);
   }
 }
 

@@ -25,6 +25,10 @@ const examples: Record<TransformType, TransformSpecInput> = {
   hash_keyed: { type: 'hash_keyed', key: 'k' },
   date_truncate: { type: 'date_truncate', unit: 'month' },
   bucket: { type: 'bucket', boundaries: [1] },
+  mask_charclass: 'mask_charclass',
+  round: 'round',
+  pseudonym_fake: { type: 'pseudonym_fake', kind: 'name', key: 'k' },
+  scan_and_apply: 'scan_and_apply',
 };
 
 void describe('transform registry', () => {
