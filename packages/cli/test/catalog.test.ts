@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parseContract } from '@waybill/core';
-import { cli, tempHome } from './cli-harness.js';
+import { cli, requestApproveRun, tempHome } from './cli-harness.js';
 
 let t: Awaited<ReturnType<typeof tempHome>>;
 let crm: string;
@@ -158,4 +158,71 @@ test('catalog export and apply round-trip through ODCS v3; a bad contract names 
   );
   const history = await cli(['--home', t.home, 'catalog', 'history', 'demo-crm', 'customers', '--json']);
   assert.equal((JSON.parse(history.stdout) as { versions: unknown[] }).versions.length, 1);
+});
+
+test('restricted-field-sent-unmasked-to-a-public-destination-is-refused, at apply and at run time', async () => {
+  const out = join(t.dir, 'public-out');
+  await (await import('node:fs/promises')).mkdir(out);
+  const add = (trust: string) =>
+    cli([
+      '--home',
+      t.home,
+      'destination',
+      'add',
+      'open-data',
+      '--kind',
+      'directory',
+      '--path',
+      out,
+      '--trust',
+      trust,
+    ]);
+  assert.equal((await add('public')).code, 0);
+  const file = join(t.dir, 'open.yaml');
+  const def = (ssn: string, email: string) => `apiVersion: waybill/v1
+kind: ExportDefinition
+name: open-data
+owner: team:x
+purposes: [research]
+source: { connection: demo-crm, table: customers }
+fields:
+  - { name: id, from: id, transform: { type: hash_keyed, key: demo-pseudonyms } }
+  - { name: ssn, from: ssn${ssn} }
+  - { name: email, from: email${email} }
+destination: { connection: open-data, path: '{name}/{runId}' }
+format: csv
+retention: P7D
+`;
+  await writeFile(file, def('', ', transform: mask_email'));
+  const r = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /destination "open-data" is trusted as public/);
+  assert.match(
+    r.stderr,
+    /fields\.ssn \(restricted national_id, transform keep: any\) — rule restricted → public needs dropped/,
+  );
+  assert.match(
+    r.stderr,
+    /fields\.email \(confidential email, transform mask_email: masked\) — rule confidential → public needs pseudonymized/,
+  );
+
+  // Dropped and pseudonymized: accepted for the public.
+  await writeFile(file, def(', transform: drop', ', transform: { type: hash_keyed, key: demo-pseudonyms }'));
+  assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
+
+  // An internal destination takes the SSN masked; made public afterwards, the run is refused.
+  assert.equal((await add('internal')).code, 0);
+  await writeFile(
+    file,
+    def(', transform: { type: mask_partial, keep: last, n: 4 }', ', transform: mask_email'),
+  );
+  const applied = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(applied.code, 0, applied.stderr);
+  assert.equal((await add('public')).code, 0);
+  // The catalog says email is confidential: the policy wants an approval first (the catalog counts).
+  const run = await requestApproveRun(t.home, 'open-data', 'research');
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /ERR_WAYBILL_POLICY_DENIED: .*protection rules refuse/);
+  const { readdir } = await import('node:fs/promises');
+  assert.deepEqual(await readdir(out), [], 'nothing reached the public destination');
 });

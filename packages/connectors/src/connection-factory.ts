@@ -203,7 +203,17 @@ export function createDestination(kind: string, config: unknown): Destination {
   switch (kind) {
     case 'directory': {
       const r = reader(kind, config);
-      r.allow('path');
+      r.allow('path', 'trust');
+      const trust = (config as { trust?: unknown }).trust;
+      if (
+        trust !== undefined &&
+        (typeof trust !== 'string' || !['internal', 'partner', 'public'].includes(trust))
+      ) {
+        throw new WaybillError(
+          'ERR_WAYBILL_CONNECTION_INVALID',
+          'directory connection: "trust" must be internal, partner or public',
+        );
+      }
       return createDirectoryDestination({ path: r.string('path') });
     }
     default:

@@ -18,6 +18,7 @@ interface AddOptions {
   schema?: string;
   ssl?: boolean;
   delimiter?: string;
+  trust?: string;
   passwordEnv?: string;
   passwordStdin?: boolean;
 }
@@ -103,6 +104,13 @@ async function buildConnection(
     );
   }
   const config: Record<string, unknown> = { path };
+  if (o.trust !== undefined) {
+    if (role !== 'destination') throw usage('--trust applies to destinations only');
+    if (!['internal', 'partner', 'public'].includes(o.trust)) {
+      throw usage(`--trust must be internal, partner or public, got "${o.trust}"`);
+    }
+    config['trust'] = o.trust;
+  }
   if (o.delimiter !== undefined) {
     if (o.kind !== 'csv') throw usage('--delimiter applies to csv sources only');
     config['delimiter'] = o.delimiter === '\\t' ? '\t' : o.delimiter;
@@ -129,6 +137,10 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--schema <schema>', 'postgres schema (default public)')
       .option('--ssl', 'postgres: require TLS with certificate verification')
       .option('--delimiter <char>', 'csv: the field delimiter (default ","; \\t for tab)')
+      .option(
+        '--trust <tier>',
+        'destination: how far it is trusted, internal | partner | public (default internal); the protection rules depend on it',
+      )
       .option('--password-env <var>', 'read the password from this environment variable at run time')
       .option('--password-stdin', 'read the password from standard input now and store it encrypted')
       .action(async (name: string, o: AddOptions, cmd: Command) => {

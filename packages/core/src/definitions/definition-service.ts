@@ -1,4 +1,5 @@
 import { WaybillError } from '@waybill/verify';
+import { checkProtection, destinationTrust } from '../catalog/protection-rules.js';
 import { KEYED_TRANSFORMS } from '../transforms/transform-type.js';
 import { sampleColumns } from '../catalog/catalog-service.js';
 import { classifyColumn } from '../detectors/column-classifier.js';
@@ -222,6 +223,25 @@ export class DefinitionService {
       const columns = await source.describe(d.source.table);
       const plan = compilePlan(d, columns, { hmacKey: (n) => hmac.get(n)! });
       await this.checkClassified(d, file, src.name, source, plan.columns);
+      const catalog = await this.o.store.latestCatalog(this.workspace, src.name, d.source.table);
+      const violations = checkProtection(d, catalog?.fields ?? {}, destinationTrust(dst.config), (f) =>
+        f.from !== undefined
+          ? [f.from]
+          : [...(plan.fields.find((p) => p.name === f.name)?.compute?.references ?? [])],
+      );
+      if (violations.length > 0) {
+        throw new WaybillError(
+          'ERR_WAYBILL_DEFINITION_INVALID',
+          `${file}: destination "${dst.name}" is trusted as ${destinationTrust(dst.config)}, and the protection rules refuse: ` +
+            violations
+              .map(
+                (v) =>
+                  `fields.${v.field} (${v.sensitivity}${v.piiKind ? ` ${v.piiKind}` : ''}, transform ${v.transform}: ${v.has}) — rule ${v.rule}`,
+              )
+              .join('; ') +
+            '. Protect these fields more (see docs/catalog.md, "Protection rules"), or send them to a more trusted destination',
+        );
+      }
     } catch (err) {
       if (err instanceof WaybillError && !err.message.startsWith(file)) {
         throw new WaybillError(

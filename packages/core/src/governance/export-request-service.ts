@@ -1,4 +1,5 @@
 import { WaybillError } from '@waybill/verify';
+import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuditLog } from '../audit/audit-log.js';
 import { uuidv7 } from '../ids/uuid-v7.js';
 import type { Clock } from '../ports/clock.js';
@@ -123,13 +124,14 @@ export class ExportRequestService {
     const now = this.o.clock.now();
     const engine = await this.o.guard.engine(caller);
     const grant = await this.o.grants.holds(ws, caller.id, name, now);
+    const defEntity = await this.definitionEntityOf(def);
     const ask = (action: 'export.request' | 'exception.request' | 'investigation.request') =>
       engine.decide({
         principal: principalUid(caller.id),
         action,
         resource: definitionUid(def),
         context: { purpose, grant },
-        entities: [principalEntity(caller), definitionEntity(def)],
+        entities: [principalEntity(caller), defEntity],
       });
 
     let kind: ExportRequestKind = purpose === 'investigation' ? 'investigation' : 'business';
@@ -173,7 +175,15 @@ export class ExportRequestService {
       const draft = this.record(id, caller, def, purpose, justification, kind, 'pending_approval', now);
       // The export does not exist yet: the question is whether such an export could run now, so it is
       // asked about a placeholder id (the same question, and answer, for every new request).
-      const run = this.decideRun(engine, caller, { ...draft, id: 'new' }, def, ZERO_APPROVALS, grant);
+      const run = this.decideRun(
+        engine,
+        caller,
+        { ...draft, id: 'new' },
+        def,
+        ZERO_APPROVALS,
+        grant,
+        defEntity,
+      );
       if (run.decision === 'allow') {
         status = 'approved';
         decision = run;
@@ -254,7 +264,7 @@ export class ExportRequestService {
     const def = await this.definitionOf(req);
     const d = await this.o.guard.decide(caller, 'export.approve', exportUid(req.id), {}, [
       exportEntity(req, def),
-      definitionEntity(def),
+      await this.definitionEntityOf(def),
     ]);
     if (d.decision !== 'allow') return this.o.guard.refuse(caller, `${action} export ${id}`, subjects, d);
     if (!req.requirements.some((r) => r.role === 'any' || caller.roles.includes(r.role))) {
@@ -298,6 +308,7 @@ export class ExportRequestService {
     const requester = await this.requesterOf(req);
     const engine = await this.o.guard.engine(caller);
     const grant = await this.o.grants.holds(req.workspace, requester.id, req.definitionName, now);
+    const defEntity = await this.definitionEntityOf(def);
     let twice = false;
     let next: Pick<ExportRequestRecord, 'status' | 'reasons' | 'decision'>;
     try {
@@ -327,7 +338,7 @@ export class ExportRequestService {
           };
         } else {
           const counts = countApprovals(all, req.definitionVersion, now);
-          const run = this.decideRun(engine, requester, current, def, counts, grant);
+          const run = this.decideRun(engine, requester, current, def, counts, grant, defEntity);
           n =
             run.decision === 'allow'
               ? { status: 'approved', reasons: [], decision: toRecord(run) }
@@ -408,7 +419,8 @@ export class ExportRequestService {
     const counts = countApprovals(approvals, req.definitionVersion, now);
     const engine = await this.o.guard.engine(caller);
     const grant = await this.o.grants.holds(req.workspace, caller.id, req.definitionName, now);
-    const d = this.decideRun(engine, caller, req, def, counts, grant);
+    const defEntity = await this.definitionEntityOf(def);
+    const d = this.decideRun(engine, caller, req, def, counts, grant, defEntity);
     if (d.decision !== 'allow') {
       const lift = engine.approvalsToLift(d);
       if (lift) {
@@ -513,7 +525,7 @@ export class ExportRequestService {
     const def = await this.definitionOf(req);
     const d = await this.o.guard.decide(caller, 'export.cancel', exportUid(id), {}, [
       exportEntity(req, def),
-      definitionEntity(def),
+      await this.definitionEntityOf(def),
     ]);
     if (d.decision !== 'allow') return this.o.guard.refuse(caller, `cancel export ${id}`, { export: id }, d);
     if (req.status !== 'pending_approval' && req.status !== 'approved') {
@@ -593,7 +605,7 @@ export class ExportRequestService {
     const def = await this.definitionOf(req);
     const d = await this.o.guard.decide(caller, 'export.read', exportUid(req.id), {}, [
       exportEntity(req, def),
-      definitionEntity(def),
+      await this.definitionEntityOf(def),
     ]);
     return d.decision === 'allow';
   }
@@ -605,13 +617,14 @@ export class ExportRequestService {
     def: DefinitionVersionRecord,
     approvals: typeof ZERO_APPROVALS,
     grant: boolean,
+    definition: EntityJson,
   ): PolicyDecision {
     return engine.decide({
       principal: principalUid(principal.id),
       action: 'export.run',
       resource: exportUid(req.id),
       context: { approvals: { ...approvals }, grant },
-      entities: [principalEntity(principal), exportEntity(req, def), definitionEntity(def)],
+      entities: [principalEntity(principal), exportEntity(req, def), definition],
     });
   }
 
@@ -640,6 +653,16 @@ export class ExportRequestService {
         });
       }
     });
+  }
+
+  /** The definition as the policy sees it, with the catalog's classifications of what it reads. */
+  private async definitionEntityOf(def: DefinitionVersionRecord): Promise<EntityJson> {
+    const catalog = await this.o.store.latestCatalog(
+      def.workspace,
+      def.body.source.connection,
+      def.body.source.table,
+    );
+    return definitionEntity(def, catalog?.fields ?? {});
   }
 
   private async definitionOf(

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkProtection, destinationTrust } from '../catalog/protection-rules.js';
 import { KEYED_TRANSFORMS } from '../transforms/transform-type.js';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -214,6 +215,25 @@ export class ExportService {
           return k;
         },
       });
+      // The protection rules again, at run time: the destination's trust or the catalog may have changed
+      // since the definition was applied.
+      const catalog = await store.latestCatalog(workspace, sourceConn.name, definition.source.table);
+      const violations = checkProtection(
+        definition,
+        catalog?.fields ?? {},
+        destinationTrust(destConn.config),
+        (f) =>
+          f.from !== undefined
+            ? [f.from]
+            : [...(plan.fields.find((p) => p.name === f.name)?.compute?.references ?? [])],
+      );
+      if (violations.length > 0) {
+        throw new WaybillError(
+          'ERR_WAYBILL_POLICY_DENIED',
+          `destination "${destConn.name}" is trusted as ${destinationTrust(destConn.config)}; the protection rules refuse ` +
+            violations.map((v) => `${v.field} (${v.sensitivity}, ${v.transform}; rule ${v.rule})`).join(', '),
+        );
+      }
 
       // STAGE
       const payloadName = `${definition.name}.${definition.format}`;

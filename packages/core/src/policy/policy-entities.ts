@@ -1,6 +1,11 @@
 import type { EntityJson, EntityUid } from '@cedar-policy/cedar-wasm/nodejs';
 import { sensitivities } from '../definitions/export-definition-schema.js';
-import type { Caller, DefinitionVersionRecord, ExportRequestRecord } from '../ports/store.js';
+import type {
+  Caller,
+  DefinitionVersionRecord,
+  ExportRequestRecord,
+  FieldClassification,
+} from '../ports/store.js';
 
 /** The Cedar uid of a principal. */
 export function principalUid(id: string): { type: string; id: string } {
@@ -19,12 +24,20 @@ export function workspaceUid(workspace: string): EntityUid {
   return { type: 'Waybill::Workspace', id: workspace };
 }
 
-/** The highest classification declared on a definition's fields; an unclassified field counts as internal. */
-export function definitionSensitivity(def: DefinitionVersionRecord): (typeof sensitivities)[number] {
+/**
+ * The highest classification of a definition's emitted fields: what the definition declares, and what
+ * the catalog says of the column a field reads (the higher wins); an unclassified field counts as internal.
+ */
+export function definitionSensitivity(
+  def: DefinitionVersionRecord,
+  catalog: Readonly<Record<string, FieldClassification>> = {},
+): (typeof sensitivities)[number] {
   let rank = 0;
   for (const f of def.body.fields) {
     if (f.transform?.type === 'drop') continue;
     rank = Math.max(rank, sensitivities.indexOf(f.classification ?? 'internal'));
+    const c = f.from !== undefined ? catalog[f.from] : undefined;
+    if (c) rank = Math.max(rank, sensitivities.indexOf(c.sensitivity));
   }
   return sensitivities[rank]!;
 }
@@ -36,8 +49,16 @@ export function definitionUid(def: Pick<DefinitionVersionRecord, 'name' | 'versi
   return { type: 'Waybill::Definition', id: `${def.name}@${def.version}` };
 }
 
-export function definitionEntity(def: DefinitionVersionRecord): EntityJson {
-  const classes = new Set(def.body.fields.map((f) => f.classification ?? 'internal'));
+export function definitionEntity(
+  def: DefinitionVersionRecord,
+  catalog: Readonly<Record<string, FieldClassification>> = {},
+): EntityJson {
+  const classes = new Set(
+    def.body.fields.flatMap((f) => [
+      f.classification ?? 'internal',
+      ...(f.from !== undefined && catalog[f.from] ? [catalog[f.from]!.sensitivity] : []),
+    ]),
+  );
   return {
     uid: definitionUid(def),
     attrs: {
@@ -45,7 +66,7 @@ export function definitionEntity(def: DefinitionVersionRecord): EntityJson {
       name: def.name,
       owner: def.body.owner,
       purposes: [...def.body.purposes],
-      sensitivity: definitionSensitivity(def),
+      sensitivity: definitionSensitivity(def, catalog),
       classifications: [...classes].sort(),
       destination: def.body.destination.connection,
     },

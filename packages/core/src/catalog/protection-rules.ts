@@ -1,0 +1,110 @@
+import type { ExportDefinition } from '../definitions/export-definition-schema.js';
+import { sensitivities } from '../definitions/export-definition-schema.js';
+import type { FieldClassification } from '../ports/store.js';
+
+/** How far a destination is trusted: inside the organization, a partner under contract, anyone. */
+export const TRUST_TIERS = ['internal', 'partner', 'public'] as const;
+export type TrustTier = (typeof TRUST_TIERS)[number];
+
+/** How strongly a transform protects a value, weakest first. */
+export const PROTECTION_LEVELS = ['any', 'masked', 'pseudonymized', 'dropped'] as const;
+export type ProtectionLevel = (typeof PROTECTION_LEVELS)[number];
+
+/** What each transform achieves. `keep` (or none) protects nothing. */
+export const TRANSFORM_PROTECTION: Readonly<Record<string, ProtectionLevel>> = {
+  keep: 'any',
+  mask_partial: 'masked',
+  mask_email: 'masked',
+  mask_charclass: 'masked',
+  date_truncate: 'masked',
+  bucket: 'masked',
+  round: 'masked',
+  scan_and_apply: 'masked',
+  hash_keyed: 'pseudonymized',
+  pseudonym_fake: 'pseudonymized',
+  drop: 'dropped',
+  nullify: 'dropped',
+  redact: 'dropped',
+  replace: 'dropped',
+};
+
+/** Kinds of personal data whose leak does the most harm: treated as restricted whatever the label. */
+const HIGH_RISK_KINDS = new Set(['national_id', 'card_number', 'iban', 'financial_account', 'health']);
+
+type Sensitivity = (typeof sensitivities)[number];
+
+/**
+ * The default protection rules: the weakest protection a field of this sensitivity may leave with, per
+ * destination tier. Public data goes anywhere as it is; restricted data never reaches the public, and
+ * reaches a partner only pseudonymized.
+ */
+export const DEFAULT_PROTECTION_RULES: Readonly<
+  Record<Sensitivity, Readonly<Record<TrustTier, ProtectionLevel>>>
+> = {
+  public: { internal: 'any', partner: 'any', public: 'any' },
+  internal: { internal: 'any', partner: 'any', public: 'masked' },
+  confidential: { internal: 'any', partner: 'masked', public: 'pseudonymized' },
+  restricted: { internal: 'masked', partner: 'pseudonymized', public: 'dropped' },
+};
+
+/** One field that would leave less protected than the rules want. */
+export interface ProtectionViolation {
+  readonly field: string;
+  readonly sensitivity: Sensitivity;
+  readonly piiKind: string | null;
+  readonly transform: string;
+  readonly has: ProtectionLevel;
+  readonly needs: ProtectionLevel;
+  /** The rule in words: `restricted → public needs dropped`. */
+  readonly rule: string;
+}
+
+const rank = (s: Sensitivity) => sensitivities.indexOf(s);
+
+/**
+ * Checks every output field of a definition against the protection rules for a destination's tier. A
+ * field's sensitivity is the highest of what the definition declares and what the catalog says of the
+ * columns it reads (a computed field reads several); a high-risk PII kind counts as restricted.
+ */
+export function checkProtection(
+  definition: ExportDefinition,
+  catalog: Readonly<Record<string, FieldClassification>>,
+  tier: TrustTier,
+  references: (field: ExportDefinition['fields'][number]) => readonly string[],
+): ProtectionViolation[] {
+  const out: ProtectionViolation[] = [];
+  for (const f of definition.fields) {
+    let sensitivity: Sensitivity = f.classification ?? 'public';
+    let piiKind: string | null = null;
+    for (const column of references(f)) {
+      const c = catalog[column];
+      if (!c) continue;
+      if (rank(c.sensitivity) > rank(sensitivity)) sensitivity = c.sensitivity;
+      if (c.piiKind !== undefined) piiKind = c.piiKind;
+    }
+    if (piiKind !== null && HIGH_RISK_KINDS.has(piiKind)) sensitivity = 'restricted';
+    const type = typeof f.transform === 'string' ? f.transform : (f.transform?.type ?? 'keep');
+    const has = TRANSFORM_PROTECTION[type] ?? 'any';
+    const needs = DEFAULT_PROTECTION_RULES[sensitivity][tier];
+    if (PROTECTION_LEVELS.indexOf(has) < PROTECTION_LEVELS.indexOf(needs)) {
+      out.push({
+        field: f.name,
+        sensitivity,
+        piiKind,
+        transform: type,
+        has,
+        needs,
+        rule: `${sensitivity} → ${tier} needs ${needs}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** A destination connection's trust tier (`trust` in its settings; `internal` when not set). */
+export function destinationTrust(config: Readonly<Record<string, unknown>>): TrustTier {
+  const t = config['trust'];
+  return typeof t === 'string' && (TRUST_TIERS as readonly string[]).includes(t)
+    ? (t as TrustTier)
+    : 'internal';
+}
