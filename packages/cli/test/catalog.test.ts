@@ -226,3 +226,99 @@ retention: P7D
   const { readdir } = await import('node:fs/promises');
   assert.deepEqual(await readdir(out), [], 'nothing reached the public destination');
 });
+
+/** A definition over the demo customers' notes, with the given notes field and extra keys. */
+async function notesDefinition(name: string, notes: string, extra = ''): Promise<string> {
+  const file = join(t.dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    `apiVersion: waybill/v1
+kind: ExportDefinition
+name: ${name}
+owner: team:support
+purposes: [support]
+source: { connection: demo-crm, table: customers }
+fields:
+  - { name: id, from: id }
+  - { name: notes, from: notes${notes} }
+destination: { connection: demo-exports, path: '{name}/{runId}' }
+format: csv
+retention: P30D
+${extra}`,
+  );
+  const r = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(r.code, 0, r.stderr);
+  return name;
+}
+
+test('pii-hidden-in-a-notes-field: scan_and_apply masks it; a mask that lets it through fails the output PII scan', async () => {
+  const ok = await requestApproveRun(
+    t.home,
+    await notesDefinition('notes-clean', ', transform: scan_and_apply'),
+    'support',
+    '--json',
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  const dir = (JSON.parse(ok.stdout) as { location: string }).location;
+  const csv = await readFile(join(dir, 'notes-clean.csv'), 'utf8');
+  assert.match(csv, /\[EMAIL\]|\[PHONE\]/);
+  assert.ok(!/@[a-z]+\.[a-z]{2,}/.test(csv), 'no email left in the output');
+  const verify = await cli(['--home', t.home, 'verify', dir, '--json']);
+  assert.equal(verify.code, 0);
+  const env = JSON.parse(
+    Buffer.from(
+      (
+        JSON.parse((await readFile(join(dir, 'waybill.intoto.jsonl'), 'utf8')).split('\n')[0]!) as {
+          payload: string;
+        }
+      ).payload,
+      'base64',
+    ).toString(),
+  ) as { predicate: { validation: { gate: string; passed: boolean; detail: string }[] } };
+  const gate = env.predicate.validation.find((g) => g.gate === 'output-pii-scan')!;
+  assert.equal(gate.passed, true);
+  assert.match(gate.detail, /values of id, notes scanned/);
+
+  // Keeping the last 45 characters of each note leaves the email or phone at its end: the scan catches
+  // it, naming field and row only.
+  const leaky = await requestApproveRun(
+    t.home,
+    await notesDefinition('notes-leaky', ', transform: { type: mask_partial, keep: last, n: 45 }'),
+    'support',
+  );
+  assert.equal(leaky.code, 1);
+  assert.match(
+    leaky.stderr,
+    /ERR_WAYBILL_VALIDATION_FAILED: validation gate output-pii-scan: output field "notes" at source row \d+ holds (email|phone)/,
+  );
+  assert.ok(!/@/.test(leaky.stderr), 'the message shows no value');
+  const { readdir } = await import('node:fs/promises');
+  const exports = await readdir(join(t.home, 'demo', 'exports'));
+  assert.ok(!exports.includes('notes-leaky'), 'nothing was delivered');
+});
+
+test('the retention and volume gates: an export kept longer than its shortest-lived field, or too big, fails', async () => {
+  const long = await requestApproveRun(
+    t.home,
+    await notesDefinition('notes-long', ', transform: scan_and_apply').then(async (n) => {
+      // The catalog keeps notes one year; this export wants two.
+      const file = join(t.dir, `${n}.yaml`);
+      await writeFile(file, (await readFile(file, 'utf8')).replace('retention: P30D', 'retention: P2Y'));
+      assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
+      return n;
+    }),
+    'support',
+  );
+  assert.equal(long.code, 1);
+  assert.match(
+    long.stderr,
+    /validation gate retention: export retention P2Y; the shortest retention of a field it reads is P1Y \(notes\)/,
+  );
+  const big = await requestApproveRun(
+    t.home,
+    await notesDefinition('notes-big', ', transform: scan_and_apply', 'limits: { maxRows: 10 }\n'),
+    'support',
+  );
+  assert.equal(big.code, 1);
+  assert.match(big.stderr, /validation gate volume-limits: \d+ rows \(limit 10\)/);
+});

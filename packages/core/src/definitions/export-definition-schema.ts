@@ -80,6 +80,13 @@ export const exportDefinitionSchema = z
       .strict(),
     format: z.enum(['csv', 'ndjson']).default('csv'),
     retention: isoDuration,
+    limits: z
+      .object({
+        maxRows: z.number().int().min(1).optional(),
+        maxBytes: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((d, ctx) => {

@@ -26,7 +26,7 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
       return k;
     },
   });
-  const processor = new BatchProcessor(plan, init.format);
+  const processor = new BatchProcessor(plan, init.format, new Set(init.piiScan ?? []));
   const decodeBlock: DecodeBlock | null = init.codec
     ? ((await import(init.codec.module)) as { decodeBlock: DecodeBlock }).decodeBlock
     : null;
@@ -47,6 +47,7 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
           filtered: r.filtered,
           written: r.written,
           typeChecked: r.typeChecked,
+          piiScanned: r.piiScanned,
         },
         transfer: [leafHashes.buffer, r.payload.buffer, r.records.buffer] as ArrayBuffer[],
       };

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { findPii } from '../detectors/text-scanner.js';
 import { WaybillError, isRfc3339 } from '@waybill/verify';
 import { FlatRecordEncoder } from '../json/canonical-json.js';
 import type { CellValue } from '../ports/source.js';
@@ -27,6 +28,8 @@ export interface BatchResult {
   readonly written: number;
   /** Values checked against their field's declared type (nulls pass). */
   readonly typeChecked: number;
+  /** Text values the output PII scan read (none of them held personal data: one would fail the batch). */
+  readonly piiScanned: number;
 }
 
 /** Stands for a record's output index in {@link BatchResult.records}; never appears in JSON text. */
@@ -56,11 +59,15 @@ export class BatchProcessor {
   /** 0x00 ‖ digest: the RFC 9162 §2.1.1 leaf input, reused for every record. */
   private readonly leaf = Buffer.alloc(33);
 
+  private readonly scanned: boolean[];
+
   constructor(
     private readonly plan: ExportPlan,
     private readonly format: ExportFormat,
+    piiScan: ReadonlySet<string> = new Set(),
   ) {
     this.emitted = plan.emitted;
+    this.scanned = this.emitted.map((f) => piiScan.has(f.name));
     this.encoder = new FlatRecordEncoder(this.emitted.map((f) => f.name));
     this.checks = this.emitted.map((f) => (f.field.type ? typeChecks[f.field.type]! : () => true));
     this.typed = this.emitted.map((f) => f.field.type !== undefined);
@@ -86,7 +93,9 @@ export class BatchProcessor {
     // Without a filter, row r of this batch is output record firstRowNumber - 1 + r.
     const final = filter === null;
     let typeChecked = 0;
+    let piiScanned = 0;
     const typed = this.typed;
+    const scanned = this.scanned;
     let pendingPayload = '';
     let pendingRecords = '';
     let written = 0;
@@ -116,6 +125,17 @@ export class BatchProcessor {
             'ERR_WAYBILL_VALIDATION_FAILED',
             `output field "${f.name}" at source row ${rowNumber} is not of the declared type ${f.field.type}`,
           );
+        }
+        if (scanned[i] && typeof v === 'string') {
+          piiScanned++;
+          const found = v.length >= 6 ? findPii(v) : [];
+          if (found.length > 0) {
+            // Field and row, never the value.
+            throw new WaybillError(
+              'ERR_WAYBILL_VALIDATION_FAILED',
+              `validation gate output-pii-scan: output field "${f.name}" at source row ${rowNumber} holds ${found[0]!.kind.replace('_', ' ')} although it should be protected; nothing was delivered`,
+            );
+          }
         }
         values[i] = v;
       }
@@ -168,6 +188,7 @@ export class BatchProcessor {
       filtered,
       written,
       typeChecked,
+      piiScanned,
     };
   }
 }

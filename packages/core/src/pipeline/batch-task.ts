@@ -10,6 +10,8 @@ export interface WorkerInit {
   readonly hmacKeys: readonly { name: string; keyId: string; secret: Uint8Array }[];
   /** How encoded blocks are decoded, when the source hands over encoded rows. */
   readonly codec: RowCodec | null;
+  /** Output fields whose values the output PII scan checks (the validation gate `output-pii-scan`). */
+  readonly piiScan?: readonly string[];
 }
 
 /** One batch: decoded rows, or an encoded block of whole rows. */
@@ -32,5 +34,6 @@ export type BatchReply =
       readonly filtered: number;
       readonly written: number;
       readonly typeChecked: number;
+      readonly piiScanned: number;
     }
   | { readonly seq: number; readonly ok: false; readonly code: string; readonly message: string };

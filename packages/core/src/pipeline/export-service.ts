@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { addIsoDuration } from '../time/iso-duration.js';
 import { checkProtection, destinationTrust } from '../catalog/protection-rules.js';
 import { KEYED_TRANSFORMS } from '../transforms/transform-type.js';
 import { createReadStream } from 'node:fs';
@@ -118,6 +119,13 @@ export interface ExportResult {
 }
 
 const RECORDS_FILE = 'records.jsonl';
+/** Transforms whose output is text that must no longer hold personal data (the output PII scan reads it). */
+const SCANNED_TRANSFORMS: ReadonlySet<string> = new Set([
+  'mask_partial',
+  'mask_charclass',
+  'replace',
+  'scan_and_apply',
+]);
 const LINEAGE_FILE = 'lineage.json';
 const ENVELOPE_FILE = 'waybill.intoto.jsonl';
 const RECEIPT_FILE = 'receipt.tlog-proof';
@@ -237,13 +245,40 @@ export class ExportService {
 
       // STAGE
       const payloadName = `${definition.name}.${definition.format}`;
+      // The output PII scan reads masked text and fields declared harmless (public or internal, kept as
+      // they are): personal data found there means a mask or a classification is wrong.
+      const fieldSensitivity = (f: ExportPlan['emitted'][number]): string => {
+        const c = f.field.from !== undefined ? catalog?.fields[f.field.from] : undefined;
+        const declared = f.field.classification;
+        const order = ['public', 'internal', 'confidential', 'restricted'];
+        const a = declared ? order.indexOf(declared) : -1;
+        const b = c ? order.indexOf(c.sensitivity) : -1;
+        return a < 0 && b < 0 ? 'unclassified' : order[Math.max(a, b)]!;
+      };
+      const piiScan = plan.emitted
+        .filter((f) =>
+          f.transform
+            ? SCANNED_TRANSFORMS.has(f.transform.type)
+            : ['public', 'internal'].includes(fieldSensitivity(f)),
+        )
+        .map((f) => f.name);
       const init = {
         definition,
         columns,
         format: definition.format,
         hmacKeys: [...hmacKeys].map(([name, k]) => ({ name, keyId: k.keyId, secret: k.secret })),
+        piiScan,
       };
-      const staged = await this.stage(plan, init, source, staging, payloadName, req);
+      // The export may not be kept longer than the shortest-lived field it reads (the catalog says).
+      let shortestRetention: { field: string; retention: string } | null = null;
+      for (const column of plan.columns) {
+        const r = catalog?.fields[column]?.retention;
+        if (r === undefined) continue;
+        const ms = (d: string) => addIsoDuration(new Date(Date.UTC(2000, 0, 1)), d).getTime();
+        if (shortestRetention === null || ms(r) < ms(shortestRetention.retention))
+          shortestRetention = { field: column, retention: r };
+      }
+      const staged = await this.stage(plan, init, source, staging, payloadName, req, shortestRetention);
       await source.close();
       source = undefined;
       await tracker.move('staged', { counts: staged.counts });
@@ -463,6 +498,7 @@ export class ExportService {
     staging: string,
     payloadName: string,
     req: ExportRequest,
+    shortestRetention: { field: string; retention: string } | null,
   ): Promise<Staged> {
     const definition = init.definition;
     const payload = new HashingFileWriter(join(staging, payloadName));
@@ -484,6 +520,7 @@ export class ExportService {
     const maxInFlight = Math.max(1, workers * 3);
     let recordLines = 0;
     let typeChecked = 0;
+    let piiScanned = 0;
     let read = 0;
     let filtered = 0;
     let written = 0;
@@ -495,6 +532,7 @@ export class ExportService {
       pendingBytes -= inFlightBytes.shift()!;
       recordLines += countLines(r.records);
       typeChecked += r.typeChecked;
+      piiScanned += r.piiScanned;
       let recordBytes: Uint8Array = r.records;
       if (!r.recordsFinal) {
         const parts = Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength)
@@ -578,6 +616,10 @@ export class ExportService {
       payloadSha256: payload.digest(),
       payloadBytes: payload.bytes,
       recordsSha256: records.digest(),
+      piiScanned,
+      piiScanFields: init.piiScan ?? [],
+      retention: { export: definition.retention, shortest: shortestRetention },
+      limits: definition.limits ?? {},
       instance: source.instance,
     };
   }

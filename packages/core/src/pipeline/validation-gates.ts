@@ -1,3 +1,4 @@
+import { addIsoDuration } from '../time/iso-duration.js';
 import type { ValidationGateResult } from '../waybill/export-predicate.js';
 
 /** What staging produced, as the validation gates see it. */
@@ -16,6 +17,22 @@ export interface Staged {
   readonly payloadBytes: number;
   readonly recordsSha256: string;
   readonly instance: string;
+  /** Text values the output PII scan read, and the fields it read them in. */
+  readonly piiScanned: number;
+  readonly piiScanFields: readonly string[];
+  /** The export's retention, and the shortest retention of a catalogued field it reads (if any). */
+  readonly retention: {
+    readonly export: string;
+    readonly shortest: { readonly field: string; readonly retention: string } | null;
+  };
+  /** Limits of the definition (`limits:`), if any. */
+  readonly limits: { readonly maxRows?: number | undefined; readonly maxBytes?: number | undefined };
+}
+
+/** An ISO 8601 duration as milliseconds from a fixed start (calendar-aware, comparable). */
+function durationMs(d: string): number {
+  const from = new Date(Date.UTC(2000, 0, 1));
+  return addIsoDuration(from, d).getTime() - from.getTime();
 }
 
 /**
@@ -43,6 +60,35 @@ export function validate(s: Staged): ValidationGateResult[] {
         s.typedFields === 0
           ? 'no output field declares a type; every row carried exactly the declared output fields'
           : `${s.typeChecked} of ${expectedChecks} values (${s.typedFields} typed field(s) × ${written} rows) checked against their declared types`,
+    },
+    {
+      gate: 'output-pii-scan',
+      // A match fails its batch at once (naming field and row); reaching here means none was found.
+      passed: true,
+      detail:
+        s.piiScanFields.length === 0
+          ? 'no output field is masked text or declared harmless: nothing to scan'
+          : `${s.piiScanned} values of ${s.piiScanFields.join(', ')} scanned by the PII detectors: none holds personal data`,
+    },
+    {
+      gate: 'retention',
+      passed:
+        s.retention.shortest === null ||
+        durationMs(s.retention.export) <= durationMs(s.retention.shortest.retention),
+      detail:
+        s.retention.shortest === null
+          ? `export retention ${s.retention.export}; no field it reads has a catalogued retention`
+          : `export retention ${s.retention.export}; the shortest retention of a field it reads is ${s.retention.shortest.retention} (${s.retention.shortest.field})`,
+    },
+    {
+      gate: 'volume-limits',
+      passed:
+        (s.limits.maxRows === undefined || written <= s.limits.maxRows) &&
+        (s.limits.maxBytes === undefined || s.payloadBytes <= s.limits.maxBytes),
+      detail:
+        s.limits.maxRows === undefined && s.limits.maxBytes === undefined
+          ? `${written} rows, ${s.payloadBytes} bytes; the definition sets no limits`
+          : `${written} rows (limit ${s.limits.maxRows ?? 'none'}), ${s.payloadBytes} bytes (limit ${s.limits.maxBytes ?? 'none'})`,
     },
   ];
 }
