@@ -349,6 +349,7 @@ export class ExportService {
         times: { ...tracker.times, signed: signedAt },
         signingKeyId: signing.keyId,
         ...(req.authorization ? { authorization: req.authorization } : {}),
+        ...(catalog ? { catalog: catalog.fields } : {}),
       });
       const lineage = Buffer.from(
         JSON.stringify(

@@ -9,7 +9,10 @@ export interface PredicateField {
   /** Source column(s) the value came from: one for a copied field, the references of a computed one. */
   readonly origin: readonly string[];
   readonly sourceType: string | null;
+  /** The higher of the definition's declared classification and the catalog's for the origin columns. */
   readonly classification: string | null;
+  /** The kind of personal data the catalog says the origin holds, if any. */
+  readonly piiKind: string | null;
   readonly declaredType: string | null;
   /** Transform with its parameters as recorded (key ids, never keys), or null when copied as is. */
   readonly transform: Readonly<Record<string, unknown>> | null;

@@ -66,9 +66,14 @@ export function buildLineage(input: LineageInput): Record<string, unknown> {
         ],
       }))
     : [];
-  const tags = emitted
-    .filter((f) => f.classification)
-    .map((f) => ({ key: 'classification', value: f.classification!, source: 'USER', field: f.name }));
+  const tags = [
+    ...emitted
+      .filter((f) => f.classification)
+      .map((f) => ({ key: 'classification', value: f.classification!, source: 'USER', field: f.name })),
+    ...emitted
+      .filter((f) => f.piiKind)
+      .map((f) => ({ key: 'pii', value: f.piiKind!, source: 'USER', field: f.name })),
+  ];
   const owners = [{ name: ownerUrn(p.definition.owner), type: 'OWNER' }];
   return {
     eventType: 'COMPLETE',

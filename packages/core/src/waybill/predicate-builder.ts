@@ -1,7 +1,7 @@
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import type { ExportPlan } from '../pipeline/export-plan.js';
 import type { RunAuthorization } from '../pipeline/export-service.js';
-import type { ConnectionRecord, RunRecord } from '../ports/store.js';
+import type { ConnectionRecord, FieldClassification, RunRecord } from '../ports/store.js';
 import { addIsoDuration } from '../time/iso-duration.js';
 import type { ExportPredicate, ValidationGateResult } from './export-predicate.js';
 
@@ -23,6 +23,27 @@ export interface PredicateInput {
   signingKeyId: string;
   /** The approved export request this run executes; absent for a run made straight through the library. */
   authorization?: RunAuthorization;
+  /** The catalog's classifications of the source table's columns, when it is catalogued. */
+  catalog?: Readonly<Record<string, FieldClassification>>;
+}
+
+const ORDER = ['public', 'internal', 'confidential', 'restricted'];
+
+/** A field's classification: the higher of what the definition declares and what the catalog says of its columns. */
+function effectiveClass(
+  declared: string | undefined,
+  origin: readonly string[],
+  catalog: Readonly<Record<string, FieldClassification>>,
+): { classification: string | null; piiKind: string | null } {
+  let rank = declared ? ORDER.indexOf(declared) : -1;
+  let piiKind: string | null = null;
+  for (const c of origin) {
+    const f = catalog[c];
+    if (!f) continue;
+    rank = Math.max(rank, ORDER.indexOf(f.sensitivity));
+    piiKind ??= f.piiKind ?? null;
+  }
+  return { classification: rank < 0 ? null : ORDER[rank]!, piiKind };
 }
 
 export function buildPredicate(i: PredicateInput): ExportPredicate {
@@ -62,7 +83,11 @@ export function buildPredicate(i: PredicateInput): ExportPredicate {
       description: f.field.description ?? null,
       origin: f.field.from !== undefined ? [f.field.from] : [...(f.compute?.references ?? [])],
       sourceType: f.sourceType,
-      classification: f.field.classification ?? null,
+      ...effectiveClass(
+        f.field.classification,
+        f.field.from !== undefined ? [f.field.from] : [...(f.compute?.references ?? [])],
+        i.catalog ?? {},
+      ),
       declaredType: f.field.type ?? null,
       transform: f.transform ? { type: f.transform.type, ...f.transform.recorded } : null,
       computed: f.compute ? { language: 'cel', expression: f.compute.source } : null,
