@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { WaybillError } from '@waybill/core';
-import { exportJson, type ExportJson } from '@waybill/server';
+// The JSON shape alone: the HTTP server itself (Fastify…) is loaded only by `waybill serve`.
+import { exportJson, type ExportJson } from '@waybill/server/export-json';
 import { printJson, println, table, usage, type Io } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { withInterrupts } from '../interrupts.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { systemClock } from '@waybill/core';
-import { serveHttp, waybillServer } from '@waybill/server';
 import { openHome, resolveHome } from '../home.js';
 import { usage } from '../output.js';
 import { globals, type CommandContext } from './command-context.js';
@@ -67,6 +66,8 @@ export function registerServeCommand(program: Command, ctx: CommandContext): voi
         if (o.oidcIssuer !== undefined && !/^https?:\/\/\S+$/.test(o.oidcIssuer)) {
           throw usage(`--oidc-issuer must be an http(s) URL, got "${o.oidcIssuer}"`);
         }
+        // Loaded here, not at start: every other command runs without the HTTP stack.
+        const { serveHttp, waybillServer } = await import('@waybill/server');
         const h = await openHome(resolveHome(globals(cmd).home, io.env), io.env);
         const stopCheckpointing = h.audit.startCheckpointing();
         const shutdown = new AbortController();

@@ -86,12 +86,32 @@ export function classifyNumber(raw: string, o: { bareSsn?: boolean } = {}): PiiK
 }
 
 /**
+ * Whether a text could hold anything the detectors find: an email needs an `@` (or its fullwidth form),
+ * an IPv6 address a `:`, everything else at least four digits. Most short values (names, codes,
+ * amounts) are ruled out here without running a pattern.
+ */
+function mayHoldPii(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 4) return true;
+    } else if (c === 64 || c === 58 || c > 127) {
+      // `@`, `:`, or anything beyond ASCII (fullwidth digits and `＠`, look-alike letters): read it all.
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Every piece of personal data the detectors recognise in a free text: emails (also written with
  * look-alike letters or fullwidth characters), phone numbers valid in their numbering plan, US SSNs with
  * separators, card numbers (issuer prefix, length, Luhn), IBANs (country length, mod 97), IPv4 and IPv6
  * addresses. Spans are in the original text's offsets, in order, never overlapping.
  */
 export function findPii(text: string): PiiSpan[] {
+  if (!mayHoldPii(text)) return [];
   const folded = foldText(text);
   const t = folded.text;
   const strong: PiiSpan[] = [];
