@@ -1,6 +1,6 @@
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   API_KEY_PATTERN,
@@ -12,6 +12,7 @@ import {
   actorOf,
   createServices,
   hashApiKey,
+  type Notifier,
   type Services,
   SecretBox,
   WaybillError,
@@ -19,6 +20,7 @@ import {
   type PrincipalRecord,
   type Store,
 } from '@waybill/core';
+import { LogNotifier, WebhookNotifier } from '@waybill/connectors';
 import { openPostgresStore, openSqliteStore } from '@waybill/store';
 import { vkeyFor } from '@waybill/verify';
 import { connectionOpener } from './connection-opener.js';
@@ -30,6 +32,22 @@ export interface HomeConfig {
     | { readonly kind: 'sqlite'; readonly path: string }
     /** `password` is sealed under the master key; the URL never holds it. */
     | { readonly kind: 'postgres'; readonly url: string; readonly password?: string };
+  /** Where owners are told about runs that a validation gate stopped (besides `HOME/notifications.log`). */
+  readonly notifications?: {
+    readonly webhook?: { readonly url: string; readonly secretEnv?: string };
+  };
+}
+
+/** The notifiers of a home: a log file always, and the configured webhook. */
+export function homeNotifiers(home: string, config: HomeConfig, env: NodeJS.ProcessEnv): Notifier[] {
+  const log = join(home, 'notifications.log');
+  const out: Notifier[] = [new LogNotifier((line) => appendFile(log, line, { mode: 0o600 }), `log ${log}`)];
+  const hook = config.notifications?.webhook;
+  if (hook) {
+    const secret = hook.secretEnv !== undefined ? env[hook.secretEnv] : undefined;
+    out.push(new WebhookNotifier({ url: hook.url, ...(secret ? { secret } : {}) }));
+  }
+  return out;
 }
 
 /** `--home DIR`, else `$WAYBILL_HOME`, else `./.waybill` (CONTRACT.md). */
@@ -182,6 +200,7 @@ export async function openHome(home: string, env: NodeJS.ProcessEnv = process.en
       connections: connectionOpener,
       env,
       stagingRoot: join(home, 'staging'),
+      notifiers: homeNotifiers(home, config, env),
     });
     return {
       ...services,

@@ -2,7 +2,10 @@
 // and out, and definitions refused while they read unclassified personal data (fail closed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parseContract } from '@waybill/core';
@@ -279,6 +282,30 @@ test('pii-hidden-in-a-notes-field: scan_and_apply masks it; a mask that lets it 
   assert.equal(gate.passed, true);
   assert.match(gate.detail, /values of id, notes scanned/);
 
+  // The owners hear of a stopped run: a real webhook receiver, and the home's notification log.
+  const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+  const hook = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+  process.env['WAYBILL_TEST_HOOK_SECRET'] = 'hook-secret-for-tests';
+  const port = (hook.address() as AddressInfo).port;
+  const set = await cli([
+    '--home',
+    t.home,
+    'notify',
+    'webhook',
+    `http://127.0.0.1:${port}/hook`,
+    '--secret-env',
+    'WAYBILL_TEST_HOOK_SECRET',
+  ]);
+  assert.equal(set.code, 0, set.stderr);
+
   // Keeping the last 45 characters of each note leaves the email or phone at its end: the scan catches
   // it, naming field and row only.
   const leaky = await requestApproveRun(
@@ -295,6 +322,36 @@ test('pii-hidden-in-a-notes-field: scan_and_apply masks it; a mask that lets it 
   const { readdir } = await import('node:fs/promises');
   const exports = await readdir(join(t.home, 'demo', 'exports'));
   assert.ok(!exports.includes('notes-leaky'), 'nothing was delivered');
+
+  hook.close();
+  assert.equal(received.length, 1);
+  const { notification } = JSON.parse(received[0]!.body) as {
+    notification: { type: string; code: string; definition: string; owner: string; runId: string };
+  };
+  assert.equal(notification.type, 'run.failed');
+  assert.equal(notification.code, 'ERR_WAYBILL_VALIDATION_FAILED');
+  assert.equal(notification.definition, 'notes-leaky');
+  assert.equal(notification.owner, 'team:support');
+  assert.equal(received[0]!.headers['idempotency-key'], notification.runId);
+  const expected = `sha256=${createHmac('sha256', 'hook-secret-for-tests').update(received[0]!.body).digest('hex')}`;
+  assert.equal(received[0]!.headers['x-waybill-signature'], expected);
+  assert.ok(!received[0]!.body.includes('@'), 'no value of the data in the notice');
+  const logged = await readFile(join(t.home, 'notifications.log'), 'utf8');
+  assert.match(logged, /"runId":"[0-9a-f-]{36}"/);
+  const notified = await cli(['--home', t.home, 'audit', 'search', '--type', 'run.notified', '--json']);
+  const entries = (
+    JSON.parse(notified.stdout) as {
+      entries: { event: { details: { channel: string; delivered: boolean } } }[];
+    }
+  ).entries;
+  assert.deepEqual(
+    entries.map((e) => [e.event.details.channel.split(' ')[0], e.event.details.delivered]).sort(),
+    [
+      ['log', true],
+      ['webhook', true],
+    ],
+  );
+  assert.equal((await cli(['--home', t.home, 'notify', 'off'])).code, 0);
 });
 
 test('the retention and volume gates: an export kept longer than its shortest-lived field, or too big, fails', async () => {

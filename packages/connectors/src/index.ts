@@ -11,6 +11,9 @@ export { PostgresSource, createPostgresSource } from './postgres-source.js';
 export { CsvSource, createCsvSource, CSV_COLUMN_TYPE } from './csv-source.js';
 export { NdjsonSource, createNdjsonSource, NDJSON_COLUMN_TYPE } from './ndjson-source.js';
 export { DirectoryDestination, createDirectoryDestination } from './directory-destination.js';
+export { LogNotifier } from './log-notifier.js';
+export { WebhookNotifier } from './webhook-notifier.js';
+export type { WebhookNotifierOptions } from './webhook-notifier.js';
 
 export type { ConnectionSecrets, SourceKind, DestinationKind } from './connection-factory.js';
 export type { SqliteSourceConfig } from './sqlite-source.js';

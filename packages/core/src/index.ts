@@ -153,3 +153,4 @@ export { classifyColumn, classifyValue, nameHint, maskShape } from './detectors/
 export type { ColumnReport, ColumnFinding } from './detectors/column-classifier.js';
 export { PII_KINDS, DEFAULT_SENSITIVITY } from './detectors/pii-kind.js';
 export type { PiiKind } from './detectors/pii-kind.js';
+export type { Notifier, Notification } from './ports/notifier.js';

@@ -11,6 +11,7 @@ import type { KeyRing } from './keys/key-ring.js';
 import { ExportService } from './pipeline/export-service.js';
 import type { Clock } from './ports/clock.js';
 import type { ConnectionOpener } from './ports/connection-opener.js';
+import type { Notifier } from './ports/notifier.js';
 import type { Store } from './ports/store.js';
 import type { SecretBox } from './secrets/secret-box.js';
 
@@ -27,6 +28,8 @@ export interface ServiceDeps {
   readonly env?: NodeJS.ProcessEnv;
   /** How long an approval holds (default 24 h). */
   readonly approvalTtlMs?: number;
+  /** Told when a validation gate stops a run. */
+  readonly notifiers?: readonly Notifier[];
 }
 
 /** Waybill's services, the same for the CLI and the server: both go through the same checks. */
@@ -54,7 +57,11 @@ export function createServices(d: ServiceDeps): Services {
   };
   const policies = new PolicyService({ store: d.store, audit: d.audit, clock: d.clock });
   const guard = new AccessGuard({ policies, audit: d.audit });
-  const exports = new ExportService({ ...common, stagingRoot: d.stagingRoot });
+  const exports = new ExportService({
+    ...common,
+    stagingRoot: d.stagingRoot,
+    ...(d.notifiers ? { notifiers: d.notifiers } : {}),
+  });
   const grants = new GrantService({ store: d.store, audit: d.audit, clock: d.clock, guard });
   return {
     definitions: new DefinitionService(common),

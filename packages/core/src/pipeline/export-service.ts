@@ -22,6 +22,7 @@ import type { KeyRing, HmacKey } from '../keys/key-ring.js';
 import type { Clock } from '../ports/clock.js';
 import type { ConnectionOpener } from '../ports/connection-opener.js';
 import type { Destination, DestinationWrite } from '../ports/destination.js';
+import type { Notifier } from '../ports/notifier.js';
 import type { Source } from '../ports/source.js';
 import type { ConnectionRecord, RunRecord, Store } from '../ports/store.js';
 import { RunTracker } from '../runs/run-tracker.js';
@@ -68,6 +69,8 @@ export interface ExportServiceOptions {
    * thread (least memory, one core).
    */
   readonly workers?: number;
+  /** Told when a validation gate stops a run, for the definition's owners; each notice is logged. */
+  readonly notifiers?: readonly Notifier[];
 }
 
 type BatchDone = Extract<BatchReply, { ok: true }>;
@@ -451,10 +454,47 @@ export class ExportService {
         () => true,
         () => false,
       ));
+      if (e.code === 'ERR_WAYBILL_VALIDATION_FAILED') await this.notifyOwners(run, definition.owner, e);
       throw e;
     } finally {
       if (source) await source.close().catch(() => undefined);
       if (!keepMarker) await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Tells the definition's owners that a validation gate stopped a run, through every notifier, and logs
+   * each notice (`run.notified`: channel and whether it was delivered). Never throws: the run's failure
+   * is what the caller sees.
+   */
+  private async notifyOwners(run: RunRecord, owner: string, e: WaybillError): Promise<void> {
+    for (const notifier of this.o.notifiers ?? []) {
+      const r = await notifier
+        .notify({
+          type: 'run.failed',
+          workspace: run.workspace,
+          runId: run.id,
+          definition: run.definitionName,
+          owner,
+          code: e.code,
+          message: e.message,
+          at: this.o.clock.now().toISOString(),
+        })
+        .catch(() => ({ delivered: false, detail: 'the notifier failed' }));
+      await this.o.audit
+        .appendNow({
+          type: 'run.notified',
+          actor: 'system',
+          workspace: run.workspace,
+          subjects: { run: run.id, definition: run.definitionName },
+          details: {
+            channel: notifier.channel,
+            owner,
+            delivered: r.delivered,
+            ...('detail' in r && r.detail ? { detail: r.detail } : {}),
+          },
+        })
+        .catch(() => undefined);
     }
   }
 
