@@ -549,3 +549,14 @@ unless { context.approvals.admin >= 1 };
     'applied',
   );
 });
+
+test('definition names and purposes with dots and underscores can be requested (as definitions allow them)', async () => {
+  const file = join(t.dir, 'ids_v2.yaml');
+  await writeFile(
+    file,
+    plain.replace('name: ids', 'name: ids_v2.x').replace('purposes: [support]', 'purposes: [support_2.0]'),
+  );
+  assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
+  const v = await s.requests.request(p('alice'), { definition: 'ids_v2.x', purpose: 'support_2.0' });
+  assert.equal(v.request.status, 'approved');
+});

@@ -154,3 +154,4 @@ export type { ColumnReport, ColumnFinding } from './detectors/column-classifier.
 export { PII_KINDS, DEFAULT_SENSITIVITY } from './detectors/pii-kind.js';
 export type { PiiKind } from './detectors/pii-kind.js';
 export type { Notifier, Notification } from './ports/notifier.js';
+export { SLUG_PATTERN } from './definitions/export-definition-schema.js';

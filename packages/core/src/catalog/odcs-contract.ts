@@ -2,7 +2,7 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { WaybillError } from '@waybill/verify';
 import { formatPath } from '../definitions/definition-loader.js';
-import { sensitivities } from '../definitions/export-definition-schema.js';
+import { SLUG_PATTERN, sensitivities } from '../definitions/export-definition-schema.js';
 import { PII_KINDS } from '../detectors/pii-kind.js';
 import type { CatalogVersionRecord, FieldClassification } from '../ports/store.js';
 import { addIsoDuration } from '../time/iso-duration.js';
@@ -22,7 +22,7 @@ const PROP = {
 const customProperties = z
   .array(z.looseObject({ property: z.string().min(1), value: z.unknown() }))
   .optional();
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a lowercase slug');
+const slug = z.string().regex(SLUG_PATTERN, 'a lowercase name (letters, digits, ".", "_", "-")');
 
 const property = z.looseObject({
   name: z.string().min(1).max(128),
@@ -66,7 +66,7 @@ function invalid(file: string, path: readonly PropertyKey[], message: string): W
 
 function stringList(file: string, path: PropertyKey[], v: unknown): string[] | undefined {
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(x))) {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || !SLUG_PATTERN.test(x))) {
     throw invalid(file, path, 'must be a list of lowercase slugs');
   }
   return [...(v as string[])];
@@ -100,7 +100,7 @@ export function parseContract(text: string, file = '<contract>', connection?: st
   }
   const c = r.data;
   const conn = connection ?? custom(c.customProperties, PROP.connection);
-  if (typeof conn !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(conn)) {
+  if (typeof conn !== 'string' || !SLUG_PATTERN.test(conn)) {
     throw invalid(
       file,
       ['customProperties'],

@@ -7,9 +7,12 @@ const identifier = z
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be an identifier: a letter or _, then letters, digits or _');
 
 /** Names of definitions, connections, purposes: lowercase slugs. */
+/** Names of definitions, connections and purposes: lowercase letters, digits, `.`, `_`, `-`. */
+export const SLUG_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
 export const slug = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'must be lowercase letters, digits, ".", "_" or "-" (max 63)');
+  .regex(SLUG_PATTERN, 'must be lowercase letters, digits, ".", "_" or "-" (max 63)');
 
 /** ISO 8601 duration (e.g. P90D, P1Y6M, PT12H). */
 export const isoDuration = z

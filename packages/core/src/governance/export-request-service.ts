@@ -1,4 +1,5 @@
 import { WaybillError } from '@waybill/verify';
+import { SLUG_PATTERN } from '../definitions/export-definition-schema.js';
 import type { EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuditLog } from '../audit/audit-log.js';
 import { uuidv7 } from '../ids/uuid-v7.js';
@@ -60,7 +61,7 @@ export interface PreparedRun {
   execute(options?: RunOptions): Promise<ExportResult>;
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const SLUG = SLUG_PATTERN;
 const DAY_MS = 24 * 3600 * 1000;
 const ZERO_APPROVALS = { total: 0, approver: 0, security: 0, admin: 0 };
 const ALREADY_DECIDED = 'you already decided on this export; nobody counts twice';

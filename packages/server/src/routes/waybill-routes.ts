@@ -1,5 +1,6 @@
 import {
   ROLES,
+  SLUG_PATTERN,
   WaybillError,
   actorOf,
   type AuditLog,
@@ -27,7 +28,7 @@ export interface WaybillRoutesDeps {
 }
 
 const AUTH_FAILURES_LOGGED_PER_MINUTE = 20;
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a lowercase slug (letters, digits, dashes)');
+const slug = z.string().regex(SLUG_PATTERN, 'a lowercase name (letters, digits, ".", "_", "-")');
 const idParam = z.object({ id: z.uuid({ message: 'an id (UUID)' }) });
 const time = z.iso.datetime({ offset: true, message: 'an RFC 3339 time, e.g. 2026-12-31T18:00:00Z' });
 
