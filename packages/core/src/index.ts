@@ -155,3 +155,4 @@ export { PII_KINDS, DEFAULT_SENSITIVITY } from './detectors/pii-kind.js';
 export type { PiiKind } from './detectors/pii-kind.js';
 export type { Notifier, Notification } from './ports/notifier.js';
 export { SLUG_PATTERN } from './definitions/export-definition-schema.js';
+export { compileCedarForQuickStart } from './policy/cedar-module.js';
