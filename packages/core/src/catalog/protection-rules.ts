@@ -22,6 +22,8 @@ export const TRANSFORM_PROTECTION: Readonly<Record<string, ProtectionLevel>> = {
   scan_and_apply: 'masked',
   hash_keyed: 'pseudonymized',
   pseudonym_fake: 'pseudonymized',
+  encrypt: 'pseudonymized',
+  encrypt_deterministic: 'pseudonymized',
   drop: 'dropped',
   nullify: 'dropped',
   redact: 'dropped',

@@ -12,6 +12,12 @@ import { compileMaskPartial, maskPartialSpecSchema } from './mask-partial-transf
 import { compilePseudonymFake, pseudonymFakeSpecSchema } from './pseudonym-fake-transform.js';
 import { compileRound, roundSpecSchema } from './round-transform.js';
 import { compileScanAndApply, scanAndApplySpecSchema } from './scan-and-apply-transform.js';
+import {
+  compileEncrypt,
+  compileEncryptDeterministic,
+  encryptDeterministicSpecSchema,
+  encryptSpecSchema,
+} from './encrypt-transform.js';
 import { compileNullify, nullifySpecSchema } from './nullify-transform.js';
 import { compileRedact, redactSpecSchema } from './redact-transform.js';
 import { compileReplace, replaceSpecSchema } from './replace-transform.js';
@@ -34,6 +40,8 @@ const specSchemas = {
   round: roundSpecSchema,
   pseudonym_fake: pseudonymFakeSpecSchema,
   scan_and_apply: scanAndApplySpecSchema,
+  encrypt: encryptSpecSchema,
+  encrypt_deterministic: encryptDeterministicSpecSchema,
 } as const satisfies Record<TransformType, z.ZodType>;
 
 const transformObjectSchema = z.discriminatedUnion('type', [
@@ -51,6 +59,8 @@ const transformObjectSchema = z.discriminatedUnion('type', [
   roundSpecSchema,
   pseudonymFakeSpecSchema,
   scanAndApplySpecSchema,
+  encryptSpecSchema,
+  encryptDeterministicSpecSchema,
 ]);
 
 /**
@@ -173,6 +183,10 @@ export function compileTransform(
       return compilePseudonymFake(valid, field, ctx);
     case 'scan_and_apply':
       return compileScanAndApply(valid, field);
+    case 'encrypt':
+      return compileEncrypt(valid, field, ctx);
+    case 'encrypt_deterministic':
+      return compileEncryptDeterministic(valid, field, ctx);
   }
 }
 

@@ -14,6 +14,8 @@ export const transformTypes = Object.freeze([
   'round',
   'pseudonym_fake',
   'scan_and_apply',
+  'encrypt',
+  'encrypt_deterministic',
 ] as const);
 
 /** The name of a transform (`transform: mask_email` or `{ type: mask_partial, … }`). */
@@ -24,4 +26,9 @@ export type ParameterlessTransformType =
   'keep' | 'drop' | 'nullify' | 'redact' | 'mask_email' | 'mask_charclass' | 'round' | 'scan_and_apply';
 
 /** Transforms that take an HMAC key of the key ring (`key:`): the run fetches those keys once. */
-export const KEYED_TRANSFORMS: ReadonlySet<string> = new Set(['hash_keyed', 'pseudonym_fake']);
+export const KEYED_TRANSFORMS: ReadonlySet<string> = new Set([
+  'hash_keyed',
+  'pseudonym_fake',
+  'encrypt',
+  'encrypt_deterministic',
+]);

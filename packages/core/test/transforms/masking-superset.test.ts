@@ -97,3 +97,44 @@ test('scan_and_apply masks the personal data inside free text and keeps the rest
   assert.ok(String(label.apply(long)).endsWith('[EMAIL]'));
   expectWaybillError(() => label.apply(true), 'ERR_WAYBILL_TRANSFORM_FAILED');
 });
+
+test('encrypt: AES-256-GCM with a random IV, reversible with the key, tamper-evident', async () => {
+  const { decryptValue } = await import('../../src/transforms/encrypt-transform.js');
+  const e = t({ type: 'encrypt', key: 'k' });
+  const a = String(e.apply('123-45-6789'));
+  const b = String(e.apply('123-45-6789'));
+  assert.match(a, /^wbe1:[A-Za-z0-9_-]+$/);
+  assert.notEqual(a, b, 'a random IV: equal values encrypt differently');
+  const secret = new Uint8Array(32).fill(1);
+  assert.equal(decryptValue(a, secret), '123-45-6789');
+  assert.equal(decryptValue(String(e.apply('Émile 🙂')), secret), 'Émile 🙂');
+  assert.equal(decryptValue(String(e.apply(42.5)), secret), '42.5');
+  assert.equal(decryptValue(String(e.apply('')), secret), '');
+  assert.equal(e.apply(null), null);
+  // Any flipped character of the ciphertext, or another key, is refused.
+  const body = a.slice(5);
+  const flipped = `wbe1:${body.slice(0, 10)}${body[10] === 'A' ? 'B' : 'A'}${body.slice(11)}`;
+  expectWaybillError(() => decryptValue(flipped, secret), 'ERR_WAYBILL_INVALID_INPUT');
+  expectWaybillError(() => decryptValue(a, new Uint8Array(32).fill(2)), 'ERR_WAYBILL_INVALID_INPUT');
+  expectWaybillError(() => decryptValue('plain text', secret), 'ERR_WAYBILL_INVALID_INPUT');
+  assert.deepEqual(e.recorded, {
+    type: 'encrypt',
+    key: 'k',
+    keyId: 'k-1',
+    algorithm: 'AES-256-GCM',
+    format: 'wbe1',
+  });
+  expectWaybillError(() => e.apply(true), 'ERR_WAYBILL_TRANSFORM_FAILED');
+});
+
+test('encrypt_deterministic: equal values give equal text under one key (joinable), a known answer', async () => {
+  const { decryptValue } = await import('../../src/transforms/encrypt-transform.js');
+  const d = t({ type: 'encrypt_deterministic', key: 'k' });
+  const a = String(d.apply('ada@example.org'));
+  assert.equal(d.apply('ada@example.org'), a);
+  assert.notEqual(d.apply('bob@example.org'), a);
+  assert.notEqual(t({ type: 'encrypt_deterministic', key: 'other' }).apply('ada@example.org'), a);
+  assert.equal(decryptValue(a, new Uint8Array(32).fill(1)), 'ada@example.org');
+  // Pinned: a change of the construction would break joins with earlier exports.
+  assert.equal(d.apply('x'), 'wbd1:jDNb1xOER_H-sFbWZMJUTgmxGrbfrnaCFaBdkWY');
+});

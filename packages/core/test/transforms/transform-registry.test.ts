@@ -29,6 +29,8 @@ const examples: Record<TransformType, TransformSpecInput> = {
   round: 'round',
   pseudonym_fake: { type: 'pseudonym_fake', kind: 'name', key: 'k' },
   scan_and_apply: 'scan_and_apply',
+  encrypt: { type: 'encrypt', key: 'k' },
+  encrypt_deterministic: { type: 'encrypt_deterministic', key: 'k' },
 };
 
 void describe('transform registry', () => {

@@ -1,0 +1,146 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { WaybillError, wrapError } from '@waybill/verify';
+import { z } from 'zod';
+import type { CellValue } from '../ports/source.js';
+import type { CompiledTransform } from './compiled-transform.js';
+import type { TransformContext } from './transform-context.js';
+import { cellTypeName, transformFailed } from './transform-errors.js';
+
+/**
+ * `encrypt` and `encrypt_deterministic`: reversible encryption of a value with AES-256-GCM under a key
+ * derived (HKDF-SHA-256, one label per use) from a named key of the key ring; the waybill records the
+ * key's name and id, never the key. The output is text: a version prefix and base64url of
+ * IV ‖ ciphertext ‖ tag.
+ *
+ * - `encrypt` (`wbe1:`): a random 96-bit IV per value: equal values encrypt differently.
+ * - `encrypt_deterministic` (`wbd1:`): a synthetic IV, HMAC-SHA-256 of the value under a second derived
+ *   key (the SIV construction, with GCM): equal values under the same key always give the same text, so
+ *   encrypted columns still join across exports, and nothing else is revealed but equality.
+ *
+ * Numbers are encrypted in their decimal form; `null` stays `null`; booleans are an error. Decrypting is
+ * a separate operation (`decryptValue`) for holders of the key.
+ */
+export const encryptSpecSchema = z.strictObject({
+  type: z.literal('encrypt'),
+  key: z.string().min(1, { error: 'must name a key of the key ring' }),
+});
+export const encryptDeterministicSpecSchema = z.strictObject({
+  type: z.literal('encrypt_deterministic'),
+  key: z.string().min(1, { error: 'must name a key of the key ring' }),
+});
+export type EncryptSpec = z.output<typeof encryptSpecSchema>;
+export type EncryptDeterministicSpec = z.output<typeof encryptDeterministicSpecSchema>;
+
+const derive = (secret: Uint8Array, label: string): Buffer =>
+  Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `waybill/${label}/v1`, 32));
+const AAD = Buffer.from('waybill-encrypted-value-v1');
+
+function seal(key: Buffer, iv: Buffer, plain: string): string {
+  const c = createCipheriv('aes-256-gcm', key, iv);
+  c.setAAD(AAD);
+  const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+  return Buffer.concat([iv, body, c.getAuthTag()]).toString('base64url');
+}
+
+function keyFor(
+  ctx: TransformContext,
+  name: string,
+  type: string,
+  field: string,
+): { keyId: string; secret: Uint8Array } {
+  try {
+    return ctx.hmacKey(name);
+  } catch (err) {
+    if (err instanceof WaybillError) throw err;
+    throw wrapError(
+      err,
+      'ERR_WAYBILL_SECRET_UNAVAILABLE',
+      `${type} on field "${field}": key "${name}" is unavailable`,
+    );
+  }
+}
+
+function text(type: string, field: string, value: CellValue): string | null {
+  if (value === null) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  throw transformFailed(type, field, `expected a string or a number, got a ${cellTypeName(value)}`);
+}
+
+export function compileEncrypt(spec: EncryptSpec, field: string, ctx: TransformContext): CompiledTransform {
+  const k = keyFor(ctx, spec.key, 'encrypt', field);
+  const key = derive(k.secret, 'encrypt');
+  return {
+    type: 'encrypt',
+    field,
+    drops: false,
+    masking: true,
+    recorded: Object.freeze({
+      type: 'encrypt',
+      key: spec.key,
+      keyId: k.keyId,
+      algorithm: 'AES-256-GCM',
+      format: 'wbe1',
+    }),
+    apply(value: CellValue): CellValue {
+      const plain = text('encrypt', field, value);
+      return plain === null ? null : `wbe1:${seal(key, randomBytes(12), plain)}`;
+    },
+  };
+}
+
+export function compileEncryptDeterministic(
+  spec: EncryptDeterministicSpec,
+  field: string,
+  ctx: TransformContext,
+): CompiledTransform {
+  const k = keyFor(ctx, spec.key, 'encrypt_deterministic', field);
+  const key = derive(k.secret, 'encrypt-deterministic');
+  const ivKey = derive(k.secret, 'encrypt-deterministic-iv');
+  return {
+    type: 'encrypt_deterministic',
+    field,
+    drops: false,
+    masking: true,
+    recorded: Object.freeze({
+      type: 'encrypt_deterministic',
+      key: spec.key,
+      keyId: k.keyId,
+      algorithm: 'AES-256-GCM with a synthetic IV (HMAC-SHA-256)',
+      format: 'wbd1',
+    }),
+    apply(value: CellValue): CellValue {
+      const plain = text('encrypt_deterministic', field, value);
+      if (plain === null) return null;
+      const iv = createHmac('sha256', ivKey).update(plain, 'utf8').digest().subarray(0, 12);
+      return `wbd1:${seal(key, iv, plain)}`;
+    },
+  };
+}
+
+/**
+ * Decrypts a value written by `encrypt` or `encrypt_deterministic` with the key ring's secret of the key
+ * it names. Throws `ERR_WAYBILL_INVALID_INPUT` for text that is not such a value or does not open under
+ * that key (tampered with, or another key).
+ */
+export function decryptValue(value: string, secret: Uint8Array): string {
+  const m = /^(wbe1|wbd1):([A-Za-z0-9_-]+)$/.exec(value);
+  const raw = m ? Buffer.from(m[2]!, 'base64url') : Buffer.alloc(0);
+  if (!m || raw.length < 28)
+    throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'not a value encrypted by Waybill');
+  const key = derive(secret, m[1] === 'wbe1' ? 'encrypt' : 'encrypt-deterministic');
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    d.setAAD(AAD);
+    d.setAuthTag(raw.subarray(raw.length - 16));
+    return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]).toString('utf8');
+  } catch (err) {
+    throw new WaybillError(
+      'ERR_WAYBILL_INVALID_INPUT',
+      'the value does not open under this key (tampered with, or another key)',
+      {
+        cause: err,
+      },
+    );
+  }
+}
