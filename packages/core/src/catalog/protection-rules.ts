@@ -19,6 +19,7 @@ export const TRANSFORM_PROTECTION: Readonly<Record<string, ProtectionLevel>> = {
   date_truncate: 'masked',
   bucket: 'masked',
   round: 'masked',
+  date_shift: 'masked',
   scan_and_apply: 'masked',
   hash_keyed: 'pseudonymized',
   pseudonym_fake: 'pseudonymized',

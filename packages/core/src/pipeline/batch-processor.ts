@@ -118,7 +118,8 @@ export class BatchProcessor {
       for (let i = 0; i < emitted.length; i++) {
         const f = emitted[i]!;
         let v: CellValue = f.compute ? f.compute.evaluate(obj!) : (row[f.sourceIndex] ?? null);
-        if (f.transform) v = applyTransform(f, v, rowNumber);
+        if (f.transform)
+          v = applyTransform(f, v, rowNumber, f.subjectIndex >= 0 ? row[f.subjectIndex] : undefined);
         if (typed[i]) typeChecked++;
         if (v !== null && !checks[i]!(v)) {
           throw new WaybillError(
@@ -193,9 +194,9 @@ export class BatchProcessor {
   }
 }
 
-function applyTransform(f: PlannedField, v: CellValue, rowNumber: number): CellValue {
+function applyTransform(f: PlannedField, v: CellValue, rowNumber: number, subject?: CellValue): CellValue {
   try {
-    return f.transform!.apply(v);
+    return f.transform!.apply(v, subject);
   } catch (err) {
     if (err instanceof WaybillError) {
       throw new WaybillError(err.code, `${err.message} (source row ${rowNumber})`, { cause: err });

@@ -13,6 +13,8 @@ export interface PlannedField {
   readonly sourceType: string | null;
   readonly compute: CompiledExpression | null;
   readonly transform: CompiledTransform | null;
+  /** Index of the column a per-subject transform (date_shift) reads its subject from, or -1. */
+  readonly subjectIndex: number;
 }
 
 /**
@@ -89,7 +91,13 @@ export function compilePlan(
       });
       for (const r of compute.references) refs.add(r);
     }
-    return { name: f.name, field: f, sourceIndex, sourceType, compute, transform };
+    // A transform that works per subject (date_shift) reads the subject's column too.
+    const subjectIndex = transform?.needsSubject
+      ? indexOf(
+          need(transform.subjectColumn ?? definition.source.recordId, `${where}.transform.subject`).name,
+        )
+      : -1;
+    return { name: f.name, field: f, sourceIndex, sourceType, compute, transform, subjectIndex };
   });
   const expressionInputs = [...refs].map((name) => ({ name, index: indexOf(need(name, 'expression').name) }));
   return {

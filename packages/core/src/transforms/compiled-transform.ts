@@ -22,5 +22,9 @@ export interface CompiledTransform {
    * Transforms one value. Throws `ERR_WAYBILL_TRANSFORM_FAILED` on a value of the wrong type; the message
    * names the transform and the field, never the value.
    */
-  apply(value: CellValue): CellValue;
+  apply(value: CellValue, subject?: CellValue): CellValue;
+  /** Set when `apply` needs the row's subject (the record id, or `subjectColumn`) as its second argument. */
+  readonly needsSubject?: boolean;
+  /** The source column holding the subject, when not the record id. */
+  readonly subjectColumn?: string;
 }

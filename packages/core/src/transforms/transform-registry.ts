@@ -12,6 +12,7 @@ import { compileMaskPartial, maskPartialSpecSchema } from './mask-partial-transf
 import { compilePseudonymFake, pseudonymFakeSpecSchema } from './pseudonym-fake-transform.js';
 import { compileRound, roundSpecSchema } from './round-transform.js';
 import { compileScanAndApply, scanAndApplySpecSchema } from './scan-and-apply-transform.js';
+import { compileDateShift, dateShiftSpecSchema } from './date-shift-transform.js';
 import {
   compileEncrypt,
   compileEncryptDeterministic,
@@ -42,6 +43,7 @@ const specSchemas = {
   scan_and_apply: scanAndApplySpecSchema,
   encrypt: encryptSpecSchema,
   encrypt_deterministic: encryptDeterministicSpecSchema,
+  date_shift: dateShiftSpecSchema,
 } as const satisfies Record<TransformType, z.ZodType>;
 
 const transformObjectSchema = z.discriminatedUnion('type', [
@@ -61,6 +63,7 @@ const transformObjectSchema = z.discriminatedUnion('type', [
   scanAndApplySpecSchema,
   encryptSpecSchema,
   encryptDeterministicSpecSchema,
+  dateShiftSpecSchema,
 ]);
 
 /**
@@ -187,6 +190,8 @@ export function compileTransform(
       return compileEncrypt(valid, field, ctx);
     case 'encrypt_deterministic':
       return compileEncryptDeterministic(valid, field, ctx);
+    case 'date_shift':
+      return compileDateShift(valid, field, ctx);
   }
 }
 

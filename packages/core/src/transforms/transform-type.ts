@@ -16,6 +16,7 @@ export const transformTypes = Object.freeze([
   'scan_and_apply',
   'encrypt',
   'encrypt_deterministic',
+  'date_shift',
 ] as const);
 
 /** The name of a transform (`transform: mask_email` or `{ type: mask_partial, … }`). */
@@ -31,4 +32,5 @@ export const KEYED_TRANSFORMS: ReadonlySet<string> = new Set([
   'pseudonym_fake',
   'encrypt',
   'encrypt_deterministic',
+  'date_shift',
 ]);

@@ -138,3 +138,28 @@ test('encrypt_deterministic: equal values give equal text under one key (joinabl
   // Pinned: a change of the construction would break joins with earlier exports.
   assert.equal(d.apply('x'), 'wbd1:jDNb1xOER_H-sFbWZMJUTgmxGrbfrnaCFaBdkWY');
 });
+
+test('date_shift moves every date of a subject by the same days, within the range, per key', () => {
+  const s = t({ type: 'date_shift', days: 30, key: 'k' });
+  const admitted = String(s.apply('2024-05-17', 'patient-1'));
+  const discharged = String(s.apply('2024-05-27', 'patient-1'));
+  // The interval survives; the dates move.
+  assert.equal((Date.parse(discharged) - Date.parse(admitted)) / 86_400_000, 10);
+  const shift = (Date.parse(admitted) - Date.parse('2024-05-17')) / 86_400_000;
+  assert.ok(Math.abs(shift) <= 30, `${shift}`);
+  assert.equal(s.apply('2024-05-17', 'patient-1'), admitted, 'consistent per subject');
+  const shifts = new Set(Array.from({ length: 100 }, (_, i) => s.apply('2024-05-17', `p${i}`)));
+  assert.ok(shifts.size > 20, 'subjects move by different amounts');
+  // Timestamps stay timestamps (UTC), shifted by the same days as the subject's dates.
+  assert.equal(
+    (Date.parse(String(s.apply('2024-05-17T10:30:00Z', 'patient-1'))) - Date.parse('2024-05-17T10:30:00Z')) /
+      86_400_000,
+    shift,
+  );
+  assert.equal(s.apply(null, 'patient-1'), null);
+  expectWaybillError(() => s.apply('2024-05-17', null), 'ERR_WAYBILL_TRANSFORM_FAILED');
+  expectWaybillError(() => s.apply('not a date', 'p'), 'ERR_WAYBILL_TRANSFORM_FAILED');
+  expectWaybillError(() => s.apply(20240517, 'p'), 'ERR_WAYBILL_TRANSFORM_FAILED');
+  assert.deepEqual(s.recorded, { type: 'date_shift', days: 30, key: 'k', keyId: 'k-1' });
+  expectWaybillError(() => t({ type: 'date_shift', days: 0, key: 'k' }), 'ERR_WAYBILL_TRANSFORM_INVALID');
+});

@@ -31,6 +31,7 @@ const examples: Record<TransformType, TransformSpecInput> = {
   scan_and_apply: 'scan_and_apply',
   encrypt: { type: 'encrypt', key: 'k' },
   encrypt_deterministic: { type: 'encrypt_deterministic', key: 'k' },
+  date_shift: { type: 'date_shift', days: 30, key: 'k' },
 };
 
 void describe('transform registry', () => {
