@@ -156,6 +156,7 @@ test('date_shift moves every date of a subject by the same days, within the rang
       86_400_000,
     shift,
   );
+  // eslint-disable-next-line prefer-spread -- the transform's apply(value, subject), not Function.apply
   assert.equal(s.apply(null, 'patient-1'), null);
   expectWaybillError(() => s.apply('2024-05-17', null), 'ERR_WAYBILL_TRANSFORM_FAILED');
   expectWaybillError(() => s.apply('not a date', 'p'), 'ERR_WAYBILL_TRANSFORM_FAILED');
