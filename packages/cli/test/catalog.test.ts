@@ -463,3 +463,51 @@ retention: P7D
   }
   assert.ok(moved > 150);
 });
+
+test('k-anonymity over declared quasi-identifiers: too fine a combination blocks the export, a coarser one passes', async () => {
+  const def = (name: string, born: string, k: number) => `apiVersion: waybill/v1
+kind: ExportDefinition
+name: ${name}
+owner: team:research
+purposes: [research]
+source: { connection: demo-crm, table: customers }
+fields:
+  - { name: born, from: birth_date, transform: ${born} }
+  - { name: country, from: country }
+  - { name: value, from: lifetime_value, transform: { type: bucket, boundaries: [1000, 10000] } }
+privacy: { quasiIdentifiers: [born, country], k: ${k} }
+destination: { connection: demo-exports, path: '{name}/{runId}' }
+format: csv
+retention: P7D
+`;
+  const apply = async (name: string, text: string) => {
+    const file = join(t.dir, `${name}.yaml`);
+    await writeFile(file, text);
+    const r = await cli(['--home', t.home, 'def', 'apply', file]);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  // Birth dates to the day, by country: most people are alone in their class.
+  await apply('k-fine', def('k-fine', '{ type: date_truncate, unit: day }', 5));
+  const fine = await requestApproveRun(t.home, 'k-fine', 'research');
+  assert.equal(fine.code, 1);
+  assert.match(
+    fine.stderr,
+    /validation gate k-anonymity: \d+ records are in combinations of born, country shared by fewer than 5 records \(the smallest by 1\)/,
+  );
+  // Birth years, the country replaced: every class is large.
+  await apply(
+    'k-coarse',
+    def('k-coarse', '{ type: date_truncate, unit: year }', 2).replace(
+      'country, from: country }',
+      'country, from: country, transform: { type: replace, value: "world" } }',
+    ),
+  );
+  const coarse = await requestApproveRun(t.home, 'k-coarse', 'research');
+  assert.equal(coarse.code, 0, coarse.stderr);
+  // A quasi-identifier that is not an output field is a definition error, naming the path.
+  const bad = join(t.dir, 'k-bad.yaml');
+  await writeFile(bad, def('k-bad', 'drop', 2));
+  const refused = await cli(['--home', t.home, 'def', 'apply', bad]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /privacy\.quasiIdentifiers\[0\]: "born" is not an output field/);
+});

@@ -83,6 +83,13 @@ export const exportDefinitionSchema = z
       .strict(),
     format: z.enum(['csv', 'ndjson']).default('csv'),
     retention: isoDuration,
+    privacy: z
+      .object({
+        quasiIdentifiers: z.array(identifier).min(1, 'name at least one output field'),
+        k: z.number().int().min(2).max(1_000_000),
+      })
+      .strict()
+      .optional(),
     limits: z
       .object({
         maxRows: z.number().int().min(1).optional(),
@@ -117,6 +124,17 @@ export const exportDefinitionSchema = z
         });
       }
       seen.add(f.name);
+    });
+    d.privacy?.quasiIdentifiers.forEach((q, i) => {
+      const f = d.fields.find((x) => x.name === q);
+      const dropped = f?.transform?.type === 'drop';
+      if (!f || dropped) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['privacy', 'quasiIdentifiers', i],
+          message: `"${q}" is not an output field of this definition`,
+        });
+      }
     });
   });
 

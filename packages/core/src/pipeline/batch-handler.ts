@@ -48,6 +48,7 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
           written: r.written,
           typeChecked: r.typeChecked,
           piiScanned: r.piiScanned,
+          classes: r.classes,
         },
         transfer: [leafHashes.buffer, r.payload.buffer, r.records.buffer] as ArrayBuffer[],
       };

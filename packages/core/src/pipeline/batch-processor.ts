@@ -30,6 +30,8 @@ export interface BatchResult {
   readonly typeChecked: number;
   /** Text values the output PII scan read (none of them held personal data: one would fail the batch). */
   readonly piiScanned: number;
+  /** Records per combination of quasi-identifier values (empty without `privacy`). */
+  readonly classes: (readonly [string, number])[];
 }
 
 /** Stands for a record's output index in {@link BatchResult.records}; never appears in JSON text. */
@@ -60,6 +62,7 @@ export class BatchProcessor {
   private readonly leaf = Buffer.alloc(33);
 
   private readonly scanned: boolean[];
+  private readonly quasi: number[];
 
   constructor(
     private readonly plan: ExportPlan,
@@ -68,6 +71,8 @@ export class BatchProcessor {
   ) {
     this.emitted = plan.emitted;
     this.scanned = this.emitted.map((f) => piiScan.has(f.name));
+    const qi = plan.privacy?.quasiIdentifiers ?? [];
+    this.quasi = qi.map((q) => this.emitted.findIndex((f) => f.name === q)).filter((i) => i >= 0);
     this.encoder = new FlatRecordEncoder(this.emitted.map((f) => f.name));
     this.checks = this.emitted.map((f) => (f.field.type ? typeChecks[f.field.type]! : () => true));
     this.typed = this.emitted.map((f) => f.field.type !== undefined);
@@ -94,6 +99,8 @@ export class BatchProcessor {
     const final = filter === null;
     let typeChecked = 0;
     let piiScanned = 0;
+    const quasi = this.quasi;
+    const classes = new Map<string, number>();
     const typed = this.typed;
     const scanned = this.scanned;
     let pendingPayload = '';
@@ -147,6 +154,10 @@ export class BatchProcessor {
           `source row ${rowNumber} has no record id (column "${plan.columns[plan.recordIdIndex]}" is empty)`,
         );
       }
+      if (quasi.length > 0) {
+        const key = JSON.stringify(quasi.map((q) => values[q] ?? null));
+        classes.set(key, (classes.get(key) ?? 0) + 1);
+      }
       const canonical = encoder.encode(values);
       // One-shot hashing (crypto.hash) avoids a native object per record; hex and 'binary' strings avoid
       // a Buffer allocation per call.
@@ -190,6 +201,7 @@ export class BatchProcessor {
       written,
       typeChecked,
       piiScanned,
+      classes: [...classes],
     };
   }
 }

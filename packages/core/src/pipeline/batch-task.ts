@@ -35,5 +35,7 @@ export type BatchReply =
       readonly written: number;
       readonly typeChecked: number;
       readonly piiScanned: number;
+      /** Records per combination of quasi-identifier values (k-anonymity), when the definition declares them. */
+      readonly classes: readonly (readonly [string, number])[];
     }
   | { readonly seq: number; readonly ok: false; readonly code: string; readonly message: string };

@@ -34,6 +34,8 @@ export interface ExportPlan {
   readonly fields: readonly PlannedField[];
   /** Fields that reach the output, in declared order. */
   readonly emitted: readonly PlannedField[];
+  /** The k-anonymity check's quasi-identifiers (output field names) and k, when the definition asks. */
+  readonly privacy: ExportDefinition['privacy'] | undefined;
 }
 
 export function compilePlan(
@@ -108,5 +110,6 @@ export function compilePlan(
     expressionInputs,
     fields,
     emitted: fields.filter((f) => !f.transform?.drops),
+    privacy: definition.privacy,
   };
 }

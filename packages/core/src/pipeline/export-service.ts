@@ -122,6 +122,17 @@ export interface ExportResult {
 }
 
 const RECORDS_FILE = 'records.jsonl';
+/** The smallest equivalence class and the records in classes smaller than k (a loop: classes can be millions). */
+function kStats(classes: ReadonlyMap<string, number>, k: number): { smallest: number; recordsBelow: number } {
+  let smallest = classes.size === 0 ? 0 : Infinity;
+  let recordsBelow = 0;
+  for (const n of classes.values()) {
+    if (n < smallest) smallest = n;
+    if (n < k) recordsBelow += n;
+  }
+  return { smallest, recordsBelow };
+}
+
 /** Transforms whose output is text that must no longer hold personal data (the output PII scan reads it). */
 const SCANNED_TRANSFORMS: ReadonlySet<string> = new Set([
   'mask_partial',
@@ -562,6 +573,8 @@ export class ExportService {
     let recordLines = 0;
     let typeChecked = 0;
     let piiScanned = 0;
+    // k-anonymity: records per combination of quasi-identifier values, over the whole output.
+    const classes = new Map<string, number>();
     let read = 0;
     let filtered = 0;
     let written = 0;
@@ -574,6 +587,7 @@ export class ExportService {
       recordLines += countLines(r.records);
       typeChecked += r.typeChecked;
       piiScanned += r.piiScanned;
+      for (const [key, n] of r.classes) classes.set(key, (classes.get(key) ?? 0) + n);
       let recordBytes: Uint8Array = r.records;
       if (!r.recordsFinal) {
         const parts = Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength)
@@ -661,6 +675,14 @@ export class ExportService {
       piiScanFields: init.piiScan ?? [],
       retention: { export: definition.retention, shortest: shortestRetention },
       limits: definition.limits ?? {},
+      kAnonymity: definition.privacy
+        ? {
+            k: definition.privacy.k,
+            fields: [...definition.privacy.quasiIdentifiers],
+            classes: classes.size,
+            ...kStats(classes, definition.privacy.k),
+          }
+        : null,
       instance: source.instance,
     };
   }

@@ -25,6 +25,14 @@ export interface Staged {
     readonly export: string;
     readonly shortest: { readonly field: string; readonly retention: string } | null;
   };
+  /** The k-anonymity check over the declared quasi-identifiers (`privacy:`), if the definition asks. */
+  readonly kAnonymity: {
+    readonly k: number;
+    readonly fields: readonly string[];
+    readonly classes: number;
+    readonly smallest: number;
+    readonly recordsBelow: number;
+  } | null;
   /** Limits of the definition (`limits:`), if any. */
   readonly limits: { readonly maxRows?: number | undefined; readonly maxBytes?: number | undefined };
 }
@@ -79,6 +87,16 @@ export function validate(s: Staged): ValidationGateResult[] {
         s.retention.shortest === null
           ? `export retention ${s.retention.export}; no field it reads has a catalogued retention`
           : `export retention ${s.retention.export}; the shortest retention of a field it reads is ${s.retention.shortest.retention} (${s.retention.shortest.field})`,
+    },
+    {
+      gate: 'k-anonymity',
+      passed: s.kAnonymity === null || s.kAnonymity.recordsBelow === 0,
+      detail:
+        s.kAnonymity === null
+          ? 'the definition declares no quasi-identifiers'
+          : s.kAnonymity.recordsBelow === 0
+            ? `every combination of ${s.kAnonymity.fields.join(', ')} is shared by at least ${s.kAnonymity.k} records (${s.kAnonymity.classes} combinations, the smallest of ${s.kAnonymity.smallest})`
+            : `${s.kAnonymity.recordsBelow} records are in combinations of ${s.kAnonymity.fields.join(', ')} shared by fewer than ${s.kAnonymity.k} records (the smallest by ${s.kAnonymity.smallest}); generalize those fields further (date_truncate, bucket, round) or raise the filter`,
     },
     {
       gate: 'volume-limits',
