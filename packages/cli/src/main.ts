@@ -13,6 +13,7 @@ import { registerServeCommand } from './commands/serve-command.js';
 import { registerLoginCommand } from './commands/login-command.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerNotifyCommands } from './commands/notify-commands.js';
+import { registerReversalCommands } from './commands/reversal-commands.js';
 
 /** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
 export const EXIT_OK = 0;
@@ -53,6 +54,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerLoginCommand(program, ctx);
   registerCatalogCommands(program, ctx);
   registerNotifyCommands(program, ctx);
+  registerReversalCommands(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     // A command group called without its subcommand is a usage error with one line, not a help dump.

@@ -97,6 +97,9 @@ export type {
   FieldClassification,
   CatalogVersionRecord,
   CatalogScanRecord,
+  ReversalKind,
+  ReversalRequestRecord,
+  TokenVaultRecord,
   PolicyProposalRecord,
   PolicyProposalDecision,
   ExportRequestKind,
@@ -141,12 +144,23 @@ export type {
   RunOptions,
 } from './governance/export-request-service.js';
 export { API_KEY_PATTERN, hashApiKey, generateApiKey } from './governance/api-key.js';
+export { ReversalService, reversalJson } from './governance/reversal-service.js';
+export type { NewReversal, ReversalView, RevealedItem, ReversalJson } from './governance/reversal-service.js';
 export { createServices } from './services.js';
 export type { ServiceDeps, Services } from './services.js';
 export { CatalogService, catalogVersion, sampleColumns } from './catalog/catalog-service.js';
 export type { TableScan } from './catalog/catalog-service.js';
 export { parseContract, toContract, ODCS_API_VERSION } from './catalog/odcs-contract.js';
 export type { ContractTable } from './catalog/odcs-contract.js';
+export {
+  checkProtection,
+  destinationTrust,
+  policyProtectionRules,
+  TABLE_PROTECTION_RULES,
+  TRUST_TIERS,
+  PROTECTION_LEVELS,
+} from './catalog/protection-rules.js';
+export type { ProtectionRules, ProtectionLevel, TrustTier } from './catalog/protection-rules.js';
 export { findPii, classifyNumber } from './detectors/text-scanner.js';
 export type { PiiSpan } from './detectors/text-scanner.js';
 export { classifyColumn, classifyValue, nameHint, maskShape } from './detectors/column-classifier.js';

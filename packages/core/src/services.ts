@@ -1,5 +1,6 @@
 import type { AuditLog } from './audit/audit-log.js';
 import { CatalogService } from './catalog/catalog-service.js';
+import { policyProtectionRules } from './catalog/protection-rules.js';
 import { ConnectionService } from './connections/connection-service.js';
 import { DefinitionService } from './definitions/definition-service.js';
 import { AccessGuard } from './governance/access-guard.js';
@@ -7,6 +8,7 @@ import { ExportRequestService } from './governance/export-request-service.js';
 import { GrantService } from './governance/grant-service.js';
 import { PolicyService } from './governance/policy-service.js';
 import { PrincipalService } from './governance/principal-service.js';
+import { ReversalService } from './governance/reversal-service.js';
 import type { KeyRing } from './keys/key-ring.js';
 import { ExportService } from './pipeline/export-service.js';
 import type { Clock } from './ports/clock.js';
@@ -43,6 +45,7 @@ export interface Services {
   readonly grants: GrantService;
   readonly requests: ExportRequestService;
   readonly catalog: CatalogService;
+  readonly reversals: ReversalService;
 }
 
 export function createServices(d: ServiceDeps): Services {
@@ -57,14 +60,17 @@ export function createServices(d: ServiceDeps): Services {
   };
   const policies = new PolicyService({ store: d.store, audit: d.audit, clock: d.clock });
   const guard = new AccessGuard({ policies, audit: d.audit });
+  const protectionRules = async (workspace: string) =>
+    policyProtectionRules(await policies.engine(workspace), workspace);
   const exports = new ExportService({
     ...common,
+    protectionRules,
     stagingRoot: d.stagingRoot,
     ...(d.notifiers ? { notifiers: d.notifiers } : {}),
   });
   const grants = new GrantService({ store: d.store, audit: d.audit, clock: d.clock, guard });
   return {
-    definitions: new DefinitionService(common),
+    definitions: new DefinitionService({ ...common, protectionRules }),
     exports,
     connections: new ConnectionService({ store: d.store, audit: d.audit }),
     policies,
@@ -80,6 +86,7 @@ export function createServices(d: ServiceDeps): Services {
       connections: d.connections,
       ...(d.env ? { env: d.env } : {}),
     }),
+    reversals: new ReversalService({ store: d.store, audit: d.audit, clock: d.clock, guard, keys: d.keys }),
     requests: new ExportRequestService({
       store: d.store,
       audit: d.audit,

@@ -194,6 +194,32 @@ export interface CatalogVersionsTable {
   applied_at: string;
 }
 
+export interface TokenVaultTable {
+  workspace: string;
+  token: string;
+  key_name: string;
+  key_id: string;
+  sealed: string;
+  run_id: string;
+  created_at: string;
+}
+
+export interface ReversalRequestsTable {
+  id: string;
+  workspace: string;
+  kind: string;
+  key_name: string | null;
+  items: string;
+  justification: string;
+  requester_id: string;
+  status: string;
+  requirements: string;
+  approvals: string;
+  policy_ids: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface CatalogScansTable {
   workspace: string;
   connection: string;
@@ -222,4 +248,6 @@ export interface Database {
   grants: GrantsTable;
   catalog_versions: CatalogVersionsTable;
   catalog_scans: CatalogScansTable;
+  token_vault: TokenVaultTable;
+  reversal_requests: ReversalRequestsTable;
 }

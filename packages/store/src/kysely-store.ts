@@ -15,6 +15,8 @@ import type {
   PolicySetRecord,
   CatalogVersionRecord,
   CatalogScanRecord,
+  ReversalRequestRecord,
+  TokenVaultRecord,
   PolicyProposalRecord,
   PolicyProposalDecision,
   ExportRequestRecord,
@@ -703,6 +705,122 @@ export class KyselyStore implements Store {
     return this.guard('updating a policy proposal', async () => {
       const res = await this.db
         .updateTable('policy_proposals')
+        .set({
+          status: patch.status,
+          approvals: JSON.stringify(patch.approvals),
+          updated_at: patch.updatedAt,
+        })
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .where('updated_at', '=', updatedAt)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    });
+  }
+
+  saveTokens(
+    workspace: string,
+    entries: readonly TokenVaultRecord[],
+    runId: string,
+    at: string,
+  ): Promise<void> {
+    return this.guard('saving token-vault entries', async () => {
+      // 7 values a row: well under SQLite's and PostgreSQL's bound-parameter limits.
+      for (let i = 0; i < entries.length; i += 500) {
+        await this.db
+          .insertInto('token_vault')
+          .values(
+            entries.slice(i, i + 500).map((e) => ({
+              workspace,
+              token: e.token,
+              key_name: e.keyName,
+              key_id: e.keyId,
+              sealed: e.sealed,
+              run_id: runId,
+              created_at: at,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['workspace', 'token']).doNothing())
+          .execute();
+      }
+    });
+  }
+
+  findTokens(workspace: string, tokens: readonly string[]): Promise<TokenVaultRecord[]> {
+    return this.guard('reading the token vault', async () => {
+      const out: TokenVaultRecord[] = [];
+      for (let i = 0; i < tokens.length; i += 500) {
+        const rows = await this.db
+          .selectFrom('token_vault')
+          .select(['token', 'key_name', 'key_id', 'sealed'])
+          .where('workspace', '=', workspace)
+          .where('token', 'in', tokens.slice(i, i + 500))
+          .execute();
+        for (const r of rows)
+          out.push({ token: r.token, keyName: r.key_name, keyId: r.key_id, sealed: r.sealed });
+      }
+      return out;
+    });
+  }
+
+  insertReversal(r: ReversalRequestRecord): Promise<void> {
+    return this.guard('saving a reversal request', async () => {
+      await this.db
+        .insertInto('reversal_requests')
+        .values({
+          id: r.id,
+          workspace: r.workspace,
+          kind: r.kind,
+          key_name: r.keyName,
+          items: JSON.stringify(r.items),
+          justification: r.justification,
+          requester_id: r.requesterId,
+          status: r.status,
+          requirements: JSON.stringify(r.requirements),
+          approvals: JSON.stringify(r.approvals),
+          policy_ids: JSON.stringify(r.policyIds),
+          created_at: r.createdAt,
+          updated_at: r.updatedAt,
+        })
+        .execute();
+    });
+  }
+
+  getReversal(workspace: string, id: string): Promise<ReversalRequestRecord | undefined> {
+    return this.guard('reading a reversal request', async () => {
+      const r = await this.db
+        .selectFrom('reversal_requests')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return r && toReversal(r);
+    });
+  }
+
+  listReversals(workspace: string): Promise<ReversalRequestRecord[]> {
+    return this.guard('listing reversal requests', async () => {
+      const rows = await this.db
+        .selectFrom('reversal_requests')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .orderBy('created_at', 'desc')
+        .orderBy('id', 'desc')
+        .limit(100)
+        .execute();
+      return rows.map(toReversal);
+    });
+  }
+
+  updateReversal(
+    workspace: string,
+    id: string,
+    updatedAt: string,
+    patch: Pick<ReversalRequestRecord, 'status' | 'approvals' | 'updatedAt'>,
+  ): Promise<boolean> {
+    return this.guard('updating a reversal request', async () => {
+      const res = await this.db
+        .updateTable('reversal_requests')
         .set({
           status: patch.status,
           approvals: JSON.stringify(patch.approvals),
@@ -1421,6 +1539,24 @@ function toPolicyProposal(r: Selectable<Database['policy_proposals']>): PolicyPr
     status: r.status as PolicyProposalRecord['status'],
     requirements: JSON.parse(r.requirements) as ApprovalRequirement[],
     approvals: JSON.parse(r.approvals) as PolicyProposalDecision[],
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toReversal(r: Selectable<Database['reversal_requests']>): ReversalRequestRecord {
+  return {
+    id: r.id,
+    workspace: r.workspace,
+    kind: r.kind as ReversalRequestRecord['kind'],
+    keyName: r.key_name,
+    items: JSON.parse(r.items) as string[],
+    justification: r.justification,
+    requesterId: r.requester_id,
+    status: r.status as ReversalRequestRecord['status'],
+    requirements: JSON.parse(r.requirements) as ApprovalRequirement[],
+    approvals: JSON.parse(r.approvals) as PolicyProposalDecision[],
+    policyIds: JSON.parse(r.policy_ids) as string[],
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -274,6 +274,44 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005-reversal': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The token vault: each token `tokenize` made, with its value sealed under the key ring.
+      await db.schema
+        .createTable('token_vault')
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('token', 'text', (c) => c.notNull())
+        .addColumn('key_name', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('token_vault_pk', ['workspace', 'token'])
+        .execute();
+      // Requests to give protected values back (detokenize, decrypt), with their approvals.
+      await db.schema
+        .createTable('reversal_requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('key_name', 'text')
+        .addColumn('items', 'text', (c) => c.notNull())
+        .addColumn('justification', 'text', (c) => c.notNull())
+        .addColumn('requester_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('requirements', 'text', (c) => c.notNull())
+        .addColumn('approvals', 'text', (c) => c.notNull())
+        .addColumn('policy_ids', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('reversal_requests_ws_idx')
+        .on('reversal_requests')
+        .columns(['workspace', 'created_at'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,6 +1,8 @@
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import { sensitivities } from '../definitions/export-definition-schema.js';
 import type { FieldClassification } from '../ports/store.js';
+import type { PolicyEngine } from '../policy/policy-engine.js';
+import { principalUid } from '../policy/policy-entities.js';
 
 /** How far a destination is trusted: inside the organization, a partner under contract, anyone. */
 export const TRUST_TIERS = ['internal', 'partner', 'public'] as const;
@@ -25,6 +27,7 @@ export const TRANSFORM_PROTECTION: Readonly<Record<string, ProtectionLevel>> = {
   pseudonym_fake: 'pseudonymized',
   encrypt: 'pseudonymized',
   encrypt_deterministic: 'pseudonymized',
+  tokenize: 'pseudonymized',
   drop: 'dropped',
   nullify: 'dropped',
   redact: 'dropped',
@@ -50,6 +53,86 @@ export const DEFAULT_PROTECTION_RULES: Readonly<
   restricted: { internal: 'masked', partner: 'pseudonymized', public: 'dropped' },
 };
 
+/** The field a rule is asked about: its effective sensitivity and PII kind. */
+export interface ReleasedField {
+  readonly name: string;
+  readonly sensitivity: Sensitivity;
+  readonly piiKind: string | null;
+}
+
+/** A set of protection rules: which rule a field breaks when it leaves for `tier` protected by `has`. */
+export interface ProtectionRules {
+  /** Null when the field may leave so; otherwise the protection it needs and the rule in words. */
+  check(
+    field: ReleasedField,
+    tier: TrustTier,
+    transform: string,
+  ): { needs: ProtectionLevel; rule: string } | null;
+}
+
+/** The built-in table ({@link DEFAULT_PROTECTION_RULES}): for policy sets that say nothing of `field.release`. */
+export const TABLE_PROTECTION_RULES: ProtectionRules = {
+  check(f, tier, transform) {
+    const has = TRANSFORM_PROTECTION[transform] ?? 'any';
+    const needs = DEFAULT_PROTECTION_RULES[f.sensitivity][tier];
+    return PROTECTION_LEVELS.indexOf(has) < PROTECTION_LEVELS.indexOf(needs)
+      ? { needs, rule: `${f.sensitivity} → ${tier} needs ${needs}` }
+      : null;
+  },
+};
+
+/**
+ * The protection rules of a Cedar policy set: each field is asked about as `field.release` (resource a
+ * `Waybill::Field` with its sensitivity and PII kind; context the destination's tier, the protection
+ * its transform achieves as 0–3, and the transform's name). A denial names the deciding policies, and
+ * their `@protection` says what would satisfy them. The rules are thus versioned, audited and approved
+ * with the policy set. A set with no `field.release` policy at all (written before the rules moved into
+ * the policy) gets the built-in table.
+ */
+export function policyProtectionRules(engine: PolicyEngine, workspace: string): ProtectionRules {
+  const speaks = [...engine.policySet.policies.values()].some((p) => p.text.includes('"field.release"'));
+  if (!speaks) return TABLE_PROTECTION_RULES;
+  const principal = principalUid('waybill:protection-rules');
+  const principalEntity = {
+    uid: principal,
+    attrs: { workspace, kind: 'system', name: 'protection-rules' },
+    parents: [],
+  };
+  return {
+    check(f, tier, transform) {
+      const has = TRANSFORM_PROTECTION[transform] ?? 'any';
+      const resource = { type: 'Waybill::Field', id: f.name };
+      const d = engine.decide({
+        principal,
+        action: 'field.release',
+        resource,
+        context: { tier, protection: PROTECTION_LEVELS.indexOf(has), transform },
+        entities: [
+          principalEntity,
+          {
+            uid: resource,
+            attrs: { workspace, name: f.name, sensitivity: f.sensitivity, piiKind: f.piiKind ?? '' },
+            parents: [],
+          },
+        ],
+      });
+      if (d.decision === 'allow') return null;
+      let needs: ProtectionLevel = 'any';
+      for (const id of d.policyIds) {
+        const p = engine.policy(id)?.protection ?? 'dropped';
+        if (PROTECTION_LEVELS.indexOf(p) > PROTECTION_LEVELS.indexOf(needs)) needs = p;
+      }
+      if (d.policyIds.length === 0) needs = 'dropped';
+      const rule = `${f.sensitivity} → ${tier} needs ${needs} (${
+        d.policyIds.length > 0
+          ? `policy ${d.policyIds.map((id) => `"${id}"`).join(', ')}`
+          : 'no policy permits field.release'
+      })`;
+      return { needs, rule };
+    },
+  };
+}
+
 /** One field that would leave less protected than the rules want. */
 export interface ProtectionViolation {
   readonly field: string;
@@ -74,6 +157,7 @@ export function checkProtection(
   catalog: Readonly<Record<string, FieldClassification>>,
   tier: TrustTier,
   references: (field: ExportDefinition['fields'][number]) => readonly string[],
+  rules: ProtectionRules = TABLE_PROTECTION_RULES,
 ): ProtectionViolation[] {
   const out: ProtectionViolation[] = [];
   for (const f of definition.fields) {
@@ -88,16 +172,16 @@ export function checkProtection(
     if (piiKind !== null && HIGH_RISK_KINDS.has(piiKind)) sensitivity = 'restricted';
     const type = typeof f.transform === 'string' ? f.transform : (f.transform?.type ?? 'keep');
     const has = TRANSFORM_PROTECTION[type] ?? 'any';
-    const needs = DEFAULT_PROTECTION_RULES[sensitivity][tier];
-    if (PROTECTION_LEVELS.indexOf(has) < PROTECTION_LEVELS.indexOf(needs)) {
+    const broken = rules.check({ name: f.name, sensitivity, piiKind }, tier, type);
+    if (broken) {
       out.push({
         field: f.name,
         sensitivity,
         piiKind,
         transform: type,
         has,
-        needs,
-        rule: `${sensitivity} → ${tier} needs ${needs}`,
+        needs: broken.needs,
+        rule: broken.rule,
       });
     }
   }

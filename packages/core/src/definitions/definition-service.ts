@@ -1,5 +1,5 @@
 import { WaybillError } from '@waybill/verify';
-import { checkProtection, destinationTrust } from '../catalog/protection-rules.js';
+import { checkProtection, destinationTrust, type ProtectionRules } from '../catalog/protection-rules.js';
 import { KEYED_TRANSFORMS } from '../transforms/transform-type.js';
 import { sampleColumns } from '../catalog/catalog-service.js';
 import { classifyColumn } from '../detectors/column-classifier.js';
@@ -33,6 +33,8 @@ export interface DefinitionServiceOptions {
   readonly audit: AuditLog;
   readonly workspace?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** The protection rules in force in a workspace (the policy set's `field.release`); the built-in table when absent. */
+  readonly protectionRules?: (workspace: string) => Promise<ProtectionRules>;
 }
 
 /** Applying, listing and comparing versions of export definitions. Versions are immutable. */
@@ -224,10 +226,16 @@ export class DefinitionService {
       const plan = compilePlan(d, columns, { hmacKey: (n) => hmac.get(n)! });
       await this.checkClassified(d, file, src.name, source, plan.columns);
       const catalog = await this.o.store.latestCatalog(this.workspace, src.name, d.source.table);
-      const violations = checkProtection(d, catalog?.fields ?? {}, destinationTrust(dst.config), (f) =>
-        f.from !== undefined
-          ? [f.from]
-          : [...(plan.fields.find((p) => p.name === f.name)?.compute?.references ?? [])],
+      const rules = await this.o.protectionRules?.(this.workspace);
+      const violations = checkProtection(
+        d,
+        catalog?.fields ?? {},
+        destinationTrust(dst.config),
+        (f) =>
+          f.from !== undefined
+            ? [f.from]
+            : [...(plan.fields.find((p) => p.name === f.name)?.compute?.references ?? [])],
+        rules,
       );
       if (violations.length > 0) {
         throw new WaybillError(

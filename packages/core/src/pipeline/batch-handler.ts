@@ -49,6 +49,7 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
           typeChecked: r.typeChecked,
           piiScanned: r.piiScanned,
           classes: r.classes,
+          vault: r.vault,
         },
         transfer: [leafHashes.buffer, r.payload.buffer, r.records.buffer] as ArrayBuffer[],
       };

@@ -6,6 +6,7 @@ import type { CellValue } from '../ports/source.js';
 import { ByteSink } from './byte-sink.js';
 import { csvLine } from './csv-encoder.js';
 import type { ExportPlan, PlannedField } from './export-plan.js';
+import type { TokenVaultEntry } from '../transforms/index.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
 
@@ -32,6 +33,8 @@ export interface BatchResult {
   readonly piiScanned: number;
   /** Records per combination of quasi-identifier values (empty without `privacy`). */
   readonly classes: (readonly [string, number])[];
+  /** Token-vault entries of the tokens `tokenize` made in this batch (each token once per worker). */
+  readonly vault: TokenVaultEntry[];
 }
 
 /** Stands for a record's output index in {@link BatchResult.records}; never appears in JSON text. */
@@ -191,6 +194,11 @@ export class BatchProcessor {
     }
     payload.write(pendingPayload);
     records.write(pendingRecords);
+    let vault: TokenVaultEntry[] = [];
+    for (const f of emitted) {
+      const drained = f.transform?.drainVault?.();
+      if (drained && drained.length > 0) vault = vault.length === 0 ? drained : vault.concat(drained);
+    }
     return {
       payload: payload.take(),
       records: records.take(),
@@ -202,6 +210,7 @@ export class BatchProcessor {
       typeChecked,
       piiScanned,
       classes: [...classes],
+      vault,
     };
   }
 }

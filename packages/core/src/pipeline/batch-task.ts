@@ -1,6 +1,7 @@
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import type { CellValue, RowCodec, SourceColumn } from '../ports/source.js';
 import type { ExportFormat } from './batch-processor.js';
+import type { TokenVaultEntry } from '../transforms/index.js';
 
 /** What a batch worker needs to compile the same plan as the main thread. Stays in memory only. */
 export interface WorkerInit {
@@ -37,5 +38,7 @@ export type BatchReply =
       readonly piiScanned: number;
       /** Records per combination of quasi-identifier values (k-anonymity), when the definition declares them. */
       readonly classes: readonly (readonly [string, number])[];
+      /** Token-vault entries made in this batch, for the main thread to store. */
+      readonly vault: readonly TokenVaultEntry[];
     }
   | { readonly seq: number; readonly ok: false; readonly code: string; readonly message: string };

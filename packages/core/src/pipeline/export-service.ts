@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { addIsoDuration } from '../time/iso-duration.js';
-import { checkProtection, destinationTrust } from '../catalog/protection-rules.js';
+import { checkProtection, destinationTrust, type ProtectionRules } from '../catalog/protection-rules.js';
 import { KEYED_TRANSFORMS } from '../transforms/transform-type.js';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -24,7 +24,7 @@ import type { ConnectionOpener } from '../ports/connection-opener.js';
 import type { Destination, DestinationWrite } from '../ports/destination.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { Source } from '../ports/source.js';
-import type { ConnectionRecord, RunRecord, Store } from '../ports/store.js';
+import type { ConnectionRecord, RunRecord, Store, TokenVaultRecord } from '../ports/store.js';
 import { RunTracker } from '../runs/run-tracker.js';
 import { resolveSecret } from '../secrets/connection-secret.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -71,6 +71,8 @@ export interface ExportServiceOptions {
   readonly workers?: number;
   /** Told when a validation gate stops a run, for the definition's owners; each notice is logged. */
   readonly notifiers?: readonly Notifier[];
+  /** The protection rules in force in a workspace (the policy set's `field.release`); the built-in table when absent. */
+  readonly protectionRules?: (workspace: string) => Promise<ProtectionRules>;
 }
 
 type BatchDone = Extract<BatchReply, { ok: true }>;
@@ -248,6 +250,7 @@ export class ExportService {
           f.from !== undefined
             ? [f.from]
             : [...(plan.fields.find((p) => p.name === f.name)?.compute?.references ?? [])],
+        await this.o.protectionRules?.(workspace),
       );
       if (violations.length > 0) {
         throw new WaybillError(
@@ -292,7 +295,18 @@ export class ExportService {
         if (shortestRetention === null || ms(r) < ms(shortestRetention.retention))
           shortestRetention = { field: column, retention: r };
       }
-      const staged = await this.stage(plan, init, source, staging, payloadName, req, shortestRetention);
+      const saveTokens = (entries: readonly TokenVaultRecord[]) =>
+        store.saveTokens(workspace, entries, runId, clock.now().toISOString());
+      const staged = await this.stage(
+        plan,
+        init,
+        source,
+        staging,
+        payloadName,
+        req,
+        shortestRetention,
+        saveTokens,
+      );
       await source.close();
       source = undefined;
       await tracker.move('staged', { counts: staged.counts });
@@ -551,6 +565,7 @@ export class ExportService {
     payloadName: string,
     req: ExportRequest,
     shortestRetention: { field: string; retention: string } | null,
+    saveTokens: (entries: readonly TokenVaultRecord[]) => Promise<void>,
   ): Promise<Staged> {
     const definition = init.definition;
     const payload = new HashingFileWriter(join(staging, payloadName));
@@ -588,6 +603,8 @@ export class ExportService {
       typeChecked += r.typeChecked;
       piiScanned += r.piiScanned;
       for (const [key, n] of r.classes) classes.set(key, (classes.get(key) ?? 0) + n);
+      // The vault holds each token before any output naming it can leave staging.
+      if (r.vault.length > 0) await saveTokens(r.vault);
       let recordBytes: Uint8Array = r.records;
       if (!r.recordsFinal) {
         const parts = Buffer.from(r.records.buffer, r.records.byteOffset, r.records.byteLength)

@@ -159,4 +159,67 @@ when {
 @id("requesters-and-admins-cancel")
 permit (principal, action == Waybill::Action::"export.cancel", resource)
 when { resource.requester == principal || principal in Waybill::Role::"admin" };
+
+// --- reversal: giving back the values behind tokens and encryption -----------------------------
+
+@id("members-request-reversals")
+permit (principal, action == Waybill::Action::"reversal.request", resource)
+when {
+  principal in Waybill::Role::"requester" ||
+  principal in Waybill::Role::"approver" ||
+  principal in Waybill::Role::"security" ||
+  principal in Waybill::Role::"admin"
+};
+
+@id("approved-reversals-run")
+permit (principal, action == Waybill::Action::"reversal.run", resource);
+
+@id("reversals-need-security")
+@approvals("security:1")
+forbid (principal, action == Waybill::Action::"reversal.run", resource)
+unless { context.approvals.security >= 1 };
+
+@id("security-approves-reversals")
+permit (principal in Waybill::Role::"security", action == Waybill::Action::"reversal.approve", resource);
+
+// --- protection rules: how protected each field must be to leave for a destination --------------
+//
+// Asked once per output field (resource: the field; context.tier: the destination's trust, internal,
+// partner or public; context.protection: what the field's transform achieves, 0 none, 1 masked,
+// 2 pseudonymized, 3 dropped). A field's sensitivity is the highest of the definition's and the
+// catalog's; a high-risk PII kind (national id, card number, IBAN, financial account, health) counts
+// as restricted. @protection names the weakest protection that satisfies the rule.
+
+@id("fields-may-leave")
+permit (principal, action == Waybill::Action::"field.release", resource);
+
+@id("internal-data-is-masked-for-the-public")
+@protection("masked")
+forbid (principal, action == Waybill::Action::"field.release", resource)
+when { resource.sensitivity == "internal" && context.tier == "public" && context.protection < 1 };
+
+@id("confidential-data-is-masked-for-partners")
+@protection("masked")
+forbid (principal, action == Waybill::Action::"field.release", resource)
+when { resource.sensitivity == "confidential" && context.tier == "partner" && context.protection < 1 };
+
+@id("confidential-data-is-pseudonymized-for-the-public")
+@protection("pseudonymized")
+forbid (principal, action == Waybill::Action::"field.release", resource)
+when { resource.sensitivity == "confidential" && context.tier == "public" && context.protection < 2 };
+
+@id("restricted-data-is-masked-internally")
+@protection("masked")
+forbid (principal, action == Waybill::Action::"field.release", resource)
+when { resource.sensitivity == "restricted" && context.tier == "internal" && context.protection < 1 };
+
+@id("restricted-data-is-pseudonymized-for-partners")
+@protection("pseudonymized")
+forbid (principal, action == Waybill::Action::"field.release", resource)
+when { resource.sensitivity == "restricted" && context.tier == "partner" && context.protection < 2 };
+
+@id("restricted-data-never-reaches-the-public")
+@protection("dropped")
+forbid (principal, action == Waybill::Action::"field.release", resource)
+when { resource.sensitivity == "restricted" && context.tier == "public" && context.protection < 3 };
 `;

@@ -11,6 +11,10 @@
  * - `context.approvals`: unexpired approvals for the definition version requested, counted per role
  *   the approvers hold (`total` counts people, each once).
  * - `context.grant`: the principal holds an unexpired, unrevoked grant for the definition.
+ * - `reversal.request|approve|run`: giving back the values behind tokens (`detokenize`) or encryption
+ *   (`decrypt`); `context.kind` says which, `context.count` how many values.
+ * - `field.release`: the protection rules, asked per output field (`Field.sensitivity`, `piiKind`) with
+ *   the destination's `context.tier` and the `context.protection` its transform achieves (0–3).
  * - `policy.apply`: whether a policy change takes effect now (its `context.approvals` count the
  *   approvals of the proposal so far); `policy.approve`: who may approve one.
  */
@@ -34,7 +38,25 @@ export const POLICY_SCHEMA = `namespace Waybill {
     purpose: String,
     kind: String,
   };
+  entity Field { workspace: String, name: String, sensitivity: String, piiKind: String };
   type Approvals = { total: Long, approver: Long, security: Long, admin: Long };
+
+  action "reversal.request" appliesTo {
+    principal: Principal,
+    resource: Workspace,
+    context: { kind: String, count: Long },
+  };
+  action "reversal.run" appliesTo {
+    principal: Principal,
+    resource: Workspace,
+    context: { kind: String, count: Long, approvals: Approvals },
+  };
+  action "reversal.approve" appliesTo { principal: Principal, resource: Workspace, context: {} };
+  action "field.release" appliesTo {
+    principal: Principal,
+    resource: Field,
+    context: { tier: String, protection: Long, transform: String },
+  };
 
   action "export.request", "exception.request", "investigation.request" appliesTo {
     principal: Principal,
@@ -87,6 +109,10 @@ export const POLICY_ACTIONS = [
   'principal.manage',
   'grant.manage',
   'investigation.list',
+  'reversal.request',
+  'reversal.approve',
+  'reversal.run',
+  'field.release',
 ] as const;
 
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];

@@ -16,6 +16,8 @@ export interface PolicyInfo {
   readonly approvals: readonly ApprovalRequirement[];
   /** `@exceptions("never")`: a denial by this policy cannot become an exception request. */
   readonly noExceptions: boolean;
+  /** From `@protection("masked" | "pseudonymized" | "dropped")` on a forbid of `field.release`. */
+  readonly protection?: 'masked' | 'pseudonymized' | 'dropped';
 }
 
 /** A parsed, schema-validated policy set. */
@@ -88,12 +90,25 @@ export async function compilePolicySet(text: string): Promise<CompiledPolicySet>
     if (exceptions !== undefined && exceptions !== 'never') {
       throw new WaybillError('ERR_WAYBILL_POLICY_INVALID', `policy "${id}": @exceptions only takes "never"`);
     }
+    const protection = annotations['protection'];
+    if (
+      protection !== undefined &&
+      (json.json.effect !== 'forbid' || !['masked', 'pseudonymized', 'dropped'].includes(protection))
+    ) {
+      throw new WaybillError(
+        'ERR_WAYBILL_POLICY_INVALID',
+        `policy "${id}": @protection goes on a forbid of field.release and takes "masked", "pseudonymized" or "dropped"`,
+      );
+    }
     policies.set(id, {
       id,
       effect: json.json.effect,
       text: policyText,
       approvals: approvalsText === undefined ? [] : parseApprovalsAnnotation(approvalsText, id),
       noExceptions: exceptions === 'never',
+      ...(protection !== undefined
+        ? { protection: protection as 'masked' | 'pseudonymized' | 'dropped' }
+        : {}),
     });
   }
   const staticPolicies = Object.fromEntries([...policies].map(([id, p]) => [id, p.text]));

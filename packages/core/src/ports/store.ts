@@ -145,6 +145,37 @@ export interface PolicyProposalRecord {
   readonly updatedAt: string;
 }
 
+/** One entry of the token vault: a token and its value, sealed under the key ring. */
+export interface TokenVaultRecord {
+  readonly token: string;
+  readonly keyName: string;
+  readonly keyId: string;
+  readonly sealed: string;
+}
+
+/** What a reversal gives back: tokens to their values (`detokenize`), or encrypted values (`decrypt`). */
+export type ReversalKind = 'detokenize' | 'decrypt';
+
+/** A request to give protected values back, approved like an export (separation of duties). */
+export interface ReversalRequestRecord {
+  readonly id: string;
+  readonly workspace: string;
+  readonly kind: ReversalKind;
+  /** `decrypt`: the key ring's key the values were encrypted under. */
+  readonly keyName: string | null;
+  /** The tokens or encrypted values to give back (not secret: they are what was exported). */
+  readonly items: readonly string[];
+  readonly justification: string;
+  readonly requesterId: string;
+  readonly status: 'pending_approval' | 'approved' | 'denied' | 'rejected' | 'revealed';
+  readonly requirements: readonly ApprovalRequirement[];
+  readonly approvals: readonly PolicyProposalDecision[];
+  /** The policies that decided the request. */
+  readonly policyIds: readonly string[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
 /** The classification of one field (column) of a source table. */
 export interface FieldClassification {
   readonly sensitivity: 'public' | 'internal' | 'confidential' | 'restricted';
@@ -392,6 +423,26 @@ export interface Store {
     id: string,
     updatedAt: string,
     patch: Pick<PolicyProposalRecord, 'status' | 'approvals' | 'updatedAt'>,
+  ): Promise<boolean>;
+
+  /** Stores token-vault entries made by run `runId`; a token already in the vault is kept as it is. */
+  saveTokens(
+    workspace: string,
+    entries: readonly TokenVaultRecord[],
+    runId: string,
+    at: string,
+  ): Promise<void>;
+  /** The vault entries of these tokens (those that exist). */
+  findTokens(workspace: string, tokens: readonly string[]): Promise<TokenVaultRecord[]>;
+  insertReversal(record: ReversalRequestRecord): Promise<void>;
+  getReversal(workspace: string, id: string): Promise<ReversalRequestRecord | undefined>;
+  listReversals(workspace: string): Promise<ReversalRequestRecord[]>;
+  /** Updates a reversal only if it was last updated at `updatedAt` (optimistic check); false otherwise. */
+  updateReversal(
+    workspace: string,
+    id: string,
+    updatedAt: string,
+    patch: Pick<ReversalRequestRecord, 'status' | 'approvals' | 'updatedAt'>,
   ): Promise<boolean>;
 
   insertCatalogVersion(record: CatalogVersionRecord): Promise<void>;

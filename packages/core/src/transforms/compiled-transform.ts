@@ -1,4 +1,5 @@
 import type { CellValue } from '../ports/source.js';
+import type { TokenVaultEntry } from './tokenize-transform.js';
 import type { TransformType } from './transform-type.js';
 
 /**
@@ -27,4 +28,6 @@ export interface CompiledTransform {
   readonly needsSubject?: boolean;
   /** The source column holding the subject, when not the record id. */
   readonly subjectColumn?: string;
+  /** `tokenize`: hands over (and forgets) the vault entries of the tokens made since the last call. */
+  drainVault?(): TokenVaultEntry[];
 }

@@ -16,3 +16,5 @@ export type { MaskEmailSpec } from './mask-email-transform.js';
 export type { HashKeyedSpec } from './hash-keyed-transform.js';
 export type { DateTruncateSpec } from './date-truncate-transform.js';
 export type { BucketSpec } from './bucket-transform.js';
+export { isToken, openVaultEntry } from './tokenize-transform.js';
+export type { TokenVaultEntry, TokenizeSpec } from './tokenize-transform.js';

@@ -19,6 +19,7 @@ import {
   encryptDeterministicSpecSchema,
   encryptSpecSchema,
 } from './encrypt-transform.js';
+import { compileTokenize, tokenizeSpecSchema } from './tokenize-transform.js';
 import { compileNullify, nullifySpecSchema } from './nullify-transform.js';
 import { compileRedact, redactSpecSchema } from './redact-transform.js';
 import { compileReplace, replaceSpecSchema } from './replace-transform.js';
@@ -44,6 +45,7 @@ const specSchemas = {
   encrypt: encryptSpecSchema,
   encrypt_deterministic: encryptDeterministicSpecSchema,
   date_shift: dateShiftSpecSchema,
+  tokenize: tokenizeSpecSchema,
 } as const satisfies Record<TransformType, z.ZodType>;
 
 const transformObjectSchema = z.discriminatedUnion('type', [
@@ -64,6 +66,7 @@ const transformObjectSchema = z.discriminatedUnion('type', [
   encryptSpecSchema,
   encryptDeterministicSpecSchema,
   dateShiftSpecSchema,
+  tokenizeSpecSchema,
 ]);
 
 /**
@@ -192,6 +195,8 @@ export function compileTransform(
       return compileEncryptDeterministic(valid, field, ctx);
     case 'date_shift':
       return compileDateShift(valid, field, ctx);
+    case 'tokenize':
+      return compileTokenize(valid, field, ctx);
   }
 }
 

@@ -17,6 +17,7 @@ export const transformTypes = Object.freeze([
   'encrypt',
   'encrypt_deterministic',
   'date_shift',
+  'tokenize',
 ] as const);
 
 /** The name of a transform (`transform: mask_email` or `{ type: mask_partial, … }`). */
@@ -33,4 +34,5 @@ export const KEYED_TRANSFORMS: ReadonlySet<string> = new Set([
   'encrypt',
   'encrypt_deterministic',
   'date_shift',
+  'tokenize',
 ]);

@@ -32,6 +32,7 @@ const examples: Record<TransformType, TransformSpecInput> = {
   encrypt: { type: 'encrypt', key: 'k' },
   encrypt_deterministic: { type: 'encrypt_deterministic', key: 'k' },
   date_shift: { type: 'date_shift', days: 30, key: 'k' },
+  tokenize: { type: 'tokenize', key: 'k' },
 };
 
 void describe('transform registry', () => {

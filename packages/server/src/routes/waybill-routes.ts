@@ -8,6 +8,7 @@ import {
   type Clock,
   type ExportResult,
   type PolicyChange,
+  reversalJson,
   type Services,
   type Store,
 } from '@waybill/core';
@@ -599,6 +600,94 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
       }),
     }),
     defineRoute({
+      method: 'POST',
+      url: '/v1/reversals',
+      operationId: 'requestReversal',
+      summary:
+        'Ask for protected values back: tokens to their values (detokenize) or encrypted values (decrypt); approved like an export',
+      tags: ['reversals'],
+      auth: 'bearer',
+      body: z.strictObject({
+        kind: z.enum(['detokenize', 'decrypt']),
+        items: z.array(z.string().min(1).max(6000)).min(1).max(1000),
+        key: z.string().min(1).max(200).optional(),
+        justification: z.string().min(1).max(2000),
+      }),
+      responses: {
+        201: { description: 'The request, with the approvals it needs.', schema: reversalSchema },
+      },
+      handler: async ({ principal, body }) => ({
+        status: 201,
+        body: reversalJson(await s.reversals.request(principal, body)),
+      }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/reversals',
+      operationId: 'listReversals',
+      summary: 'Reversal requests: all of them for those who approve them, one’s own for others',
+      tags: ['reversals'],
+      auth: 'bearer',
+      responses: {
+        200: { description: 'Newest first.', schema: z.object({ reversals: z.array(reversalSchema) }) },
+      },
+      handler: async ({ principal }) => ({
+        status: 200,
+        body: { reversals: (await s.reversals.list(principal)).map(reversalJson) },
+      }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/v1/reversals/:id',
+      operationId: 'getReversal',
+      summary: 'One reversal request (its requester, or someone who approves reversals)',
+      tags: ['reversals'],
+      auth: 'bearer',
+      params: idParam,
+      responses: { 200: { description: 'The request.', schema: reversalSchema } },
+      handler: async ({ principal, params }) => ({
+        status: 200,
+        body: reversalJson(await s.reversals.get(principal, params.id)),
+      }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/reversals/:id/approvals',
+      operationId: 'decideReversal',
+      summary: 'Approve or reject a reversal request (never one’s own; once per person)',
+      tags: ['reversals'],
+      auth: 'bearer',
+      params: idParam,
+      body: z.strictObject({ decision: z.enum(['approve', 'reject']), reason: z.string().min(1).max(2000) }),
+      responses: { 200: { description: 'The request after the decision.', schema: reversalSchema } },
+      handler: async ({ principal, params, body }) => ({
+        status: 200,
+        body: reversalJson(await s.reversals.decide(principal, params.id, body)),
+      }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/v1/reversals/:id/reveal',
+      operationId: 'revealReversal',
+      summary: 'The values, given back once to the requester of an approved reversal',
+      tags: ['reversals'],
+      auth: 'bearer',
+      params: idParam,
+      responses: {
+        200: {
+          description: 'Each item with its value (null when the vault has no such token).',
+          schema: z.object({
+            reversal: reversalSchema,
+            items: z.array(z.object({ item: z.string(), value: z.string().nullable() })),
+          }),
+        },
+      },
+      handler: async ({ principal, params }) => {
+        const r = await s.reversals.reveal(principal, params.id);
+        return { status: 200, body: { reversal: reversalJson(r.view), items: r.items } };
+      },
+    }),
+    defineRoute({
       method: 'GET',
       url: '/v1/audit',
       operationId: 'readAudit',
@@ -663,6 +752,25 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
     }),
   ];
 }
+
+const reversalSchema = z.object({
+  id: z.string(),
+  kind: z.enum(['detokenize', 'decrypt']),
+  key: z.string().nullable(),
+  count: z.number().int(),
+  items: z.array(z.string()),
+  justification: z.string(),
+  requester: z.string(),
+  status: z.enum(['pending_approval', 'approved', 'denied', 'rejected', 'revealed']),
+  requirements: z.array(z.object({ role: z.string(), count: z.number().int() })),
+  missing: z.array(z.string()),
+  approvals: z.array(
+    z.object({ approver: z.string(), decision: z.string(), reason: z.string(), at: z.string() }),
+  ),
+  policyIds: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
 
 const policyChangeSchema = z.object({
   status: z.enum(['applied', 'unchanged', 'pending_approval', 'rejected', 'superseded']),
