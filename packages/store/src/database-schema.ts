@@ -71,6 +71,8 @@ export interface PrincipalsTable {
   kind: string;
   roles: string;
   created_at: string;
+  /** JSON object of string attributes; '{}' by default. */
+  attributes: ColumnType<string, string | undefined, string>;
 }
 
 export interface ApiKeysTable {

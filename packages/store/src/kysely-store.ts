@@ -461,6 +461,7 @@ export class KyselyStore implements Store {
           kind: r.kind,
           roles: JSON.stringify(r.roles),
           created_at: r.createdAt,
+          attributes: JSON.stringify(r.attributes ?? {}),
         })
         .execute();
     });
@@ -530,6 +531,17 @@ export class KyselyStore implements Store {
       const res = await this.db
         .updateTable('principals')
         .set({ roles: JSON.stringify(roles) })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    });
+  }
+
+  updatePrincipalAttributes(id: string, attributes: Readonly<Record<string, string>>): Promise<boolean> {
+    return this.guard('updating a principal', async () => {
+      const res = await this.db
+        .updateTable('principals')
+        .set({ attributes: JSON.stringify(attributes) })
         .where('id', '=', id)
         .executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
@@ -1627,5 +1639,6 @@ function toPrincipal(r: Selectable<Database['principals']>): PrincipalRecord {
     kind: r.kind as 'user' | 'service',
     roles: JSON.parse(r.roles) as string[],
     createdAt: r.created_at,
+    attributes: JSON.parse(r.attributes) as Record<string, string>,
   };
 }

@@ -312,6 +312,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006-principal-attributes': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Attributes of a principal (`region: eu`) that policy row filters read as `requester.region`.
+      await db.schema
+        .alterTable('principals')
+        .addColumn('attributes', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

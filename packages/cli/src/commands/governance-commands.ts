@@ -14,6 +14,17 @@ import { globals, withHome, withHomeOrServer, type CommandContext } from './comm
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** `name=value` pairs → an object; a pair without `=` is a usage error. */
+function parseAttributes(pairs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf('=');
+    if (i <= 0) throw usage(`attributes are name=value, got "${p}"`);
+    out[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return out;
+}
+
 /** `--until TIME` or `--for DURATION` → an RFC 3339 time, or undefined when neither is given. */
 function expiry(o: { until?: string; for?: string }, now: Date): string | undefined {
   if (o.until !== undefined && o.for !== undefined) throw usage('give --until or --for, not both');
@@ -46,10 +57,16 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
     .option('--service', 'a service account rather than a person')
     .option('--key-until <time>', 'the API key expires at this RFC 3339 time')
     .option('--key-for <duration>', 'the API key expires after this ISO 8601 duration (e.g. P90D)')
+    .option(
+      '--attr <name=value>',
+      'an attribute policy row filters read (repeatable), e.g. region=eu',
+      collect,
+      [],
+    )
     .action(
       async (
         name: string,
-        o: { role: string[]; service?: boolean; keyUntil?: string; keyFor?: string },
+        o: { role: string[]; service?: boolean; keyUntil?: string; keyFor?: string; attr: string[] },
         cmd: Command,
       ) => {
         const until = expiry(
@@ -64,6 +81,7 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
           kind: o.service ? ('service' as const) : ('user' as const),
           roles: o.role,
           ...(until !== undefined ? { keyExpiresAt: until } : {}),
+          ...(o.attr.length > 0 ? { attributes: parseAttributes(o.attr) } : {}),
         };
         const out = await withHomeOrServer(ctx, cmd, {
           local: async (h) => {
@@ -93,6 +111,34 @@ export function registerGovernanceCommands(program: Command, ctx: CommandContext
         println(io, `API key ${out.apiKeyId} (shown once, store it now): ${out.apiKey}`);
       },
     );
+  user
+    .command('set-attr')
+    .description(
+      'set attributes of a principal (name=value) or remove them (--unset name); row filters in policy read them',
+    )
+    .argument('<name>')
+    .argument('[attributes...]', 'name=value pairs')
+    .option('--unset <attribute>', 'remove an attribute (repeatable)', collect, [])
+    .action(async (name: string, pairs: string[], o: { unset: string[] }, cmd: Command) => {
+      const changes: Record<string, string | null> = { ...parseAttributes(pairs) };
+      for (const k of o.unset) changes[k] = null;
+      if (Object.keys(changes).length === 0) throw usage('give name=value pairs or --unset NAME');
+      const out = await withHomeOrServer(ctx, cmd, {
+        local: async (h) => {
+          const p = await h.principals.setAttributes(h.principal, name, changes);
+          return { name: p.name, attributes: { ...(p.attributes ?? {}) } };
+        },
+        remote: (api) =>
+          api.call<{ name: string; attributes: Record<string, string> }>(
+            'PATCH',
+            `/v1/users/${encodeURIComponent(name)}/attributes`,
+            changes,
+          ),
+      });
+      if (globals(cmd).json) return printJson(io, out);
+      const attrs = Object.entries(out.attributes).map(([k, v]) => `${k}=${v}`);
+      println(io, `${out.name}: ${attrs.length > 0 ? attrs.join(', ') : 'no attributes'}`);
+    });
   user
     .command('list')
     .description('principals of this workspace')

@@ -29,6 +29,7 @@ import {
   principalUid,
 } from '../policy/policy-entities.js';
 import type { AccessGuard } from './access-guard.js';
+import { rowFiltersOf, type PolicyRowFilter } from '../policy/row-filters.js';
 import type { GrantService } from './grant-service.js';
 import { actorOf } from './principal-service.js';
 
@@ -441,6 +442,21 @@ export class ExportRequestService {
       }
       return this.o.guard.refuse(caller, `run export ${id}`, { export: id }, d);
     }
+    // Row filters of the policies that allowed it, bound to the requester's attributes (a filter on
+    // an attribute the requester lacks refuses the run: never unfiltered).
+    let rowFilters: PolicyRowFilter[];
+    try {
+      rowFilters = rowFiltersOf(engine, d, { name: caller.name, attributes: caller.attributes ?? {} });
+    } catch (err) {
+      await this.o.audit.appendNow({
+        type: 'access.denied',
+        actor: actorOf(caller),
+        workspace: caller.workspace,
+        subjects: { export: id },
+        details: { action: `run export ${id}`, policyIds: d.policyIds, reason: (err as Error).message },
+      });
+      throw err;
+    }
     const valid = approvals.filter(
       (a) =>
         a.decision === 'approve' &&
@@ -492,6 +508,7 @@ export class ExportRequestService {
               justification: req.justification,
               policyIds: d.policyIds,
               policySet: d.policySet,
+              rowFilters,
               approvals: valid.map((a) => ({
                 approver: names.get(a.approverId)!,
                 roles: [...a.roles],

@@ -40,6 +40,31 @@ export interface NewPrincipal {
   readonly roles: readonly string[];
   /** When the first API key expires (RFC 3339); never when omitted. */
   readonly keyExpiresAt?: string;
+  /** Attributes policy row filters read as `requester.<name>` (`{ region: 'eu' }`). */
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+const ATTRIBUTE_NAME = /^[a-z][a-z0-9_]{0,63}$/;
+
+/** Checks principal attributes: at most 20, names lowercase identifiers, values 1–200 characters. */
+export function checkAttributes(attributes: Readonly<Record<string, unknown>>): Record<string, string> {
+  const entries = Object.entries(attributes);
+  if (entries.length > 20) throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'attributes: at most 20');
+  for (const [k, v] of entries) {
+    if (!ATTRIBUTE_NAME.test(k)) {
+      throw new WaybillError(
+        'ERR_WAYBILL_INVALID_INPUT',
+        `attributes: ${JSON.stringify(k.slice(0, 70))} must be a lowercase identifier (letters, digits, _; starting with a letter)`,
+      );
+    }
+    if (typeof v !== 'string' || v.length === 0 || v.length > 200) {
+      throw new WaybillError(
+        'ERR_WAYBILL_INVALID_INPUT',
+        `attributes.${k}: must be text of 1–200 characters`,
+      );
+    }
+  }
+  return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : 1))) as Record<string, string>;
 }
 
 /** A principal with its first API key, shown this once. */
@@ -67,6 +92,7 @@ function checkNewPrincipal(p: NewPrincipal): void {
       );
     }
   }
+  if (p.attributes !== undefined) checkAttributes(p.attributes);
   if (p.keyExpiresAt !== undefined && Number.isNaN(Date.parse(p.keyExpiresAt))) {
     throw new WaybillError(
       'ERR_WAYBILL_INVALID_INPUT',
@@ -104,6 +130,37 @@ export class PrincipalService {
   }
 
   /**
+   * Sets (or, with `null`, removes) attributes of a principal of the caller's workspace (needs
+   * `principal.manage`); logged as `principal.attributes_changed`.
+   */
+  async setAttributes(
+    caller: Caller,
+    name: string,
+    changes: Readonly<Record<string, string | null>>,
+  ): Promise<PrincipalRecord> {
+    await this.o.guard.require(caller, 'principal.manage');
+    const p = await this.o.store.getPrincipalByName(caller.workspace, name);
+    if (!p) return this.o.guard.notFound(caller, 'principal', name);
+    const next: Record<string, string> = { ...(p.attributes ?? {}) };
+    for (const [k, v] of Object.entries(changes)) {
+      if (v === null) delete next[k];
+      else next[k] = v;
+    }
+    const attributes = checkAttributes(next);
+    await this.o.store.transaction(async (tx) => {
+      await tx.updatePrincipalAttributes(p.id, attributes);
+      await this.o.audit.append(tx, {
+        type: 'principal.attributes_changed',
+        actor: actorOf(caller),
+        workspace: caller.workspace,
+        subjects: { principal: p.id },
+        details: { name: p.name, from: { ...(p.attributes ?? {}) }, to: attributes },
+      });
+    });
+    return { ...p, attributes };
+  }
+
+  /**
    * Creates the first administrator of a workspace, without a caller (used by `waybill init`), inside
    * the caller's transaction.
    */
@@ -127,6 +184,7 @@ export class PrincipalService {
       kind: p.kind ?? 'user',
       roles: [...new Set(p.roles)],
       createdAt: now,
+      attributes: checkAttributes(p.attributes ?? {}),
     };
     await tx.insertPrincipal(principal);
     await this.o.audit.append(tx, {
@@ -138,6 +196,7 @@ export class PrincipalService {
         name: principal.name,
         kind: principal.kind,
         roles: principal.roles,
+        ...(Object.keys(principal.attributes!).length > 0 ? { attributes: principal.attributes } : {}),
         ...(bootstrap ? { bootstrap } : {}),
       },
     });

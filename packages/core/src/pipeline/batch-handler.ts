@@ -19,13 +19,18 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
   const keys = new Map<string, HmacKey>(
     init.hmacKeys.map((k) => [k.name, { keyId: k.keyId, secret: Buffer.from(k.secret) }]),
   );
-  const plan = compilePlan(init.definition, init.columns, {
-    hmacKey: (name) => {
-      const k = keys.get(name);
-      if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
-      return k;
+  const plan = compilePlan(
+    init.definition,
+    init.columns,
+    {
+      hmacKey: (name) => {
+        const k = keys.get(name);
+        if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
+        return k;
+      },
     },
-  });
+    init.rowFilters ?? [],
+  );
   const processor = new BatchProcessor(plan, init.format, new Set(init.piiScan ?? []));
   const decodeBlock: DecodeBlock | null = init.codec
     ? ((await import(init.codec.module)) as { decodeBlock: DecodeBlock }).decodeBlock

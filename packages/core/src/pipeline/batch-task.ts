@@ -2,6 +2,7 @@ import type { ExportDefinition } from '../definitions/export-definition-schema.j
 import type { CellValue, RowCodec, SourceColumn } from '../ports/source.js';
 import type { ExportFormat } from './batch-processor.js';
 import type { TokenVaultEntry } from '../transforms/index.js';
+import type { PolicyRowFilter } from '../policy/row-filters.js';
 
 /** What a batch worker needs to compile the same plan as the main thread. Stays in memory only. */
 export interface WorkerInit {
@@ -13,6 +14,8 @@ export interface WorkerInit {
   readonly codec: RowCodec | null;
   /** Output fields whose values the output PII scan checks (the validation gate `output-pii-scan`). */
   readonly piiScan?: readonly string[];
+  /** Row filters the policy put on this run. */
+  readonly rowFilters?: readonly PolicyRowFilter[];
 }
 
 /** One batch: decoded rows, or an encoded block of whole rows. */

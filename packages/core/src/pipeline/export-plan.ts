@@ -3,6 +3,22 @@ import type { ExportDefinition, OutputField } from '../definitions/export-defini
 import { compileExpression, type CompiledExpression } from '../expressions/index.js';
 import { compileTransform, type CompiledTransform, type TransformContext } from '../transforms/index.js';
 import type { SourceColumn } from '../ports/source.js';
+import type { PolicyRowFilter } from '../policy/row-filters.js';
+
+/** Several filters as one: a row is kept when every one keeps it (the definition's and the policy's). */
+function allOf(filters: readonly CompiledExpression<boolean>[]): CompiledExpression<boolean> {
+  const references = [...new Set(filters.flatMap((f) => f.references))];
+  return {
+    source: filters.map((f) => `(${f.source})`).join(' && '),
+    purpose: 'filter',
+    where: 'filter',
+    references,
+    evaluate(row) {
+      for (const f of filters) if (f.evaluate(row) !== true) return false;
+      return true;
+    },
+  };
+}
 
 /** How one output field is produced. */
 export interface PlannedField {
@@ -42,6 +58,7 @@ export function compilePlan(
   definition: ExportDefinition,
   sourceColumns: readonly SourceColumn[],
   ctx: TransformContext,
+  rowFilters: readonly PolicyRowFilter[] = [],
 ): ExportPlan {
   const byName = new Map(sourceColumns.map((c) => [c.name, c]));
   const available = sourceColumns.map((c) => c.name).join(', ');
@@ -69,9 +86,19 @@ export function compilePlan(
     ? indexOf(need(definition.source.updatedAt, 'source.updatedAt').name)
     : -1;
 
-  const filter = definition.filter
-    ? compileExpression(definition.filter, { variables, purpose: 'filter', where: 'filter' })
-    : null;
+  const filters = [
+    ...(definition.filter
+      ? [compileExpression(definition.filter, { variables, purpose: 'filter', where: 'filter' })]
+      : []),
+    ...rowFilters.map((r) =>
+      compileExpression(r.expression, {
+        variables,
+        purpose: 'filter',
+        where: `the row filter of policy "${r.policyId}"`,
+      }),
+    ),
+  ];
+  const filter = filters.length <= 1 ? (filters[0] ?? null) : allOf(filters);
   const refs = new Set<string>(filter?.references ?? []);
 
   const fields: PlannedField[] = definition.fields.map((f, i) => {

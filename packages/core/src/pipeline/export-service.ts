@@ -25,6 +25,7 @@ import type { Destination, DestinationWrite } from '../ports/destination.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { Source } from '../ports/source.js';
 import type { ConnectionRecord, RunRecord, Store, TokenVaultRecord } from '../ports/store.js';
+import type { PolicyRowFilter } from '../policy/row-filters.js';
 import { RunTracker } from '../runs/run-tracker.js';
 import { resolveSecret } from '../secrets/connection-secret.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -114,6 +115,8 @@ export interface RunAuthorization {
     readonly approvedAt: string;
     readonly expiresAt: string;
   }[];
+  /** Row filters of the policies that allowed the run (ANDed with the definition's filter). */
+  readonly rowFilters?: readonly PolicyRowFilter[];
 }
 
 export interface ExportResult {
@@ -232,13 +235,19 @@ export class ExportService {
         req.signal ? { signal: req.signal } : {},
       );
       const hmacKeys = await this.loadHmacKeys(definition);
-      const plan = compilePlan(definition, columns, {
-        hmacKey: (name) => {
-          const k = hmacKeys.get(name);
-          if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
-          return k;
+      const rowFilters = req.authorization?.rowFilters ?? [];
+      const plan = compilePlan(
+        definition,
+        columns,
+        {
+          hmacKey: (name) => {
+            const k = hmacKeys.get(name);
+            if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
+            return k;
+          },
         },
-      });
+        rowFilters,
+      );
       // The protection rules again, at run time: the destination's trust or the catalog may have changed
       // since the definition was applied.
       const catalog = await store.latestCatalog(workspace, sourceConn.name, definition.source.table);
@@ -285,6 +294,7 @@ export class ExportService {
         format: definition.format,
         hmacKeys: [...hmacKeys].map(([name, k]) => ({ name, keyId: k.keyId, secret: k.secret })),
         piiScan,
+        rowFilters,
       };
       // The export may not be kept longer than the shortest-lived field it reads (the catalog says).
       let shortestRetention: { field: string; retention: string } | null = null;

@@ -18,6 +18,8 @@ export interface PolicyInfo {
   readonly noExceptions: boolean;
   /** From `@protection("masked" | "pseudonymized" | "dropped")` on a forbid of `field.release`. */
   readonly protection?: 'masked' | 'pseudonymized' | 'dropped';
+  /** From `@rowFilter("CEL")` on a permit of `export.run`: only rows it keeps are exported. */
+  readonly rowFilter?: string;
 }
 
 /** A parsed, schema-validated policy set. */
@@ -100,12 +102,23 @@ export async function compilePolicySet(text: string): Promise<CompiledPolicySet>
         `policy "${id}": @protection goes on a forbid of field.release and takes "masked", "pseudonymized" or "dropped"`,
       );
     }
+    const rowFilter = annotations['rowFilter'];
+    if (
+      rowFilter !== undefined &&
+      (json.json.effect !== 'permit' || rowFilter.trim() === '' || rowFilter.length > 2000)
+    ) {
+      throw new WaybillError(
+        'ERR_WAYBILL_POLICY_INVALID',
+        `policy "${id}": @rowFilter goes on a permit of export.run and holds a CEL expression of 1–2000 characters`,
+      );
+    }
     policies.set(id, {
       id,
       effect: json.json.effect,
       text: policyText,
       approvals: approvalsText === undefined ? [] : parseApprovalsAnnotation(approvalsText, id),
       noExceptions: exceptions === 'never',
+      ...(rowFilter !== undefined ? { rowFilter } : {}),
       ...(protection !== undefined
         ? { protection: protection as 'masked' | 'pseudonymized' | 'dropped' }
         : {}),

@@ -87,6 +87,8 @@ export interface PrincipalRecord {
   readonly kind: 'user' | 'service';
   readonly roles: readonly string[];
   readonly createdAt: string;
+  /** Attributes policy row filters read as `requester.<name>` (`region: eu`). */
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 /** Who acts: a principal as services need it (what an access token or an API key establishes). */
@@ -403,6 +405,8 @@ export interface Store {
   getPrincipalByName(workspace: string, name: string): Promise<PrincipalRecord | undefined>;
   /** Replaces a principal's roles; false when there is no such principal. */
   updatePrincipalRoles(id: string, roles: readonly string[]): Promise<boolean>;
+  /** Replaces a principal's attributes; false when there is no such principal. */
+  updatePrincipalAttributes(id: string, attributes: Readonly<Record<string, string>>): Promise<boolean>;
   listApiKeys(principalId: string): Promise<ApiKeyRecord[]>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
   /** Marks an API key revoked; false when it does not exist or already is. */

@@ -132,6 +132,7 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
         roles: z.array(z.enum(ROLES)).min(1),
         kind: z.enum(['user', 'service']).optional(),
         keyExpiresAt: time.optional(),
+        attributes: z.record(z.string(), z.string()).optional(),
       }),
       responses: {
         201: {
@@ -151,6 +152,7 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
           roles: body.roles,
           ...(body.kind ? { kind: body.kind } : {}),
           ...(body.keyExpiresAt ? { keyExpiresAt: body.keyExpiresAt } : {}),
+          ...(body.attributes ? { attributes: body.attributes } : {}),
         });
         return {
           status: 201,
@@ -598,6 +600,27 @@ export function waybillRoutes(d: WaybillRoutesDeps): RouteDefinition[] {
         status: 200,
         body: policyChangeJson(await s.policies.decideProposal(principal, params.id, body)),
       }),
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/v1/users/:name/attributes',
+      operationId: 'setUserAttributes',
+      summary:
+        'Set (a text value) or remove (null) attributes of a principal, which policy row filters read as requester.<name> (admin)',
+      tags: ['principals'],
+      auth: 'bearer',
+      params: z.object({ name: z.string().min(1).max(200) }),
+      body: z.record(z.string(), z.string().nullable()),
+      responses: {
+        200: {
+          description: 'The principal’s attributes now.',
+          schema: z.object({ name: z.string(), attributes: z.record(z.string(), z.string()) }),
+        },
+      },
+      handler: async ({ principal, params, body }) => {
+        const p = await s.principals.setAttributes(principal, params.name, body);
+        return { status: 200, body: { name: p.name, attributes: { ...(p.attributes ?? {}) } } };
+      },
     }),
     defineRoute({
       method: 'POST',

@@ -1,0 +1,170 @@
+// Row-level controls on a real home over the demo CRM: row filters that the policy derives from the
+// requester's attributes, and k-anonymity that suppresses or generalizes instead of only blocking.
+// Attack tests are named after the attack.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DEFAULT_POLICY_SET } from '@waybill/core';
+import { cli, tempHome } from './cli-harness.js';
+
+let t: Awaited<ReturnType<typeof tempHome>>;
+let crm: string;
+const keys: Record<string, string> = {};
+
+const as = (who: string, args: string[]) =>
+  cli(['--home', t.home, ...args], who === 'admin' ? {} : { WAYBILL_API_KEY: keys[who]! });
+
+async function addUser(name: string, role: string, ...attrs: string[]): Promise<void> {
+  const u = await cli([
+    '--home',
+    t.home,
+    'user',
+    'add',
+    name,
+    '--role',
+    role,
+    ...attrs.flatMap((a) => ['--attr', a]),
+    '--json',
+  ]);
+  assert.equal(u.code, 0, u.stderr);
+  keys[name] = (JSON.parse(u.stdout) as { apiKey: string }).apiKey;
+}
+
+async function apply(name: string, body: string): Promise<void> {
+  const file = join(t.dir, `${name}.yaml`);
+  await writeFile(
+    file,
+    `apiVersion: waybill/v1
+kind: ExportDefinition
+name: ${name}
+owner: team:support
+purposes: [support]
+source: { connection: demo-crm, table: customers }
+destination: { connection: demo-exports, path: '{name}/{runId}' }
+format: ndjson
+retention: P7D
+${body}`,
+  );
+  const r = await cli(['--home', t.home, 'def', 'apply', file]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** Requests and runs `definition` as `who` (approved by policy at once: nothing confidential is read). */
+async function runAs(who: string, definition: string) {
+  const req = await as(who, ['export', 'request', definition, '--purpose', 'support', '--json']);
+  assert.equal(req.code, 0, req.stderr);
+  const v = JSON.parse(req.stdout) as { id: string; status: string };
+  assert.equal(v.status, 'approved', req.stdout);
+  return as(who, ['export', 'run', v.id, '--json']);
+}
+
+async function delivered(run: { stdout: string }, name: string): Promise<Record<string, unknown>[]> {
+  const dir = (JSON.parse(run.stdout) as { location: string }).location;
+  const text = (await readFile(join(dir, `${name}.ndjson`), 'utf8')).trim();
+  return text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function sql<T>(q: string): T[] {
+  const db = new Database(crm, { readonly: true });
+  try {
+    return db.prepare(q).all() as T[];
+  } finally {
+    db.close();
+  }
+}
+
+before(async () => {
+  t = await tempHome();
+  const r = await cli(['--home', t.home, 'demo', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  crm = (JSON.parse(r.stdout) as { sourceDatabase: string }).sourceDatabase;
+  const policy = join(t.dir, 'policy.cedar');
+  await writeFile(
+    policy,
+    `${DEFAULT_POLICY_SET}
+@id("requesters-see-their-countrys-rows")
+@rowFilter("country == requester.country")
+permit (principal in Waybill::Role::"requester", action == Waybill::Action::"export.run", resource)
+when { resource.requester == principal };
+`,
+  );
+  const applied = await cli(['--home', t.home, 'policy', 'apply', policy]);
+  assert.equal(applied.code, 0, applied.stderr);
+  await addUser('ursula', 'requester', 'country=US');
+  await addUser('carl', 'requester', 'country=CA');
+  await addUser('nadia', 'requester');
+  await apply('countries', `fields:\n  - { name: id, from: id }\n  - { name: country, from: country }\n`);
+});
+after(async () => t.cleanup());
+
+test('a row filter from policy: each requester gets only the rows of their own country', async () => {
+  for (const [who, country] of [
+    ['ursula', 'US'],
+    ['carl', 'CA'],
+  ] as const) {
+    const run = await runAs(who, 'countries');
+    assert.equal(run.code, 0, run.stderr);
+    const rows = await delivered(run, 'countries');
+    const expected = sql<{ id: number }>(`SELECT id FROM customers WHERE country = '${country}' ORDER BY id`);
+    assert.ok(expected.length > 10);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      expected.map((e) => e.id),
+    );
+    // The waybill records the filter as it was applied, and the policy that put it there.
+    const dir = (JSON.parse(run.stdout) as { location: string }).location;
+    const envelope = JSON.parse(
+      (await readFile(join(dir, 'waybill.intoto.jsonl'), 'utf8')).split('\n')[0]!,
+    ) as {
+      payload: string;
+    };
+    const predicate = (
+      JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as {
+        predicate: { filter: { expression: string }; policy: { policyIds: string[] } };
+      }
+    ).predicate;
+    assert.equal(predicate.filter.expression, `country == "${country}"`);
+    assert.ok(predicate.policy.policyIds.includes('requesters-see-their-countrys-rows'));
+  }
+});
+
+test('requester-without-the-attribute cannot run unfiltered: the run is refused and logged', async () => {
+  const req = await as('nadia', ['export', 'request', 'countries', '--purpose', 'support', '--json']);
+  const v = JSON.parse(req.stdout) as { id: string };
+  const run = await as('nadia', ['export', 'run', v.id]);
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stderr,
+    /ERR_WAYBILL_POLICY_DENIED: policy "requesters-see-their-countrys-rows" filters the rows by requester.country, and nadia has no attribute "country"; set it with `waybill user set-attr nadia country=…`/,
+  );
+  const log = await cli(['--home', t.home, 'audit', 'search', '--type', 'access.denied', '--json']);
+  assert.match(log.stdout, /requester.country/);
+  // Given the attribute, the same request runs, filtered.
+  const set = await cli(['--home', t.home, 'user', 'set-attr', 'nadia', 'country=CA']);
+  assert.equal(set.code, 0, set.stderr);
+  const again = await runAs('nadia', 'countries');
+  assert.equal(again.code, 0, again.stderr);
+  assert.ok((await delivered(again, 'countries')).every((r) => r.country === 'CA'));
+});
+
+test('attribute-value-injected-into-the-filter stays a string literal', async () => {
+  const set = await cli(['--home', t.home, 'user', 'set-attr', 'carl', 'country=CA" || true || "']);
+  assert.equal(set.code, 0, set.stderr);
+  const run = await runAs('carl', 'countries');
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(await delivered(run, 'countries'), [], 'no country has that name: no row, not every row');
+  assert.equal((await cli(['--home', t.home, 'user', 'set-attr', 'carl', 'country=CA'])).code, 0);
+});
+
+test('user set-attr validates names and needs principal.manage', async () => {
+  const bad = await cli(['--home', t.home, 'user', 'set-attr', 'carl', 'Country=CA']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /ERR_WAYBILL_INVALID_INPUT: attributes: "Country" must be a lowercase identifier/);
+  const self = await as('carl', ['user', 'set-attr', 'carl', 'country=US']);
+  assert.equal(self.code, 1);
+  assert.match(self.stderr, /ERR_WAYBILL_FORBIDDEN/);
+  const pair = await cli(['--home', t.home, 'user', 'set-attr', 'carl', 'country']);
+  assert.match(pair.stderr, /attributes are name=value/);
+});
