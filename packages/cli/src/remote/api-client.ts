@@ -68,7 +68,11 @@ export class ApiClient {
     return r;
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  async call<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     if (this.token === undefined) await this.login();
     return this.send<T>(method, path, body, true);
   }

@@ -87,6 +87,10 @@ export const exportDefinitionSchema = z
       .object({
         quasiIdentifiers: z.array(identifier).min(1, 'name at least one output field'),
         k: z.number().int().min(2).max(1_000_000),
+        /** What a too-small combination does: block the run (default), suppress its records, or generalize first. */
+        enforce: z.enum(['block', 'suppress', 'generalize']).optional(),
+        /** The share of records `suppress`/`generalize` may suppress (0–1; default 0.05). */
+        maxSuppressed: z.number().min(0).max(1).optional(),
       })
       .strict()
       .optional(),

@@ -31,7 +31,12 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
     },
     init.rowFilters ?? [],
   );
-  const processor = new BatchProcessor(plan, init.format, new Set(init.piiScan ?? []));
+  const processor = new BatchProcessor(
+    plan,
+    init.format,
+    new Set(init.piiScan ?? []),
+    new Set(init.suppress ?? []),
+  );
   const decodeBlock: DecodeBlock | null = init.codec
     ? ((await import(init.codec.module)) as { decodeBlock: DecodeBlock }).decodeBlock
     : null;
@@ -50,6 +55,7 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
           leafHashes,
           read: r.read,
           filtered: r.filtered,
+          suppressed: r.suppressed,
           written: r.written,
           typeChecked: r.typeChecked,
           piiScanned: r.piiScanned,

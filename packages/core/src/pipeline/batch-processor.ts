@@ -26,6 +26,8 @@ export interface BatchResult {
   readonly leafHashes: Buffer;
   readonly read: number;
   readonly filtered: number;
+  /** Rows not written because k-anonymity suppresses their combination. */
+  readonly suppressed: number;
   readonly written: number;
   /** Values checked against their field's declared type (nulls pass). */
   readonly typeChecked: number;
@@ -71,6 +73,7 @@ export class BatchProcessor {
     private readonly plan: ExportPlan,
     private readonly format: ExportFormat,
     piiScan: ReadonlySet<string> = new Set(),
+    private readonly suppress: ReadonlySet<string> = new Set(),
   ) {
     this.emitted = plan.emitted;
     this.scanned = this.emitted.map((f) => piiScan.has(f.name));
@@ -98,8 +101,10 @@ export class BatchProcessor {
     const values: CellValue[] = new Array<CellValue>(emitted.length);
     const payload = new ByteSink(rows.length * 64);
     const records = new ByteSink(rows.length * 120);
-    // Without a filter, row r of this batch is output record firstRowNumber - 1 + r.
-    const final = filter === null;
+    // Without a filter (or suppression), row r of this batch is output record firstRowNumber - 1 + r.
+    const suppress = this.suppress;
+    const final = filter === null && suppress.size === 0;
+    let suppressed = 0;
     let typeChecked = 0;
     let piiScanned = 0;
     const quasi = this.quasi;
@@ -125,12 +130,13 @@ export class BatchProcessor {
           continue;
         }
       }
+      let rowTypeChecked = 0;
       for (let i = 0; i < emitted.length; i++) {
         const f = emitted[i]!;
         let v: CellValue = f.compute ? f.compute.evaluate(obj!) : (row[f.sourceIndex] ?? null);
         if (f.transform)
           v = applyTransform(f, v, rowNumber, f.subjectIndex >= 0 ? row[f.subjectIndex] : undefined);
-        if (typed[i]) typeChecked++;
+        if (typed[i]) rowTypeChecked++;
         if (v !== null && !checks[i]!(v)) {
           throw new WaybillError(
             'ERR_WAYBILL_VALIDATION_FAILED',
@@ -159,8 +165,13 @@ export class BatchProcessor {
       }
       if (quasi.length > 0) {
         const key = JSON.stringify(quasi.map((q) => values[q] ?? null));
+        if (suppress.has(key)) {
+          suppressed++;
+          continue;
+        }
         classes.set(key, (classes.get(key) ?? 0) + 1);
       }
+      typeChecked += rowTypeChecked;
       const canonical = encoder.encode(values);
       // One-shot hashing (crypto.hash) avoids a native object per record; hex and 'binary' strings avoid
       // a Buffer allocation per call.
@@ -206,6 +217,7 @@ export class BatchProcessor {
       leafHashes: leafHashes.subarray(0, written * 32),
       read: rows.length,
       filtered,
+      suppressed,
       written,
       typeChecked,
       piiScanned,

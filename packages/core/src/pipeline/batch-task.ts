@@ -14,6 +14,8 @@ export interface WorkerInit {
   readonly codec: RowCodec | null;
   /** Output fields whose values the output PII scan checks (the validation gate `output-pii-scan`). */
   readonly piiScan?: readonly string[];
+  /** k-anonymity: the quasi-identifier combinations whose records are suppressed (not written). */
+  readonly suppress?: readonly string[];
   /** Row filters the policy put on this run. */
   readonly rowFilters?: readonly PolicyRowFilter[];
 }
@@ -36,6 +38,8 @@ export type BatchReply =
       readonly leafHashes: Uint8Array;
       readonly read: number;
       readonly filtered: number;
+      /** Rows not written because k-anonymity suppresses their combination. */
+      readonly suppressed: number;
       readonly written: number;
       readonly typeChecked: number;
       readonly piiScanned: number;

@@ -40,6 +40,7 @@ import { buildPredicate } from '../waybill/predicate-builder.js';
 import { BatchProcessor, INDEX_MARK } from './batch-processor.js';
 import type { BatchReply, WorkerInit } from './batch-task.js';
 import { compilePlan, type ExportPlan } from './export-plan.js';
+import { ClassCounter, MAX_GENERALIZATION_LEVEL, belowK, generalizeDefinition } from './k-anonymity.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
 import { renderPathTemplate } from './path-template.js';
 import { validate, type Staged } from './validation-gates.js';
@@ -236,18 +237,14 @@ export class ExportService {
       );
       const hmacKeys = await this.loadHmacKeys(definition);
       const rowFilters = req.authorization?.rowFilters ?? [];
-      const plan = compilePlan(
-        definition,
-        columns,
-        {
-          hmacKey: (name) => {
-            const k = hmacKeys.get(name);
-            if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
-            return k;
-          },
+      const transformContext = {
+        hmacKey: (name: string) => {
+          const k = hmacKeys.get(name);
+          if (!k) throw new WaybillError('ERR_WAYBILL_KEY_NOT_FOUND', `no HMAC key named "${name}"`);
+          return k;
         },
-        rowFilters,
-      );
+      };
+      let plan = compilePlan(definition, columns, transformContext, rowFilters);
       // The protection rules again, at run time: the destination's trust or the catalog may have changed
       // since the definition was applied.
       const catalog = await store.latestCatalog(workspace, sourceConn.name, definition.source.table);
@@ -267,6 +264,36 @@ export class ExportService {
           `destination "${destConn.name}" is trusted as ${destinationTrust(destConn.config)}; the protection rules refuse ` +
             violations.map((v) => `${v.field} (${v.sensitivity}, ${v.transform}; rule ${v.rule})`).join(', '),
         );
+      }
+
+      // k-anonymity that suppresses or generalizes: a counting pass over the source first.
+      let runDefinition = definition;
+      let suppress: string[] = [];
+      let generalized: string[] = [];
+      const enforce = definition.privacy?.enforce ?? 'block';
+      if (definition.privacy && enforce !== 'block') {
+        const k = definition.privacy.k;
+        const levels = enforce === 'generalize' ? MAX_GENERALIZATION_LEVEL : 0;
+        const candidates = Array.from({ length: levels + 1 }, (_x, l) => generalizeDefinition(definition, l));
+        const plans = candidates.map((c) => compilePlan(c.definition, columns, transformContext, rowFilters));
+        const counter = new ClassCounter(plans);
+        for await (const rows of source.read({
+          table: definition.source.table,
+          columns: plan.columns,
+          batchSize: req.batchSize ?? 2000,
+          ...(req.signal ? { signal: req.signal } : {}),
+        })) {
+          req.signal?.throwIfAborted();
+          counter.add(rows);
+        }
+        const allowed = Math.floor((definition.privacy.maxSuppressed ?? 0.05) * counter.total);
+        // The least generalization whose too-small combinations may be suppressed; none: the gate blocks.
+        let level = candidates.findIndex((_c, l) => belowK(counter.classes[l]!, k).records <= allowed);
+        if (level >= 0) suppress = belowK(counter.classes[level]!, k).keys;
+        else level = levels;
+        runDefinition = candidates[level]!.definition;
+        generalized = candidates[level]!.changes;
+        plan = plans[level]!;
       }
 
       // STAGE
@@ -289,7 +316,8 @@ export class ExportService {
         )
         .map((f) => f.name);
       const init = {
-        definition,
+        definition: runDefinition,
+        suppress,
         columns,
         format: definition.format,
         hmacKeys: [...hmacKeys].map(([name, k]) => ({ name, keyId: k.keyId, secret: k.secret })),
@@ -307,7 +335,7 @@ export class ExportService {
       }
       const saveTokens = (entries: readonly TokenVaultRecord[]) =>
         store.saveTokens(workspace, entries, runId, clock.now().toISOString());
-      const staged = await this.stage(
+      let staged = await this.stage(
         plan,
         init,
         source,
@@ -317,6 +345,9 @@ export class ExportService {
         shortestRetention,
         saveTokens,
       );
+      if (staged.kAnonymity) {
+        staged = { ...staged, kAnonymity: { ...staged.kAnonymity, enforce, generalized } };
+      }
       await source.close();
       source = undefined;
       await tracker.move('staged', { counts: staged.counts });
@@ -602,6 +633,7 @@ export class ExportService {
     const classes = new Map<string, number>();
     let read = 0;
     let filtered = 0;
+    let suppressed = 0;
     let written = 0;
     let seq = 0;
     let rowNumber = 1;
@@ -626,7 +658,9 @@ export class ExportService {
       }
       merkle.addAll(r.leafHashes);
       read += r.read;
-      filtered += r.filtered;
+      // Suppressed rows count as filtered out (by the privacy rule); the k-anonymity gate names them.
+      filtered += r.filtered + r.suppressed;
+      suppressed += r.suppressed;
       written += r.written;
       await payload.write(r.payload);
       await records.write(recordBytes);
@@ -707,6 +741,7 @@ export class ExportService {
             k: definition.privacy.k,
             fields: [...definition.privacy.quasiIdentifiers],
             classes: classes.size,
+            suppressed,
             ...kStats(classes, definition.privacy.k),
           }
         : null,

@@ -32,9 +32,33 @@ export interface Staged {
     readonly classes: number;
     readonly smallest: number;
     readonly recordsBelow: number;
+    /** Records not written because their combination was too small (`enforce: suppress | generalize`). */
+    readonly suppressed: number;
+    readonly enforce?: 'block' | 'suppress' | 'generalize';
+    /** How the quasi-identifiers were generalized beyond the definition (`enforce: generalize`). */
+    readonly generalized?: readonly string[];
   } | null;
   /** Limits of the definition (`limits:`), if any. */
   readonly limits: { readonly maxRows?: number | undefined; readonly maxBytes?: number | undefined };
+}
+
+function kAnonymityDetail(a: Staged['kAnonymity']): string {
+  if (a === null) return 'the definition declares no quasi-identifiers';
+  const how = [
+    ...(a.generalized && a.generalized.length > 0 ? [`generalized ${a.generalized.join('; ')}`] : []),
+    ...(a.suppressed > 0
+      ? [`suppressed ${a.suppressed} records in combinations shared by fewer than ${a.k}`]
+      : []),
+  ];
+  const done = how.length > 0 ? ` after it ${how.join(' and ')}` : '';
+  if (a.recordsBelow === 0) {
+    return `every combination of ${a.fields.join(', ')} is shared by at least ${a.k} records (${a.classes} combinations, the smallest of ${a.smallest})${done}`;
+  }
+  const advice =
+    a.enforce === 'generalize'
+      ? `even generalized as far as Waybill goes${done}; generalize those fields in the definition, raise maxSuppressed, or narrow the filter`
+      : `generalize those fields further (date_truncate, bucket, round), set privacy.enforce to suppress or generalize, or narrow the filter`;
+  return `${a.recordsBelow} records are in combinations of ${a.fields.join(', ')} shared by fewer than ${a.k} records (the smallest by ${a.smallest}); ${advice}`;
 }
 
 /** An ISO 8601 duration as milliseconds from a fixed start (calendar-aware, comparable). */
@@ -91,12 +115,7 @@ export function validate(s: Staged): ValidationGateResult[] {
     {
       gate: 'k-anonymity',
       passed: s.kAnonymity === null || s.kAnonymity.recordsBelow === 0,
-      detail:
-        s.kAnonymity === null
-          ? 'the definition declares no quasi-identifiers'
-          : s.kAnonymity.recordsBelow === 0
-            ? `every combination of ${s.kAnonymity.fields.join(', ')} is shared by at least ${s.kAnonymity.k} records (${s.kAnonymity.classes} combinations, the smallest of ${s.kAnonymity.smallest})`
-            : `${s.kAnonymity.recordsBelow} records are in combinations of ${s.kAnonymity.fields.join(', ')} shared by fewer than ${s.kAnonymity.k} records (the smallest by ${s.kAnonymity.smallest}); generalize those fields further (date_truncate, bucket, round) or raise the filter`,
+      detail: kAnonymityDetail(s.kAnonymity),
     },
     {
       gate: 'volume-limits',
