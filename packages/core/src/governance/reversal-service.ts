@@ -45,7 +45,7 @@ export interface RevealedItem {
 }
 
 const MAX_ITEMS = 1000;
-const ENCRYPTED = /^(wbe1|wbd1):[A-Za-z0-9_-]{38,5500}$/;
+const ENCRYPTED = /^(wbe1|wbs1):[A-Za-z0-9_-]{38,5500}$/;
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
@@ -78,7 +78,7 @@ export class ReversalService {
       if (kind === 'detokenize' ? !isToken(it) : !ENCRYPTED.test(it)) {
         throw new WaybillError(
           'ERR_WAYBILL_INVALID_INPUT',
-          `items[${i}]: not ${kind === 'detokenize' ? 'a token (tok_ and 32 hex digits)' : 'a value encrypted by Waybill (wbe1:… or wbd1:…)'}`,
+          `items[${i}]: not ${kind === 'detokenize' ? 'a token (tok_ and 32 hex digits)' : 'a value encrypted by Waybill (wbe1:… or wbs1:…)'}`,
         );
       }
     });

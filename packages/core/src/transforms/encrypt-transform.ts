@@ -1,10 +1,11 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { WaybillError, wrapError } from '@waybill/verify';
 import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import type { TransformContext } from './transform-context.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import { AesSiv } from './aes-siv.js';
 
 /**
  * `encrypt` and `encrypt_deterministic`: reversible encryption of a value with AES-256-GCM under a key
@@ -13,9 +14,9 @@ import { cellTypeName, transformFailed } from './transform-errors.js';
  * IV ‖ ciphertext ‖ tag.
  *
  * - `encrypt` (`wbe1:`): a random 96-bit IV per value: equal values encrypt differently.
- * - `encrypt_deterministic` (`wbd1:`): a synthetic IV, HMAC-SHA-256 of the value under a second derived
- *   key (the SIV construction, with GCM): equal values under the same key always give the same text, so
- *   encrypted columns still join across exports, and nothing else is revealed but equality.
+ * - `encrypt_deterministic` (`wbs1:`): AES-256-SIV (RFC 5297) under a 512-bit derived key, the output
+ *   V ‖ C: equal values under the same key always give the same text, so encrypted columns still join
+ *   across exports, and nothing else is revealed but equality.
  *
  * Numbers are encrypted in their decimal form; `null` stays `null`; booleans are an error. Decrypting is
  * a separate operation (`decryptValue`) for holders of the key.
@@ -31,8 +32,8 @@ export const encryptDeterministicSpecSchema = z.strictObject({
 export type EncryptSpec = z.output<typeof encryptSpecSchema>;
 export type EncryptDeterministicSpec = z.output<typeof encryptDeterministicSpecSchema>;
 
-const derive = (secret: Uint8Array, label: string): Buffer =>
-  Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `waybill/${label}/v1`, 32));
+const derive = (secret: Uint8Array, label: string, length = 32): Buffer =>
+  Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `waybill/${label}/v1`, length));
 const AAD = Buffer.from('waybill-encrypted-value-v1');
 
 function seal(key: Buffer, iv: Buffer, plain: string): string {
@@ -95,8 +96,7 @@ export function compileEncryptDeterministic(
   ctx: TransformContext,
 ): CompiledTransform {
   const k = keyFor(ctx, spec.key, 'encrypt_deterministic', field);
-  const key = derive(k.secret, 'encrypt-deterministic');
-  const ivKey = derive(k.secret, 'encrypt-deterministic-iv');
+  const siv = new AesSiv(derive(k.secret, 'encrypt-siv', 64));
   return {
     type: 'encrypt_deterministic',
     field,
@@ -106,14 +106,13 @@ export function compileEncryptDeterministic(
       type: 'encrypt_deterministic',
       key: spec.key,
       keyId: k.keyId,
-      algorithm: 'AES-256-GCM with a synthetic IV (HMAC-SHA-256)',
-      format: 'wbd1',
+      algorithm: 'AES-256-SIV (RFC 5297)',
+      format: 'wbs1',
     }),
     apply(value: CellValue): CellValue {
       const plain = text('encrypt_deterministic', field, value);
       if (plain === null) return null;
-      const iv = createHmac('sha256', ivKey).update(plain, 'utf8').digest().subarray(0, 12);
-      return `wbd1:${seal(key, iv, plain)}`;
+      return `wbs1:${siv.encrypt(Buffer.from(plain, 'utf8'), [AAD]).toString('base64url')}`;
     },
   };
 }
@@ -124,23 +123,27 @@ export function compileEncryptDeterministic(
  * that key (tampered with, or another key).
  */
 export function decryptValue(value: string, secret: Uint8Array): string {
-  const m = /^(wbe1|wbd1):([A-Za-z0-9_-]+)$/.exec(value);
+  const m = /^(wbe1|wbs1):([A-Za-z0-9_-]+)$/.exec(value);
   const raw = m ? Buffer.from(m[2]!, 'base64url') : Buffer.alloc(0);
-  if (!m || raw.length < 28)
+  if (!m || raw.length < (m[1] === 'wbe1' ? 28 : 16))
     throw new WaybillError('ERR_WAYBILL_INVALID_INPUT', 'not a value encrypted by Waybill');
-  const key = derive(secret, m[1] === 'wbe1' ? 'encrypt' : 'encrypt-deterministic');
+  const refused = (cause?: unknown) =>
+    new WaybillError(
+      'ERR_WAYBILL_INVALID_INPUT',
+      'the value does not open under this key (tampered with, or another key)',
+      cause === undefined ? {} : { cause },
+    );
+  if (m[1] === 'wbs1') {
+    const plain = new AesSiv(derive(secret, 'encrypt-siv', 64)).decrypt(raw, [AAD]);
+    if (plain === null) throw refused();
+    return plain.toString('utf8');
+  }
   try {
-    const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+    const d = createDecipheriv('aes-256-gcm', derive(secret, 'encrypt'), raw.subarray(0, 12));
     d.setAAD(AAD);
     d.setAuthTag(raw.subarray(raw.length - 16));
     return Buffer.concat([d.update(raw.subarray(12, raw.length - 16)), d.final()]).toString('utf8');
   } catch (err) {
-    throw new WaybillError(
-      'ERR_WAYBILL_INVALID_INPUT',
-      'the value does not open under this key (tampered with, or another key)',
-      {
-        cause: err,
-      },
-    );
+    throw refused(err);
   }
 }

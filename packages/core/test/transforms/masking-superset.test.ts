@@ -136,7 +136,14 @@ test('encrypt_deterministic: equal values give equal text under one key (joinabl
   assert.notEqual(t({ type: 'encrypt_deterministic', key: 'other' }).apply('ada@example.org'), a);
   assert.equal(decryptValue(a, new Uint8Array(32).fill(1)), 'ada@example.org');
   // Pinned: a change of the construction would break joins with earlier exports.
-  assert.equal(d.apply('x'), 'wbd1:jDNb1xOER_H-sFbWZMJUTgmxGrbfrnaCFaBdkWY');
+  assert.equal(d.apply('x'), 'wbs1:tM5ad6fmAVfSW_6WN6_y4qM');
+  assert.deepEqual(d.recorded, {
+    type: 'encrypt_deterministic',
+    key: 'k',
+    keyId: 'k-1',
+    algorithm: 'AES-256-SIV (RFC 5297)',
+    format: 'wbs1',
+  });
 });
 
 test('date_shift moves every date of a subject by the same days, within the range, per key', () => {
