@@ -277,3 +277,35 @@ test('k-anonymity with enforce: generalize — birth dates climb to the least co
   const total = groups.reduce((a, g) => a + g.n, 0);
   assert.ok(below > Math.floor(0.05 * total), `${below} of ${total}`);
 });
+
+test('output-schema: a required field that is empty fails the run naming field and row; nothing is delivered', async () => {
+  const empty = sql<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM customers WHERE country = 'US' AND notes IS NULL`,
+  );
+  assert.ok(empty[0]!.n > 0, 'the demo data has customers without notes');
+  await apply(
+    'required-email',
+    `fields:\n  - { name: id, from: id }\n  - { name: notes, from: notes, transform: scan_and_apply, required: true }\n`,
+  );
+  const run = await runAs('ursula', 'required-email');
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stderr,
+    /validation gate output-schema: output field "notes" is required, and it is empty at source row \d+; nothing was delivered/,
+  );
+  // Marked required where the data is complete, it passes and says so in the gate.
+  await apply('required-id', `fields:\n  - { name: id, from: id, required: true }\n`);
+  const ok = await runAs('ursula', 'required-id');
+  assert.equal(ok.code, 0, ok.stderr);
+  const dir = (JSON.parse(ok.stdout) as { location: string }).location;
+  const gate = predicateOf(await readFile(join(dir, 'waybill.intoto.jsonl'), 'utf8')).validation.find(
+    (g) => g.gate === 'output-schema',
+  )!;
+  assert.match(gate.detail, /required id: never empty/);
+  // The destination has the passing export's directory, and none for the failed one.
+  const { readdir } = await import('node:fs/promises');
+  const root = join(dir, '..', '..');
+  const names = await readdir(root);
+  assert.ok(names.includes('required-id'));
+  assert.ok(!names.includes('required-email'), names.join(', '));
+});

@@ -45,6 +45,8 @@ export const outputFieldSchema = z
     transform: transformSpecSchema.optional(),
     classification: z.enum(sensitivities).optional(),
     type: z.enum(fieldTypes).optional(),
+    /** Every output value must be present: a null fails the run (the `output-schema` gate). */
+    required: z.boolean().optional(),
     description: z.string().max(1000).optional(),
   })
   .strict()

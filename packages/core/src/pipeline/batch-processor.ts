@@ -63,6 +63,7 @@ export class BatchProcessor {
   private readonly emitted: readonly PlannedField[];
   private readonly checks: ((v: CellValue) => boolean)[];
   private readonly typed: boolean[];
+  private readonly required: boolean[];
   /** 0x00 ‖ digest: the RFC 9162 §2.1.1 leaf input, reused for every record. */
   private readonly leaf = Buffer.alloc(33);
 
@@ -82,6 +83,7 @@ export class BatchProcessor {
     this.encoder = new FlatRecordEncoder(this.emitted.map((f) => f.name));
     this.checks = this.emitted.map((f) => (f.field.type ? typeChecks[f.field.type]! : () => true));
     this.typed = this.emitted.map((f) => f.field.type !== undefined);
+    this.required = this.emitted.map((f) => f.field.required === true);
   }
 
   /** The payload's first bytes: the CSV header (RFC 4180 §2.3), nothing for NDJSON. */
@@ -110,6 +112,7 @@ export class BatchProcessor {
     const quasi = this.quasi;
     const classes = new Map<string, number>();
     const typed = this.typed;
+    const required = this.required;
     const scanned = this.scanned;
     let pendingPayload = '';
     let pendingRecords = '';
@@ -137,6 +140,12 @@ export class BatchProcessor {
         if (f.transform)
           v = applyTransform(f, v, rowNumber, f.subjectIndex >= 0 ? row[f.subjectIndex] : undefined);
         if (typed[i]) rowTypeChecked++;
+        if (v === null && required[i]) {
+          throw new WaybillError(
+            'ERR_WAYBILL_VALIDATION_FAILED',
+            `validation gate output-schema: output field "${f.name}" is required, and it is empty at source row ${rowNumber}; nothing was delivered`,
+          );
+        }
         if (v !== null && !checks[i]!(v)) {
           throw new WaybillError(
             'ERR_WAYBILL_VALIDATION_FAILED',

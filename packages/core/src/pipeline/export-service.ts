@@ -726,6 +726,7 @@ export class ExportService {
       recordLines,
       typeChecked,
       typedFields: plan.emitted.filter((f) => f.field.type !== undefined).length,
+      requiredFields: plan.emitted.filter((f) => f.field.required === true).map((f) => f.name),
       recordCount: written,
       merkleRoot: merkle.root().toString('hex'),
       merkleSize: merkle.size,

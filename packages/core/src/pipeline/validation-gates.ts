@@ -10,6 +10,8 @@ export interface Staged {
   readonly recordLines: number;
   readonly typeChecked: number;
   readonly typedFields: number;
+  /** Output fields marked `required` (an empty value in one fails its batch at once). */
+  readonly requiredFields?: readonly string[];
   readonly recordCount: number;
   readonly merkleRoot: string;
   readonly merkleSize: number;
@@ -89,9 +91,12 @@ export function validate(s: Staged): ValidationGateResult[] {
       gate: 'output-schema',
       passed: s.typeChecked === expectedChecks,
       detail:
-        s.typedFields === 0
+        (s.typedFields === 0
           ? 'no output field declares a type; every row carried exactly the declared output fields'
-          : `${s.typeChecked} of ${expectedChecks} values (${s.typedFields} typed field(s) × ${written} rows) checked against their declared types`,
+          : `${s.typeChecked} of ${expectedChecks} values (${s.typedFields} typed field(s) × ${written} rows) checked against their declared types`) +
+        (s.requiredFields && s.requiredFields.length > 0
+          ? `; required ${s.requiredFields.join(', ')}: never empty`
+          : ''),
     },
     {
       gate: 'output-pii-scan',
