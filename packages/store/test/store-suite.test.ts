@@ -236,6 +236,92 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
       assert.equal(await st.updatePrincipalRoles('p1', ['admin', 'security']), true);
       assert.deepEqual((await st.getPrincipal('p1'))?.roles, ['admin', 'security']);
       assert.equal(await st.updatePrincipalRoles('nobody', ['admin']), false);
+      // Attributes: none by default, replaced as a whole.
+      assert.deepEqual((await st.getPrincipal('p1'))?.attributes, {});
+      assert.equal(await st.updatePrincipalAttributes('p1', { region: 'eu', team: 'support' }), true);
+      assert.deepEqual((await st.getPrincipal('p1'))?.attributes, { region: 'eu', team: 'support' });
+      assert.equal(await st.updatePrincipalAttributes('nobody', {}), false);
+    });
+
+    test('the token vault keeps the first entry of a token; reversal requests update optimistically', async (t) => {
+      const st = s(t);
+      if (!st) return;
+      const entry = (token: string, sealed: string) => ({ token, keyName: 'k', keyId: 'hmac-1', sealed });
+      // More entries than one INSERT takes at once, with a duplicate across chunks.
+      const many = Array.from({ length: 1203 }, (_x, i) =>
+        entry(`tok_${String(i).padStart(32, '0')}`, `s${i}`),
+      );
+      await st.saveTokens('default', many, 'run-1', 'a');
+      await st.saveTokens('default', [entry(many[7]!.token, 'other'), entry('tok_new', 'n')], 'run-2', 'b');
+      const found = await st.findTokens('default', [
+        many[7]!.token,
+        'tok_new',
+        'tok_missing',
+        many[1202]!.token,
+      ]);
+      assert.deepEqual(
+        found.map((f) => [f.token, f.sealed]).sort(),
+        [
+          [many[7]!.token, 's7'],
+          [many[1202]!.token, 's1202'],
+          ['tok_new', 'n'],
+        ].sort(),
+      );
+      assert.deepEqual(await st.findTokens('acme', [many[7]!.token]), [], 'another workspace sees nothing');
+      assert.equal(
+        (
+          await st.findTokens(
+            'default',
+            many.map((m) => m.token),
+          )
+        ).length,
+        1203,
+      );
+
+      const rec = {
+        id: 'r1',
+        workspace: 'default',
+        kind: 'detokenize' as const,
+        keyName: null,
+        items: ['tok_a'],
+        justification: 'why',
+        requesterId: 'p1',
+        status: 'pending_approval' as const,
+        requirements: [{ role: 'security' as const, count: 1 }],
+        approvals: [],
+        policyIds: ['x'],
+        createdAt: 'a',
+        updatedAt: 'a',
+      };
+      await st.insertReversal(rec);
+      assert.deepEqual(await st.getReversal('default', 'r1'), rec);
+      assert.equal(await st.getReversal('acme', 'r1'), undefined);
+      const approval = {
+        approverId: 'p2',
+        approver: 'user:bob',
+        decision: 'approve' as const,
+        roles: ['security'],
+        reason: 'ok',
+        at: 'b',
+      };
+      assert.equal(
+        await st.updateReversal('default', 'r1', 'a', {
+          status: 'approved',
+          approvals: [approval],
+          updatedAt: 'b',
+        }),
+        true,
+      );
+      assert.equal(
+        await st.updateReversal('default', 'r1', 'a', { status: 'revealed', approvals: [], updatedAt: 'c' }),
+        false,
+        'stale',
+      );
+      assert.deepEqual((await st.getReversal('default', 'r1'))?.approvals, [approval]);
+      assert.deepEqual(
+        (await st.listReversals('default')).map((r) => r.status),
+        ['approved'],
+      );
     });
 
     test('policy sets, export requests, approvals (once per person) and grants', async (t) => {
