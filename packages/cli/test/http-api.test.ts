@@ -6,7 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { createServices, type Services } from '@waybill/core';
+import { compileTransform, createServices, type Services } from '@waybill/core';
 import { serveHttp, waybillServer, type OpenApiDocument, type RunningHttpServer } from '@waybill/server';
 import { connectionOpener } from '../src/connection-opener.js';
 import { openHome, type HomeContext } from '../src/home.js';
@@ -111,6 +111,7 @@ before(async () => {
     ['alice', ['requester']],
     ['bob', ['approver']],
     ['vic', ['viewer']],
+    ['sec', ['security']],
   ] as const) {
     const r = await call('POST', '/v1/users', admin, { name, roles });
     assert.equal(r.status, 201, JSON.stringify(r.json));
@@ -415,4 +416,56 @@ test('the CLI with --server goes through the API: login, request, approve, run, 
   });
   assert.equal(noKey.code, 1);
   assert.match(noKey.stderr, /ERR_WAYBILL_UNAUTHENTICATED/);
+});
+
+test('reversal over HTTP: requested, refused to a plain approver, approved by security, revealed once to the requester', async () => {
+  assert.equal((await cli(['--home', t.home, 'keys', 'create-hmac', 'http-enc'])).code, 0);
+  const key = await h.keys.hmacKey('http-enc');
+  const enc = compileTransform({ type: 'encrypt_deterministic', key: 'http-enc' }, 'phone', {
+    hmacKey: () => key,
+  });
+  const items = ['+1 555 0100', '+1 555 0101'].map((v) => String(enc.apply(v)));
+  const [alice, bob, sec, vic, admin] = await Promise.all(
+    ['alice', 'bob', 'sec', 'vic', 'admin'].map((n) => login(n)),
+  );
+  const bad = await call('POST', '/v1/reversals', alice, { kind: 'decrypt', items, justification: 'x' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error!.message, /key: decrypt needs the name of the key/);
+  const req = await call('POST', '/v1/reversals', alice, {
+    kind: 'decrypt',
+    items,
+    key: 'http-enc',
+    justification: 'call the customer back',
+  });
+  assert.equal(req.status, 201, JSON.stringify(req.json));
+  assert.equal(req.json['status'], 'pending_approval');
+  const id = req.json['id'] as string;
+  assert.equal((await call('POST', `/v1/reversals/${id}/reveal`, alice)).status, 409);
+  const byApprover = await call('POST', `/v1/reversals/${id}/approvals`, bob, {
+    decision: 'approve',
+    reason: 'ok',
+  });
+  assert.equal(byApprover.status, 403);
+  const bySec = await call('POST', `/v1/reversals/${id}/approvals`, sec, {
+    decision: 'approve',
+    reason: 'ok',
+  });
+  assert.equal(bySec.status, 200);
+  assert.equal(bySec.json['status'], 'approved');
+  assert.equal((await call('POST', `/v1/reversals/${id}/reveal`, vic)).status, 403);
+  assert.equal((await call('GET', `/v1/reversals/${id}`, vic)).status, 403);
+  const revealed = await call('POST', `/v1/reversals/${id}/reveal`, alice);
+  assert.equal(revealed.status, 200);
+  assert.deepEqual(
+    (revealed.json['items'] as { value: string }[]).map((i) => i.value),
+    ['+1 555 0100', '+1 555 0101'],
+  );
+  assert.equal((await call('POST', `/v1/reversals/${id}/reveal`, alice)).status, 409);
+  const listed = await call('GET', '/v1/reversals', sec);
+  assert.ok((listed.json['reversals'] as { id: string }[]).some((r) => r.id === id));
+  // Attributes for row filters: admins set them, nobody else.
+  const set = await call('PATCH', '/v1/users/alice/attributes', admin, { region: 'eu' });
+  assert.deepEqual(set.json, { name: 'alice', attributes: { region: 'eu' } });
+  assert.equal((await call('PATCH', '/v1/users/alice/attributes', alice, { region: 'us' })).status, 403);
+  assert.equal((await call('PATCH', '/v1/users/alice/attributes', admin, { Region: 'us' })).status, 400);
 });

@@ -45,7 +45,7 @@ export interface RevealedItem {
 }
 
 const MAX_ITEMS = 1000;
-const ENCRYPTED = /^(wbe1|wbs1):[A-Za-z0-9_-]{38,5500}$/;
+const ENCRYPTED = /^(wbe1|wbs1):[A-Za-z0-9_-]{22,5500}$/;
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
