@@ -66,10 +66,9 @@ async function readPem(path: string, what: string): Promise<Buffer> {
  * ```
  */
 export async function loadTlsFiles(tls: TlsFiles): Promise<HttpsOptions> {
-  const [cert, key] = await Promise.all([
-    readPem(tls.certFile, 'certificate'),
-    readPem(tls.keyFile, 'private key'),
-  ]);
+  // One after the other: when both are missing, the error always names the certificate first.
+  const cert = await readPem(tls.certFile, 'certificate');
+  const key = await readPem(tls.keyFile, 'private key');
   if (tls.clientCaFile === undefined) return { cert, key };
   const ca = await readPem(tls.clientCaFile, 'client CA');
   return { cert, key, ca, requestCert: true, rejectUnauthorized: true };
