@@ -14,6 +14,7 @@ import { registerLoginCommand } from './commands/login-command.js';
 import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerNotifyCommands } from './commands/notify-commands.js';
 import { registerReversalCommands } from './commands/reversal-commands.js';
+import { registerEgressCommands } from './commands/egress-commands.js';
 
 /** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
 export const EXIT_OK = 0;
@@ -55,6 +56,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerCatalogCommands(program, ctx);
   registerNotifyCommands(program, ctx);
   registerReversalCommands(program, ctx);
+  registerEgressCommands(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     // A command group called without its subcommand is a usage error with one line, not a help dump.

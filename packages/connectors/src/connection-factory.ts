@@ -1,4 +1,5 @@
-import type { ConnectionOpener, Destination, Source } from '@waybill/core';
+import type { ConnectionOpener, Destination, EgressRule, Source } from '@waybill/core';
+import { createHttpsDestination } from './https-destination.js';
 import { WaybillError } from '@waybill/verify';
 import { createCsvSource } from './csv-source.js';
 import type { CsvSourceConfig } from './csv-source.js';
@@ -14,7 +15,7 @@ export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson'] as const;
 export type SourceKind = (typeof sourceKinds)[number];
 
 /** Destination kinds `createDestination` knows. */
-export const destinationKinds = ['directory'] as const;
+export const destinationKinds = ['directory', 'https'] as const;
 export type DestinationKind = (typeof destinationKinds)[number];
 
 /** Resolved secrets of a connection. Values are handed to the driver only, never echoed. */
@@ -199,22 +200,65 @@ export function createSource(kind: string, config: unknown, secrets: ConnectionS
  * const destination = createDestination('directory', { path: '/srv/exports' });
  * ```
  */
-export function createDestination(kind: string, config: unknown): Destination {
+export function createDestination(
+  kind: string,
+  config: unknown,
+  options: { secret?: string; egress?: readonly EgressRule[] } = {},
+): Destination {
+  const trustOf = (r: ConfigReader) => {
+    const trust = (config as { trust?: unknown }).trust;
+    if (
+      trust !== undefined &&
+      (typeof trust !== 'string' || !['internal', 'partner', 'public'].includes(trust))
+    ) {
+      r.fail('"trust" must be internal, partner or public');
+    }
+  };
   switch (kind) {
     case 'directory': {
       const r = reader(kind, config);
       r.allow('path', 'trust');
-      const trust = (config as { trust?: unknown }).trust;
-      if (
-        trust !== undefined &&
-        (typeof trust !== 'string' || !['internal', 'partner', 'public'].includes(trust))
-      ) {
-        throw new WaybillError(
-          'ERR_WAYBILL_CONNECTION_INVALID',
-          'directory connection: "trust" must be internal, partner or public',
-        );
-      }
+      trustOf(r);
+      if (options.secret !== undefined) r.fail('a directory destination takes no secret; remove it');
       return createDirectoryDestination({ path: r.string('path') });
+    }
+    case 'https': {
+      const r = reader(kind, config);
+      r.allow('url', 'trust', 'clientCert', 'clientKey', 'ca', 'attempts', 'timeoutMs');
+      trustOf(r);
+      const url = r.string('url');
+      const parsed = URL.canParse(url)
+        ? new URL(url)
+        : r.fail('field "url" must be an absolute https:// URL');
+      if (parsed.protocol !== 'https:') r.fail('field "url" must use https (plain http is refused)');
+      if (parsed.username !== '' || parsed.password !== '') {
+        r.fail('field "url" must not carry credentials; the connection\'s secret signs the requests');
+      }
+      if (parsed.search !== '' || parsed.hash !== '')
+        r.fail('field "url" must not have a query or a fragment');
+      if (r.has('clientCert') !== r.has('clientKey')) r.fail('give "clientCert" and "clientKey" together');
+      const int = (name: string, min: number, max: number): number | undefined => {
+        const v = (config as Record<string, unknown>)[name];
+        if (v === undefined) return undefined;
+        if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
+        return r.fail(`field "${name}" must be an integer from ${min} to ${max}`);
+      };
+      const attempts = int('attempts', 1, 20);
+      const timeoutMs = int('timeoutMs', 100, 600_000);
+      const clientCert = r.string('clientCert', true);
+      const clientKey = r.string('clientKey', true);
+      const ca = r.string('ca', true);
+      return createHttpsDestination(
+        {
+          url: parsed.href,
+          ...(clientCert !== undefined ? { clientCert } : {}),
+          ...(clientKey !== undefined ? { clientKey } : {}),
+          ...(ca !== undefined ? { ca } : {}),
+          ...(attempts !== undefined ? { attempts } : {}),
+          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        },
+        { ...(options.secret !== undefined ? { secret: options.secret } : {}), egress: options.egress ?? [] },
+      );
     }
     default:
       throw new WaybillError(
@@ -239,15 +283,12 @@ export function createConnectionOpener(): ConnectionOpener {
       Promise.resolve().then(() =>
         createSource(connection.kind, connection.config, secret !== undefined ? { password: secret } : {}),
       ),
-    openDestination: (connection, secret) =>
-      Promise.resolve().then(() => {
-        if (secret !== undefined) {
-          throw new WaybillError(
-            'ERR_WAYBILL_CONNECTION_INVALID',
-            `${connection.kind} connection: a ${connection.kind} destination takes no secret; remove it`,
-          );
-        }
-        return createDestination(connection.kind, connection.config);
-      }),
+    openDestination: (connection, secret, context) =>
+      Promise.resolve().then(() =>
+        createDestination(connection.kind, connection.config, {
+          ...(secret !== undefined ? { secret } : {}),
+          egress: context?.egress ?? [],
+        }),
+      ),
   };
 }

@@ -12,6 +12,9 @@ export { CsvSource, createCsvSource, CSV_COLUMN_TYPE } from './csv-source.js';
 export { NdjsonSource, createNdjsonSource, NDJSON_COLUMN_TYPE } from './ndjson-source.js';
 export { DirectoryDestination, createDirectoryDestination } from './directory-destination.js';
 export { LogNotifier } from './log-notifier.js';
+export { createHttpsDestination } from './https-destination.js';
+export type { HttpsDestinationConfig, HttpsDestinationOptions } from './https-destination.js';
+export { egressRuleFor, guardedLookup, isPrivateAddress } from './egress.js';
 export { WebhookNotifier } from './webhook-notifier.js';
 export type { WebhookNotifierOptions } from './webhook-notifier.js';
 

@@ -21,7 +21,7 @@ const invalid = (...patterns: RegExp[]) => isWaybillError('ERR_WAYBILL_CONNECTIO
 
 test('createSource builds each kind from valid settings', async () => {
   assert.deepEqual([...sourceKinds], ['sqlite', 'postgres', 'csv', 'ndjson']);
-  assert.deepEqual([...destinationKinds], ['directory']);
+  assert.deepEqual([...destinationKinds], ['directory', 'https']);
   assert.ok(createSource('sqlite', { path: 'a.sqlite' }) instanceof SqliteSource);
   assert.ok(createSource('csv', { path: 'a.csv', delimiter: ';' }) instanceof CsvSource);
   assert.ok(createSource('ndjson', { path: 'a.ndjson', columns: ['x'] }) instanceof NdjsonSource);
@@ -89,6 +89,37 @@ test('invalid settings name the field and never echo its value', () => {
     );
   }
   assert.throws(() => createDestination('directory', { path: 1 }), invalid(/field "path"/));
+});
+
+test('https destination settings are checked field by field', () => {
+  assert.equal(
+    createDestination('https', { url: 'https://hooks.example.com/in', attempts: 3 }).kind,
+    'https',
+  );
+  for (const [config, pattern] of [
+    [{ url: 'http://hooks.example.com/' }, /must use https/],
+    [{ url: 'https://user:hunter2@hooks.example.com/' }, /must not carry credentials/],
+    [{ url: 'https://hooks.example.com/?token=hunter2' }, /query or a fragment/],
+    [{ url: 'not a url' }, /absolute https:\/\/ URL/],
+    [{ url: 'https://h.example.com/', clientCert: '/c.pem' }, /"clientCert" and "clientKey" together/],
+    [{ url: 'https://h.example.com/', attempts: 0 }, /"attempts" must be an integer from 1 to 20/],
+    [{ url: 'https://h.example.com/', trust: 'everyone' }, /"trust" must be internal, partner or public/],
+    [{ url: 'https://h.example.com/', method: 'PUT' }, /unknown field "method"/],
+  ] as const) {
+    assert.throws(
+      () => createDestination('https', config),
+      (err) => {
+        invalid(pattern)(err);
+        assert.doesNotMatch((err as Error).message, /hunter2/);
+        return true;
+      },
+      JSON.stringify(config),
+    );
+  }
+  assert.throws(
+    () => createDestination('directory', { path: '/srv' }, { secret: 'x' }),
+    invalid(/takes no secret/),
+  );
 });
 
 test('a password in the settings is refused without being echoed; secrets go where they belong', () => {

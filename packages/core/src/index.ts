@@ -78,7 +78,7 @@ export type {
   EncodedRows,
 } from './ports/source.js';
 export type { Destination, DestinationWrite } from './ports/destination.js';
-export type { ConnectionOpener } from './ports/connection-opener.js';
+export type { ConnectionOpener, DestinationContext } from './ports/connection-opener.js';
 export type {
   Store,
   DefinitionVersionRecord,
@@ -100,6 +100,7 @@ export type {
   ReversalKind,
   ReversalRequestRecord,
   TokenVaultRecord,
+  EgressRule,
   PolicyProposalRecord,
   PolicyProposalDecision,
   ExportRequestKind,
@@ -145,6 +146,7 @@ export type {
 } from './governance/export-request-service.js';
 export { API_KEY_PATTERN, hashApiKey, generateApiKey } from './governance/api-key.js';
 export { ReversalService, reversalJson } from './governance/reversal-service.js';
+export { EgressService, EGRESS_PATTERN, checkEgressPattern } from './governance/egress-service.js';
 export type { NewReversal, ReversalView, RevealedItem, ReversalJson } from './governance/reversal-service.js';
 export { createServices } from './services.js';
 export type { ServiceDeps, Services } from './services.js';

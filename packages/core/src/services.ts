@@ -9,6 +9,7 @@ import { GrantService } from './governance/grant-service.js';
 import { PolicyService } from './governance/policy-service.js';
 import { PrincipalService } from './governance/principal-service.js';
 import { ReversalService } from './governance/reversal-service.js';
+import { EgressService } from './governance/egress-service.js';
 import type { KeyRing } from './keys/key-ring.js';
 import { ExportService } from './pipeline/export-service.js';
 import type { Clock } from './ports/clock.js';
@@ -46,6 +47,7 @@ export interface Services {
   readonly requests: ExportRequestService;
   readonly catalog: CatalogService;
   readonly reversals: ReversalService;
+  readonly egress: EgressService;
 }
 
 export function createServices(d: ServiceDeps): Services {
@@ -86,6 +88,7 @@ export function createServices(d: ServiceDeps): Services {
       connections: d.connections,
       ...(d.env ? { env: d.env } : {}),
     }),
+    egress: new EgressService({ store: d.store, audit: d.audit, clock: d.clock, guard }),
     reversals: new ReversalService({ store: d.store, audit: d.audit, clock: d.clock, guard, keys: d.keys }),
     requests: new ExportRequestService({
       store: d.store,

@@ -196,6 +196,14 @@ export interface CatalogVersionsTable {
   applied_at: string;
 }
 
+export interface EgressRulesTable {
+  workspace: string;
+  pattern: string;
+  allow_private: number;
+  created_by: string;
+  created_at: string;
+}
+
 export interface TokenVaultTable {
   workspace: string;
   token: string;
@@ -251,5 +259,6 @@ export interface Database {
   catalog_versions: CatalogVersionsTable;
   catalog_scans: CatalogScansTable;
   token_vault: TokenVaultTable;
+  egress_rules: EgressRulesTable;
   reversal_requests: ReversalRequestsTable;
 }

@@ -17,6 +17,7 @@ import type {
   CatalogScanRecord,
   ReversalRequestRecord,
   TokenVaultRecord,
+  EgressRule,
   PolicyProposalRecord,
   PolicyProposalDecision,
   ExportRequestRecord,
@@ -772,6 +773,56 @@ export class KyselyStore implements Store {
           out.push({ token: r.token, keyName: r.key_name, keyId: r.key_id, sealed: r.sealed });
       }
       return out;
+    });
+  }
+
+  saveEgressRule(workspace: string, r: Required<EgressRule>): Promise<void> {
+    return this.guard('saving an egress rule', async () => {
+      await this.db
+        .insertInto('egress_rules')
+        .values({
+          workspace,
+          pattern: r.pattern,
+          allow_private: r.allowPrivate ? 1 : 0,
+          created_by: r.createdBy,
+          created_at: r.createdAt,
+        })
+        .onConflict((oc) =>
+          oc.columns(['workspace', 'pattern']).doUpdateSet({
+            allow_private: r.allowPrivate ? 1 : 0,
+            created_by: r.createdBy,
+            created_at: r.createdAt,
+          }),
+        )
+        .execute();
+    });
+  }
+
+  listEgressRules(workspace: string): Promise<EgressRule[]> {
+    return this.guard('listing egress rules', async () => {
+      const rows = await this.db
+        .selectFrom('egress_rules')
+        .selectAll()
+        .where('workspace', '=', workspace)
+        .orderBy('pattern')
+        .execute();
+      return rows.map((r) => ({
+        pattern: r.pattern,
+        allowPrivate: Number(r.allow_private) === 1,
+        createdBy: r.created_by,
+        createdAt: r.created_at,
+      }));
+    });
+  }
+
+  deleteEgressRule(workspace: string, pattern: string): Promise<boolean> {
+    return this.guard('removing an egress rule', async () => {
+      const res = await this.db
+        .deleteFrom('egress_rules')
+        .where('workspace', '=', workspace)
+        .where('pattern', '=', pattern)
+        .executeTakeFirst();
+      return Number(res.numDeletedRows) === 1;
     });
   }
 

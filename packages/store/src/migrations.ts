@@ -312,6 +312,20 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007-egress': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // The hosts a workspace's destinations may reach (host patterns, optionally with private addresses).
+      await db.schema
+        .createTable('egress_rules')
+        .addColumn('workspace', 'text', (c) => c.notNull())
+        .addColumn('pattern', 'text', (c) => c.notNull())
+        .addColumn('allow_private', 'integer', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('egress_rules_pk', ['workspace', 'pattern'])
+        .execute();
+    },
+  },
   '0006-principal-attributes': {
     async up(db: Kysely<unknown>): Promise<void> {
       // Attributes of a principal (`region: eu`) that policy row filters read as `requester.region`.

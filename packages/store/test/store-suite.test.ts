@@ -243,6 +243,37 @@ function storeSuite(name: string, open: () => Promise<KyselyStore | null>): void
       assert.equal(await st.updatePrincipalAttributes('nobody', {}), false);
     });
 
+    test('egress rules: saved per workspace, replaced by pattern, removed', async (t) => {
+      const st = s(t);
+      if (!st) return;
+      await st.saveEgressRule('default', {
+        pattern: 'b.example.com',
+        allowPrivate: false,
+        createdBy: 'u',
+        createdAt: 'a',
+      });
+      await st.saveEgressRule('default', {
+        pattern: 'a.example.com:8443',
+        allowPrivate: true,
+        createdBy: 'u',
+        createdAt: 'a',
+      });
+      await st.saveEgressRule('default', {
+        pattern: 'b.example.com',
+        allowPrivate: true,
+        createdBy: 'v',
+        createdAt: 'b',
+      });
+      assert.deepEqual(await st.listEgressRules('default'), [
+        { pattern: 'a.example.com:8443', allowPrivate: true, createdBy: 'u', createdAt: 'a' },
+        { pattern: 'b.example.com', allowPrivate: true, createdBy: 'v', createdAt: 'b' },
+      ]);
+      assert.deepEqual(await st.listEgressRules('acme'), []);
+      assert.equal(await st.deleteEgressRule('default', 'b.example.com'), true);
+      assert.equal(await st.deleteEgressRule('default', 'b.example.com'), false);
+      assert.equal((await st.listEgressRules('default')).length, 1);
+    });
+
     test('the token vault keeps the first entry of a token; reversal requests update optimistically', async (t) => {
       const st = s(t);
       if (!st) return;

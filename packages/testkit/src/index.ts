@@ -4,3 +4,5 @@ export type { PgCluster, StartPostgresOptions } from './postgres-cluster.js';
 export { tempDir } from './temp-dir.js';
 export type { TempDir } from './temp-dir.js';
 export { repoRoot, sharedTestdata } from './repo-root.js';
+export { hasOpenssl, makeTestPki } from './test-pki.js';
+export type { TestPki } from './test-pki.js';

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { describeSecret, slug, storeSecret, WaybillError, type ConnectionRole } from '@waybill/core';
+import { egressRuleFor } from '@waybill/connectors';
 import { connectionOpener } from '../connection-opener.js';
 import { splitPostgresUrl } from '../postgres-url.js';
 import { printJson, println, table, usage } from '../output.js';
@@ -19,12 +20,16 @@ interface AddOptions {
   ssl?: boolean;
   delimiter?: string;
   trust?: string;
+  clientCert?: string;
+  clientKey?: string;
+  ca?: string;
+  attempts?: string;
   passwordEnv?: string;
   passwordStdin?: boolean;
 }
 
 const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson'];
-const DESTINATION_KINDS = ['directory'];
+const DESTINATION_KINDS = ['directory', 'https'];
 
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
@@ -32,6 +37,13 @@ async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<
   return Buffer.concat(chunks)
     .toString('utf8')
     .replace(/\r?\n$/, '');
+}
+
+function trustOf(trust: string): string {
+  if (!['internal', 'partner', 'public'].includes(trust)) {
+    throw usage(`--trust must be internal, partner or public, got "${trust}"`);
+  }
+  return trust;
 }
 
 /** Builds the non-secret config and the secret of a connection from CLI options. */
@@ -85,6 +97,32 @@ async function buildConnection(
       throw usage('a postgres source needs --url or --database (with --host, --user)');
     return secret ? { config, secret } : { config };
   }
+  if (o.kind === 'https') {
+    if (!o.url) throw usage('an https destination needs --url https://host/base/path');
+    const config: Record<string, unknown> = { url: o.url };
+    if (o.attempts !== undefined) {
+      if (!/^\d{1,2}$/.test(o.attempts) || Number(o.attempts) < 1 || Number(o.attempts) > 20)
+        throw usage(`--attempts must be 1-20, got "${o.attempts}"`);
+      config['attempts'] = Number(o.attempts);
+    }
+    if (o.trust !== undefined) config['trust'] = trustOf(o.trust);
+    for (const [flag, key, value] of [
+      ['--client-cert', 'clientCert', o.clientCert],
+      ['--client-key', 'clientKey', o.clientKey],
+      ['--ca', 'ca', o.ca],
+    ] as const) {
+      if (value === undefined) continue;
+      const path = resolve(cwd, value);
+      const st = await stat(path).catch(() => null);
+      if (!st?.isFile())
+        throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `${flag}: no file at ${path}`);
+      config[key] = path;
+    }
+    // The secret of an https destination is the key of its signature header.
+    return secret ? { config, secret } : { config };
+  }
+  if (o.clientCert !== undefined || o.clientKey !== undefined || o.ca !== undefined)
+    throw usage('--client-cert, --client-key and --ca apply to https destinations only');
   if (secret) throw usage(`a ${o.kind} ${role} takes no password`);
   if (!o.path) throw usage(`a ${o.kind} ${role} needs --path`);
   const path = resolve(cwd, o.path);
@@ -106,10 +144,7 @@ async function buildConnection(
   const config: Record<string, unknown> = { path };
   if (o.trust !== undefined) {
     if (role !== 'destination') throw usage('--trust applies to destinations only');
-    if (!['internal', 'partner', 'public'].includes(o.trust)) {
-      throw usage(`--trust must be internal, partner or public, got "${o.trust}"`);
-    }
-    config['trust'] = o.trust;
+    config['trust'] = trustOf(o.trust);
   }
   if (o.delimiter !== undefined) {
     if (o.kind !== 'csv') throw usage('--delimiter applies to csv sources only');
@@ -129,7 +164,14 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .argument('<name>', 'connection name (lowercase slug)')
       .requiredOption('--kind <kind>', (role === 'source' ? SOURCE_KINDS : DESTINATION_KINDS).join(' | '))
       .option('--path <path>', 'file (sqlite, csv, ndjson) or directory (directory destination)')
-      .option('--url <url>', 'postgres://user@host:port/database (a password in it is stored encrypted)')
+      .option(
+        '--url <url>',
+        'postgres://user@host:port/database (a password in it is stored encrypted); https destination: its base URL',
+      )
+      .option('--client-cert <file>', 'https destination: PEM client certificate for mutual TLS')
+      .option('--client-key <file>', 'https destination: PEM key of the client certificate')
+      .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
+      .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
       .option('--host <host>', 'postgres host or socket directory')
       .option('--port <port>', 'postgres port')
       .option('--database <db>', 'postgres database')
@@ -141,8 +183,14 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
         '--trust <tier>',
         'destination: how far it is trusted, internal | partner | public (default internal); the protection rules depend on it',
       )
-      .option('--password-env <var>', 'read the password from this environment variable at run time')
-      .option('--password-stdin', 'read the password from standard input now and store it encrypted')
+      .option(
+        '--password-env <var>',
+        'read the password (https: the signing key) from this environment variable at run time',
+      )
+      .option(
+        '--password-stdin',
+        'read the password (https: the signing key) from standard input now and store it encrypted',
+      )
       .action(async (name: string, o: AddOptions, cmd: Command) => {
         if (!slug.safeParse(name).success)
           throw usage(`connection name "${name}" must be a lowercase slug (a-z, 0-9, . _ -)`);
@@ -175,6 +223,16 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
           };
           if (globals(cmd).json) printJson(ctx.io, out);
           else println(ctx.io, `${replaced ? 'updated' : 'added'} ${role} "${name}" (${o.kind})`);
+          if (o.kind === 'https') {
+            try {
+              egressRuleFor(new URL(String(built.config['url'])), await h.egress.list(h.principal));
+            } catch (err) {
+              if (!(err instanceof WaybillError)) throw err;
+              ctx.io.stderr.write(
+                `waybill: note: exports to it will be refused until then: ${err.message}\n`,
+              );
+            }
+          }
         });
       });
     group

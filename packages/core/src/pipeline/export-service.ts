@@ -366,6 +366,7 @@ export class ExportService {
       const destination = await this.o.connections.openDestination(
         destConn,
         resolveSecret(this.o.box, destConn, this.o.env),
+        { egress: await store.listEgressRules(workspace) },
       );
       const path = renderPathTemplate(definition.destination.path, {
         name: definition.name,

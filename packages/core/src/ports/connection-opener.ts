@@ -1,6 +1,11 @@
 import type { Destination } from './destination.js';
 import type { Source } from './source.js';
-import type { ConnectionRecord } from './store.js';
+import type { ConnectionRecord, EgressRule } from './store.js';
+
+/** What a destination is opened with besides its settings: the workspace's egress allowlist. */
+export interface DestinationContext {
+  readonly egress: readonly EgressRule[];
+}
 
 /**
  * Turns a stored connection into a live adapter. Wired in one place (the CLI/server), so core never
@@ -8,5 +13,9 @@ import type { ConnectionRecord } from './store.js';
  */
 export interface ConnectionOpener {
   openSource(connection: ConnectionRecord, secret: string | undefined): Promise<Source>;
-  openDestination(connection: ConnectionRecord, secret: string | undefined): Promise<Destination>;
+  openDestination(
+    connection: ConnectionRecord,
+    secret: string | undefined,
+    context?: DestinationContext,
+  ): Promise<Destination>;
 }

@@ -147,6 +147,15 @@ export interface PolicyProposalRecord {
   readonly updatedAt: string;
 }
 
+/** A host a workspace's destinations may reach: `hooks.example.com`, `*.partner.org`, `10.0.0.5:8443`. */
+export interface EgressRule {
+  readonly pattern: string;
+  /** Whether the host may resolve to a loopback, private or link-local address (refused otherwise). */
+  readonly allowPrivate: boolean;
+  readonly createdBy?: string;
+  readonly createdAt?: string;
+}
+
 /** One entry of the token vault: a token and its value, sealed under the key ring. */
 export interface TokenVaultRecord {
   readonly token: string;
@@ -438,6 +447,11 @@ export interface Store {
   ): Promise<void>;
   /** The vault entries of these tokens (those that exist). */
   findTokens(workspace: string, tokens: readonly string[]): Promise<TokenVaultRecord[]>;
+  /** Adds or replaces an egress rule of a workspace. */
+  saveEgressRule(workspace: string, rule: Required<EgressRule>): Promise<void>;
+  listEgressRules(workspace: string): Promise<EgressRule[]>;
+  /** Removes an egress rule; false when there was none. */
+  deleteEgressRule(workspace: string, pattern: string): Promise<boolean>;
   insertReversal(record: ReversalRequestRecord): Promise<void>;
   getReversal(workspace: string, id: string): Promise<ReversalRequestRecord | undefined>;
   listReversals(workspace: string): Promise<ReversalRequestRecord[]>;

@@ -80,7 +80,9 @@ export async function recoverInterruptedRuns(o: InterruptedRunsOptions): Promise
     let destination: Destination | undefined;
     if (conn) {
       try {
-        destination = await o.connections.openDestination(conn, resolveSecret(o.box, conn, o.env));
+        destination = await o.connections.openDestination(conn, resolveSecret(o.box, conn, o.env), {
+          egress: await o.store.listEgressRules(o.workspace),
+        });
       } catch {
         destination = undefined; // unreachable now; the staged data is removed regardless
       }

@@ -1,105 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { tempDir, type TempDir } from '@waybill/testkit';
+import { hasOpenssl, makeTestPki, tempDir } from '@waybill/testkit';
 import { z } from 'zod';
 import { defineRoute, type TlsFiles } from '@waybill/server';
 import { startTestServer } from '../server-fixture.js';
 
-const hasOpenssl = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
 if (!hasOpenssl) {
   console.error(
     '\n*** SKIPPING TLS tests: the `openssl` command is not installed (apt-get install openssl) ***\n',
   );
 }
 
-function openssl(cwd: string, args: string[]): void {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.stderr}`);
-}
-
-/** A throwaway CA with a certificate issued by it for `name`, for a server (IP 127.0.0.1) or a client. */
-async function issue(dir: string, ca: string, name: string, use: 'serverAuth' | 'clientAuth'): Promise<void> {
-  openssl(dir, [
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    `/CN=${name}`,
-  ]);
-  await writeFile(
-    join(dir, `${name}.ext`),
-    `basicConstraints=CA:FALSE\nextendedKeyUsage=${use}\n${use === 'serverAuth' ? 'subjectAltName=IP:127.0.0.1\n' : ''}`,
-  );
-  openssl(dir, [
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${ca}.crt`,
-    '-CAkey',
-    `${ca}.key`,
-    '-CAcreateserial',
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '1',
-    '-extfile',
-    `${name}.ext`,
-  ]);
-}
-
-function makeCa(dir: string, name: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name}`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  ]);
-}
-
-/** Files of a CA, a server certificate, a client certificate from the CA and one from another CA. */
-async function pki(): Promise<{
-  dir: TempDir;
-  file: (name: string) => string;
-  read: (name: string) => Promise<Buffer>;
-}> {
-  const dir = await tempDir('waybill-server-tls-');
-  makeCa(dir.path, 'ca');
-  makeCa(dir.path, 'rogue-ca');
-  await issue(dir.path, 'ca', 'server', 'serverAuth');
-  await issue(dir.path, 'ca', 'client', 'clientAuth');
-  await issue(dir.path, 'rogue-ca', 'rogue-client', 'clientAuth');
-  const file = (name: string) => join(dir.path, name);
-  return { dir, file, read: (name) => readFile(file(name)) };
-}
+const pki = () => makeTestPki('waybill-server-tls-');
 
 function get(
   url: string,
