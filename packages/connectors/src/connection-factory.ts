@@ -214,18 +214,27 @@ export function createDestination(
       r.fail('"trust" must be internal, partner or public');
     }
   };
+  // Encryption to recipients is done by the pipeline before delivery; the setting is checked here.
+  const recipientsOf = (r: ConfigReader) => {
+    const list = r.names('ageRecipients');
+    if (list !== undefined && (list.length === 0 || list.some((x) => !/^age1[0-9a-z]{20,4000}$/.test(x)))) {
+      r.fail('field "ageRecipients" must list age public keys (age1…)');
+    }
+  };
   switch (kind) {
     case 'directory': {
       const r = reader(kind, config);
-      r.allow('path', 'trust');
+      r.allow('path', 'trust', 'ageRecipients');
       trustOf(r);
+      recipientsOf(r);
       if (options.secret !== undefined) r.fail('a directory destination takes no secret; remove it');
       return createDirectoryDestination({ path: r.string('path') });
     }
     case 'https': {
       const r = reader(kind, config);
-      r.allow('url', 'trust', 'clientCert', 'clientKey', 'ca', 'attempts', 'timeoutMs');
+      r.allow('url', 'trust', 'clientCert', 'clientKey', 'ca', 'attempts', 'timeoutMs', 'ageRecipients');
       trustOf(r);
+      recipientsOf(r);
       const url = r.string('url');
       const parsed = URL.canParse(url)
         ? new URL(url)

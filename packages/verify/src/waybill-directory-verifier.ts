@@ -102,6 +102,11 @@ export interface WaybillDirectoryReport {
   readonly receipt: ReceiptStatus;
   /** Present when `options.record` was given and the record could be proven. */
   readonly recordProof?: RecordInclusionProof;
+  /**
+   * Present when the payload left encrypted (age): `absent` when only the ciphertext is here (its
+   * digest was checked), `verified` when the decrypted plaintext lies beside it and matched.
+   */
+  readonly encryption?: { readonly plaintext: string; readonly status: 'absent' | 'verified' | 'invalid' };
 }
 
 // Bounds on files read whole; far above what a real waybill holds, low enough to refuse a bomb.
@@ -152,6 +157,7 @@ export async function verifyWaybillDirectory(
     signedBy: state.signedBy,
     receipt: state.receipt,
     ...(state.recordProof ? { recordProof: state.recordProof } : {}),
+    ...(state.encryption ? { encryption: state.encryption } : {}),
   };
 }
 
@@ -160,6 +166,7 @@ interface VerificationState {
   signedBy: string[];
   receipt: ReceiptStatus;
   recordProof?: RecordInclusionProof;
+  encryption?: { plaintext: string; status: 'absent' | 'verified' | 'invalid' };
 }
 
 class IssueList {
@@ -279,8 +286,34 @@ async function verifyInto(
       );
     }
   }
+  // An encrypted payload: its plaintext, once decrypted beside it, is vouched for by the signed digest.
+  const encryption = encryptionOf(predicate.raw, payloads, issues);
+  if (encryption) {
+    state.encryption = { plaintext: encryption.name, status: 'absent' };
+    const entry = files.get(encryption.name);
+    if (entry?.isFile()) {
+      let actual: string | null = null;
+      try {
+        actual = await sha256File(join(dir, encryption.name), signal);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        issues.add('ERR_WAYBILL_FILE_MISSING', `${encryption.name} cannot be read (${errnoOf(err)})`);
+      }
+      if (actual !== null && actual !== encryption.sha256) {
+        state.encryption.status = 'invalid';
+        issues.add(
+          'ERR_WAYBILL_DIGEST_MISMATCH',
+          `${encryption.name} (the decrypted payload) has SHA-256 ${actual}, but the signed predicate says ${encryption.sha256}`,
+        );
+      } else if (actual !== null) {
+        state.encryption.status = 'verified';
+        present.add(encryption.name);
+      }
+    }
+  }
   for (const [name, entry] of files) {
     if (subjectNames.has(name) || name === WAYBILL_FILES.envelope) continue;
+    if (encryption && name === encryption.name) continue;
     if (name === WAYBILL_FILES.receipt && entry.isFile()) continue;
     issues.add(
       'ERR_WAYBILL_UNEXPECTED_FILE',
@@ -290,10 +323,10 @@ async function verifyInto(
 
   // 3. records.jsonl against the predicate (and the payload lines, for NDJSON).
   if (present.has(WAYBILL_FILES.records)) {
-    const ndjson =
-      payloads.length === 1 && payloads[0]!.name.endsWith('.ndjson') && present.has(payloads[0]!.name)
-        ? payloads[0]!.name
-        : null;
+    // The payload lines are checked against their records in the plaintext: the payload itself, or
+    // the decrypted file beside an encrypted one.
+    const plain = encryption ? encryption.name : payloads.length === 1 ? payloads[0]!.name : null;
+    const ndjson = plain !== null && plain.endsWith('.ndjson') && present.has(plain) ? plain : null;
     await checkRecords(dir, statement, ndjson, options, issues, state);
   }
 
@@ -325,6 +358,43 @@ async function verifyInto(
         issues,
       );
   }
+}
+
+/** The signed `predicate.encryption`, checked against the payload subject; null when there is none. */
+function encryptionOf(
+  raw: Readonly<Record<string, unknown>>,
+  payloads: readonly { name: string }[],
+  issues: IssueList,
+): { name: string; sha256: string } | null {
+  const e = raw['encryption'];
+  const encrypted = payloads.some((p) => p.name.endsWith('.age'));
+  if (e === undefined) {
+    if (encrypted)
+      issues.add(
+        'ERR_WAYBILL_STATEMENT_INVALID',
+        'the payload is an .age file but the predicate has no encryption',
+      );
+    return null;
+  }
+  const plaintext = isObject(e) ? e['plaintext'] : undefined;
+  const name = isObject(plaintext) ? plaintext['name'] : undefined;
+  const sha256 = isObject(plaintext) ? plaintext['sha256'] : undefined;
+  if (
+    !isObject(e) ||
+    e['format'] !== 'age-encryption.org/v1' ||
+    typeof name !== 'string' ||
+    !/^[^/\\]+\.(csv|ndjson)$/.test(name) ||
+    typeof sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(sha256) ||
+    !payloads.some((p) => p.name === `${name}.age`)
+  ) {
+    issues.add(
+      'ERR_WAYBILL_STATEMENT_INVALID',
+      'predicate.encryption must name the age format and the plaintext (name, sha256) of the .age payload subject',
+    );
+    return null;
+  }
+  return { name, sha256 };
 }
 
 async function authenticate(

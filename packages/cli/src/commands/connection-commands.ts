@@ -24,6 +24,7 @@ interface AddOptions {
   clientKey?: string;
   ca?: string;
   attempts?: string;
+  ageRecipient?: string[];
   passwordEnv?: string;
   passwordStdin?: boolean;
 }
@@ -172,6 +173,11 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--client-key <file>', 'https destination: PEM key of the client certificate')
       .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
       .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
+      .option(
+        '--age-recipient <age1…>',
+        'destination: encrypt the payload with age to this public key (repeatable)',
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option('--host <host>', 'postgres host or socket directory')
       .option('--port <port>', 'postgres port')
       .option('--database <db>', 'postgres database')
@@ -195,6 +201,10 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
         if (!slug.safeParse(name).success)
           throw usage(`connection name "${name}" must be a lowercase slug (a-z, 0-9, . _ -)`);
         const built = await buildConnection(role, o, ctx.io.cwd);
+        if (o.ageRecipient !== undefined) {
+          if (role !== 'destination') throw usage('--age-recipient applies to destinations only');
+          built.config['ageRecipients'] = o.ageRecipient;
+        }
         await withHome(ctx, cmd, async (h) => {
           const now = new Date().toISOString();
           const existing = await h.store.getConnection('default', role, name);

@@ -57,6 +57,16 @@ export function registerVerifyCommand(program: Command, ctx: CommandContext): vo
           for (const e of result.errors) println(io, `  ${e.code}: ${e.message}`);
         }
         if (result.recordProof) println(io, `record proof: ${JSON.stringify(result.recordProof)}`);
+        if (result.encryption?.status === 'verified')
+          println(
+            io,
+            `the payload is age-encrypted; its decrypted plaintext ${result.encryption.plaintext} matches the signed digest`,
+          );
+        else if (result.encryption?.status === 'absent')
+          println(
+            io,
+            `the payload is age-encrypted; the ciphertext was checked. Decrypt it beside (age -d -i KEY -o ${result.encryption.plaintext} ${result.encryption.plaintext}.age) and verify again to check the plaintext`,
+          );
       }
       if (!result.valid) ctx.setExit(1);
     });

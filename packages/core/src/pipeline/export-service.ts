@@ -40,6 +40,7 @@ import { buildPredicate } from '../waybill/predicate-builder.js';
 import { BatchProcessor, INDEX_MARK } from './batch-processor.js';
 import type { BatchReply, WorkerInit } from './batch-task.js';
 import { compilePlan, type ExportPlan } from './export-plan.js';
+import { ageRecipientsOf, encryptPayload, type PayloadEncryption } from './age-payload.js';
 import { ClassCounter, MAX_GENERALIZATION_LEVEL, belowK, generalizeDefinition } from './k-anonymity.js';
 import { HashingFileWriter } from './hashing-file-writer.js';
 import { renderPathTemplate } from './path-template.js';
@@ -363,6 +364,25 @@ export class ExportService {
       await tracker.move('validated');
 
       // DELIVER: payload and records to the destination's temporary location.
+      // Encryption to recipients: the payload leaves as an age file; the waybill covers the ciphertext
+      // (a subject) and the plaintext (its digest in the predicate), checkable before and after decrypting.
+      const recipients = ageRecipientsOf(destConn.config);
+      let delivered = { name: payloadName, sha256: staged.payloadSha256, bytes: staged.payloadBytes };
+      let encryption: PayloadEncryption | undefined;
+      if (recipients.length > 0) {
+        const name = `${payloadName}.age`;
+        const sealedPayload = await encryptPayload(
+          join(staging, payloadName),
+          join(staging, name),
+          recipients,
+        );
+        delivered = { name, ...sealedPayload };
+        encryption = {
+          format: 'age-encryption.org/v1',
+          recipients,
+          plaintext: { name: payloadName, bytes: staged.payloadBytes, sha256: staged.payloadSha256 },
+        };
+      }
       const destination = await this.o.connections.openDestination(
         destConn,
         resolveSecret(this.o.box, destConn, this.o.env),
@@ -383,8 +403,8 @@ export class ExportService {
         bytes: staged.payloadBytes,
       });
       await write.writeFile(
-        payloadName,
-        createReadStream(join(staging, payloadName), { highWaterMark: 1 << 16 }),
+        delivered.name,
+        createReadStream(join(staging, delivered.name), { highWaterMark: 1 << 16 }),
       );
       await write.writeFile(
         RECORDS_FILE,
@@ -420,13 +440,14 @@ export class ExportService {
         signingKeyId: signing.keyId,
         ...(req.authorization ? { authorization: req.authorization } : {}),
         ...(catalog ? { catalog: catalog.fields } : {}),
+        ...(encryption ? { encryption } : {}),
       });
       const lineage = Buffer.from(
         JSON.stringify(
           buildLineage({
             predicate,
-            payloadName,
-            payloadBytes: staged.payloadBytes,
+            payloadName: delivered.name,
+            payloadBytes: delivered.bytes,
             sourceNamespace: `${sourceConn.kind}://${sourceConn.name}`,
             destinationNamespace: `${destConn.kind}://${destConn.name}`,
           }),
@@ -437,7 +458,7 @@ export class ExportService {
       const statement = {
         _type: IN_TOTO_STATEMENT_TYPE,
         subject: [
-          { name: payloadName, digest: { sha256: staged.payloadSha256 } },
+          { name: delivered.name, digest: { sha256: delivered.sha256 } },
           { name: RECORDS_FILE, digest: { sha256: staged.recordsSha256 } },
           { name: LINEAGE_FILE, digest: { sha256: sha256(lineage) } },
         ],

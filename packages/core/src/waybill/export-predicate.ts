@@ -90,5 +90,11 @@ export interface ExportPredicate {
     readonly tree: 'RFC 9162 §2.1, leaf = the 32-byte record digest';
   };
   readonly validation: readonly ValidationGateResult[];
+  /** Set when the payload left encrypted to recipients (age): the subject is the ciphertext. */
+  readonly encryption?: {
+    readonly format: 'age-encryption.org/v1';
+    readonly recipients: readonly string[];
+    readonly plaintext: { readonly name: string; readonly bytes: number; readonly sha256: string };
+  };
   readonly signingKeyId: string;
 }

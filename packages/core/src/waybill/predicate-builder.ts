@@ -1,3 +1,4 @@
+import type { PayloadEncryption } from '../pipeline/age-payload.js';
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import type { ExportPlan } from '../pipeline/export-plan.js';
 import type { RunAuthorization } from '../pipeline/export-service.js';
@@ -25,6 +26,8 @@ export interface PredicateInput {
   authorization?: RunAuthorization;
   /** The catalog's classifications of the source table's columns, when it is catalogued. */
   catalog?: Readonly<Record<string, FieldClassification>>;
+  /** The payload's encryption to recipients, when the destination asks for it. */
+  encryption?: PayloadEncryption;
 }
 
 const ORDER = ['public', 'internal', 'confidential', 'restricted'];
@@ -112,6 +115,15 @@ export function buildPredicate(i: PredicateInput): ExportPredicate {
       tree: 'RFC 9162 §2.1, leaf = the 32-byte record digest',
     },
     validation: i.gates,
+    ...(i.encryption
+      ? {
+          encryption: {
+            format: i.encryption.format,
+            recipients: [...i.encryption.recipients],
+            plaintext: { ...i.encryption.plaintext },
+          },
+        }
+      : {}),
     signingKeyId: i.signingKeyId,
   };
 }
