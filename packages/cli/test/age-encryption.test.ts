@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { repoRoot } from '@waybill/testkit';
 import { cli, requestApproveRun, tempHome } from './cli-harness.js';
+
+// ajv-formats is CommonJS; its default export arrives wrapped.
+type AddFormats = (ajv: Ajv2020) => Ajv2020;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
+  addFormatsModule) as unknown as AddFormats;
 
 const hasAge = spawnSync('age', ['--version'], { stdio: 'ignore' }).status === 0;
 if (!hasAge)
@@ -98,6 +106,12 @@ test(
       predicate: { encryption: { recipients: string[]; plaintext: { name: string } } };
     };
     assert.deepEqual(statement.predicate.encryption.recipients, [recipient]);
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    const validate = ajv.compile(
+      JSON.parse(await readFile(join(repoRoot(), 'docs', 'predicate.schema.json'), 'utf8')) as object,
+    );
+    assert.ok(validate(statement.predicate), JSON.stringify(validate.errors));
   },
 );
 
