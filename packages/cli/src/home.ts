@@ -89,7 +89,7 @@ function wireAudit(home: string, store: Store, box: SecretBox): { keys: KeyRing;
   return { keys, audit };
 }
 
-async function readMasterKey(home: string, env: NodeJS.ProcessEnv): Promise<Buffer> {
+export async function readMasterKey(home: string, env: NodeJS.ProcessEnv): Promise<Buffer> {
   const fromEnv = env['WAYBILL_MASTER_KEY'];
   let text: string;
   if (fromEnv !== undefined) text = fromEnv;
@@ -119,7 +119,8 @@ export async function masterKeyBox(home: string, env: NodeJS.ProcessEnv): Promis
   }
 }
 
-const STORE_SECRET_CONTEXT = 'store:postgres:password';
+/** The associated data the PostgreSQL store's password in config.json is sealed with. */
+export const STORE_SECRET_CONTEXT = 'store:postgres:password';
 
 async function openStore(home: string, config: HomeConfig, box: SecretBox | null): Promise<Store> {
   if (config.store.kind === 'sqlite') return openSqliteStore(resolve(home, config.store.path));
@@ -133,7 +134,7 @@ async function openStore(home: string, config: HomeConfig, box: SecretBox | null
   });
 }
 
-async function readConfig(home: string): Promise<HomeConfig> {
+export async function readConfig(home: string): Promise<HomeConfig> {
   if (!homeExists(home)) {
     throw new WaybillError(
       'ERR_WAYBILL_HOME_INVALID',

@@ -15,6 +15,7 @@ import { registerCatalogCommands } from './commands/catalog-commands.js';
 import { registerNotifyCommands } from './commands/notify-commands.js';
 import { registerReversalCommands } from './commands/reversal-commands.js';
 import { registerEgressCommands } from './commands/egress-commands.js';
+import { registerSecretsCommands } from './commands/secrets-commands.js';
 
 /** Exit codes (CONTRACT.md): 0 success, 1 refused / does not hold, 2 usage error. */
 export const EXIT_OK = 0;
@@ -57,6 +58,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   registerNotifyCommands(program, ctx);
   registerReversalCommands(program, ctx);
   registerEgressCommands(program, ctx);
+  registerSecretsCommands(program, ctx);
   for (const c of program.commands) {
     c.exitOverride();
     // A command group called without its subcommand is a usage error with one line, not a help dump.

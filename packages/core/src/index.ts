@@ -28,6 +28,10 @@ export { runStatuses, isTerminal, assertTransition } from './runs/run-status.js'
 export type { RunStatus } from './runs/run-status.js';
 
 export { SecretBox } from './secrets/secret-box.js';
+export { LocalKeyProvider } from './secrets/key-provider.js';
+export type { KeyProvider } from './secrets/key-provider.js';
+export { rotateSecrets } from './secrets/secret-rotation.js';
+export type { SecretRotation } from './secrets/secret-rotation.js';
 export {
   storeSecret,
   resolveSecret,

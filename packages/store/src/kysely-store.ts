@@ -1219,6 +1219,17 @@ export class KyselyStore implements Store {
     });
   }
 
+  resealKey(id: string, sealedSecret: string): Promise<boolean> {
+    return this.guard('re-sealing a key', async () => {
+      const r = await this.db
+        .updateTable('keys')
+        .set({ sealed_secret: sealedSecret })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    });
+  }
+
   auditHead(): Promise<{ size: number; origin: string | null }> {
     return this.guard('reading the audit log head', async () => {
       const r = await this.db

@@ -35,7 +35,7 @@ export interface AuditEventInput {
 
 /** What the log needs of a key ring: its signing key, and the public keys that verify checkpoints. */
 export type LogKeys = Pick<KeyRing, 'signingKey' | 'verificationKeys'> &
-  Partial<Pick<KeyRing, 'isAuthentic'>>;
+  Partial<Pick<KeyRing, 'isAuthentic' | 'assertOpens'>>;
 
 export interface AuditLogOptions {
   readonly store: Store;
@@ -315,6 +315,11 @@ export class AuditLog {
           Number(a.retiredAt !== null) - Number(b.retiredAt !== null) || (a.createdAt < b.createdAt ? 1 : -1),
       );
     const out: string[] = [];
+    // No key at all opens: the master key in use is the wrong one (say, from before a rotation), which
+    // is not tampering; say so rather than distrust every checkpoint.
+    if (records.length > 0 && this.o.keys.assertOpens && this.o.keys.isAuthentic) {
+      if (!records.some((r) => this.o.keys.isAuthentic!(r))) this.o.keys.assertOpens(records[0]!);
+    }
     for (const r of records) {
       // A key that does not parse, or (when the master key is at hand) is not the public half of its
       // sealed private key, was planted in the store: it vouches for nothing.

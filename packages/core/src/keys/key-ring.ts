@@ -34,7 +34,7 @@ export class KeyRing {
 
   constructor(
     private readonly store: Store,
-    private readonly box: SecretBox,
+    private box: SecretBox,
     private readonly clock: Clock,
     private readonly workspace = 'default',
   ) {}
@@ -69,6 +69,19 @@ export class KeyRing {
         },
       });
     });
+  }
+
+  /**
+   * Opens the ring's secrets with `box` from now on: after `rotateSecrets` re-wrapped them under a new
+   * master key, so that the rest of the command (its closing checkpoint) uses the new one.
+   */
+  useBox(box: SecretBox): void {
+    this.box = box;
+  }
+
+  /** The associated data a key's sealed secret is bound to. */
+  static context(r: Pick<KeyRecord, 'purpose' | 'id'>): string {
+    return `key:${r.purpose}:${r.id}`;
   }
 
   private context(r: Pick<KeyRecord, 'purpose' | 'id'>): string {
@@ -193,6 +206,11 @@ export class KeyRing {
     } catch {
       return false;
     }
+  }
+
+  /** Throws the reason a key's sealed secret does not open (a wrong master key, tampering); nothing if it does. */
+  assertOpens(record: KeyRecord): void {
+    this.box.open(record.sealedSecret, this.context(record)).fill(0);
   }
 
   async list(): Promise<KeyRecord[]> {

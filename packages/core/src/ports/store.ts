@@ -405,6 +405,8 @@ export interface Store {
   listKeys(workspace: string, purpose?: KeyPurpose): Promise<KeyRecord[]>;
   /** Marks a key retired (no longer used to sign; still trusted for what it signed). */
   retireKey(id: string, retiredAt: string): Promise<boolean>;
+  /** Replaces a key's sealed secret (re-wrapped under a new master key); false when there is no such key. */
+  resealKey(id: string, sealedSecret: string): Promise<boolean>;
 
   insertPrincipal(record: PrincipalRecord): Promise<void>;
   getPrincipal(id: string): Promise<PrincipalRecord | undefined>;
