@@ -1,5 +1,6 @@
 import type { ConnectionOpener, Destination, EgressRule, Source } from '@waybill/core';
 import { createHttpsDestination } from './https-destination.js';
+import { createSftpDestination } from './sftp-destination.js';
 import { WaybillError } from '@waybill/verify';
 import { createCsvSource } from './csv-source.js';
 import type { CsvSourceConfig } from './csv-source.js';
@@ -15,7 +16,7 @@ export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson'] as const;
 export type SourceKind = (typeof sourceKinds)[number];
 
 /** Destination kinds `createDestination` knows. */
-export const destinationKinds = ['directory', 'https'] as const;
+export const destinationKinds = ['directory', 'https', 'sftp'] as const;
 export type DestinationKind = (typeof destinationKinds)[number];
 
 /** Resolved secrets of a connection. Values are handed to the driver only, never echoed. */
@@ -229,6 +230,41 @@ export function createDestination(
       recipientsOf(r);
       if (options.secret !== undefined) r.fail('a directory destination takes no secret; remove it');
       return createDirectoryDestination({ path: r.string('path') });
+    }
+    case 'sftp': {
+      const r = reader(kind, config);
+      r.allow('host', 'port', 'user', 'path', 'hostKey', 'timeoutSeconds', 'trust', 'ageRecipients');
+      trustOf(r);
+      recipientsOf(r);
+      const path = r.string('path');
+      if (!path.startsWith('/') || path.split('/').includes('..')) {
+        r.fail('field "path" must be an absolute remote directory without ".." segments');
+      }
+      const hostKey = r.string('hostKey');
+      if (!/^SHA256:[A-Za-z0-9+/]{43}$/.test(hostKey)) {
+        r.fail(
+          'field "hostKey" must be an OpenSSH SHA256 fingerprint (SHA256:… as `ssh-keygen -lf` prints it)',
+        );
+      }
+      const port = r.port('port');
+      const timeout = (config as Record<string, unknown>)['timeoutSeconds'];
+      if (
+        timeout !== undefined &&
+        (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > 600)
+      ) {
+        r.fail('field "timeoutSeconds" must be an integer from 1 to 600');
+      }
+      return createSftpDestination(
+        {
+          host: r.string('host'),
+          user: r.string('user'),
+          path,
+          hostKey,
+          ...(port !== undefined ? { port } : {}),
+          ...(typeof timeout === 'number' ? { timeoutSeconds: timeout } : {}),
+        },
+        { ...(options.secret !== undefined ? { secret: options.secret } : {}), egress: options.egress ?? [] },
+      );
     }
     case 'https': {
       const r = reader(kind, config);

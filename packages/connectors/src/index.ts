@@ -13,6 +13,8 @@ export { NdjsonSource, createNdjsonSource, NDJSON_COLUMN_TYPE } from './ndjson-s
 export { DirectoryDestination, createDirectoryDestination } from './directory-destination.js';
 export { LogNotifier } from './log-notifier.js';
 export { createHttpsDestination } from './https-destination.js';
+export { createSftpDestination, fetchHostKey, sshFingerprint } from './sftp-destination.js';
+export type { SftpDestinationConfig } from './sftp-destination.js';
 export type { HttpsDestinationConfig, HttpsDestinationOptions } from './https-destination.js';
 export { egressRuleFor, guardedLookup, isPrivateAddress } from './egress.js';
 export { WebhookNotifier } from './webhook-notifier.js';

@@ -21,7 +21,7 @@ const invalid = (...patterns: RegExp[]) => isWaybillError('ERR_WAYBILL_CONNECTIO
 
 test('createSource builds each kind from valid settings', async () => {
   assert.deepEqual([...sourceKinds], ['sqlite', 'postgres', 'csv', 'ndjson']);
-  assert.deepEqual([...destinationKinds], ['directory', 'https']);
+  assert.deepEqual([...destinationKinds], ['directory', 'https', 'sftp']);
   assert.ok(createSource('sqlite', { path: 'a.sqlite' }) instanceof SqliteSource);
   assert.ok(createSource('csv', { path: 'a.csv', delimiter: ';' }) instanceof CsvSource);
   assert.ok(createSource('ndjson', { path: 'a.ndjson', columns: ['x'] }) instanceof NdjsonSource);
@@ -120,6 +120,22 @@ test('https destination settings are checked field by field', () => {
     () => createDestination('directory', { path: '/srv' }, { secret: 'x' }),
     invalid(/takes no secret/),
   );
+});
+
+test('sftp destination settings are checked field by field; the host key is required', () => {
+  const key = 'SHA256:' + 'A'.repeat(43);
+  const ok = { host: 'sftp.partner.example', user: 'drop', path: '/incoming', hostKey: key };
+  assert.equal(createDestination('sftp', ok).kind, 'sftp');
+  for (const [config, pattern] of [
+    [{ ...ok, hostKey: undefined }, /field "hostKey" must be a non-empty string/],
+    [{ ...ok, hostKey: 'MD5:aa:bb' }, /OpenSSH SHA256 fingerprint/],
+    [{ ...ok, path: 'relative/dir' }, /absolute remote directory/],
+    [{ ...ok, path: '/a/../etc' }, /without "\.\." segments/],
+    [{ ...ok, port: 70000 }, /field "port" must be an integer from 1 to 65535/],
+    [{ ...ok, password: 'hunter2' }, /"password" must not be in the settings/],
+  ] as const) {
+    assert.throws(() => createDestination('sftp', config), invalid(pattern), JSON.stringify(config));
+  }
 });
 
 test('a password in the settings is refused without being echoed; secrets go where they belong', () => {

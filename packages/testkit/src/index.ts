@@ -6,3 +6,5 @@ export type { TempDir } from './temp-dir.js';
 export { repoRoot, sharedTestdata } from './repo-root.js';
 export { hasOpenssl, makeTestPki } from './test-pki.js';
 export type { TestPki } from './test-pki.js';
+export { hasSshd, startSshd } from './sshd.js';
+export type { TestSshd } from './sshd.js';

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { describeSecret, slug, storeSecret, WaybillError, type ConnectionRole } from '@waybill/core';
-import { egressRuleFor } from '@waybill/connectors';
+import { egressRuleFor, fetchHostKey } from '@waybill/connectors';
 import { connectionOpener } from '../connection-opener.js';
 import { splitPostgresUrl } from '../postgres-url.js';
 import { printJson, println, table, usage } from '../output.js';
@@ -25,12 +25,14 @@ interface AddOptions {
   ca?: string;
   attempts?: string;
   ageRecipient?: string[];
+  hostKey?: string;
+  trustOnFirstUse?: boolean;
   passwordEnv?: string;
   passwordStdin?: boolean;
 }
 
 const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson'];
-const DESTINATION_KINDS = ['directory', 'https'];
+const DESTINATION_KINDS = ['directory', 'https', 'sftp'];
 
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
@@ -98,6 +100,28 @@ async function buildConnection(
       throw usage('a postgres source needs --url or --database (with --host, --user)');
     return secret ? { config, secret } : { config };
   }
+  if (o.kind === 'sftp') {
+    if (!o.host || !o.user || !o.path)
+      throw usage('an sftp destination needs --host, --user and --path (the remote directory)');
+    if (o.hostKey !== undefined && o.trustOnFirstUse)
+      throw usage('give --host-key or --trust-on-first-use, not both');
+    if (o.hostKey === undefined && !o.trustOnFirstUse) {
+      throw usage(
+        "pin the server's host key: --host-key SHA256:… (`ssh-keyscan HOST | ssh-keygen -lf -` on a trusted network), or --trust-on-first-use to accept the key it shows now",
+      );
+    }
+    const config: Record<string, unknown> = { host: o.host, user: o.user, path: o.path };
+    if (o.port) {
+      if (!/^\d{1,5}$/.test(o.port) || Number(o.port) > 65535)
+        throw usage(`--port must be 1-65535, got "${o.port}"`);
+      config['port'] = Number(o.port);
+    }
+    if (o.hostKey !== undefined) config['hostKey'] = o.hostKey;
+    if (o.trust !== undefined) config['trust'] = trustOf(o.trust);
+    return secret ? { config, secret } : { config };
+  }
+  if (o.hostKey !== undefined || o.trustOnFirstUse)
+    throw usage('--host-key and --trust-on-first-use apply to sftp destinations only');
   if (o.kind === 'https') {
     if (!o.url) throw usage('an https destination needs --url https://host/base/path');
     const config: Record<string, unknown> = { url: o.url };
@@ -164,7 +188,10 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       )
       .argument('<name>', 'connection name (lowercase slug)')
       .requiredOption('--kind <kind>', (role === 'source' ? SOURCE_KINDS : DESTINATION_KINDS).join(' | '))
-      .option('--path <path>', 'file (sqlite, csv, ndjson) or directory (directory destination)')
+      .option(
+        '--path <path>',
+        'file (sqlite, csv, ndjson), directory (directory destination), or remote directory (sftp)',
+      )
       .option(
         '--url <url>',
         'postgres://user@host:port/database (a password in it is stored encrypted); https destination: its base URL',
@@ -173,15 +200,20 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--client-key <file>', 'https destination: PEM key of the client certificate')
       .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
       .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
+      .option('--host-key <fingerprint>', "sftp destination: the server's pinned host key, SHA256:…")
+      .option(
+        '--trust-on-first-use',
+        'sftp destination: pin the host key the server shows now (only on a network you trust)',
+      )
       .option(
         '--age-recipient <age1…>',
         'destination: encrypt the payload with age to this public key (repeatable)',
         (v: string, prev: string[] = []) => [...prev, v],
       )
-      .option('--host <host>', 'postgres host or socket directory')
+      .option('--host <host>', 'postgres host or socket directory; sftp host')
       .option('--port <port>', 'postgres port')
       .option('--database <db>', 'postgres database')
-      .option('--user <user>', 'postgres user')
+      .option('--user <user>', 'postgres or sftp user')
       .option('--schema <schema>', 'postgres schema (default public)')
       .option('--ssl', 'postgres: require TLS with certificate verification')
       .option('--delimiter <char>', 'csv: the field delimiter (default ","; \\t for tab)')
@@ -201,6 +233,18 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
         if (!slug.safeParse(name).success)
           throw usage(`connection name "${name}" must be a lowercase slug (a-z, 0-9, . _ -)`);
         const built = await buildConnection(role, o, ctx.io.cwd);
+        if (o.kind === 'sftp' && o.trustOnFirstUse) {
+          const rules = await withHome(ctx, cmd, (h) => h.egress.list(h.principal));
+          const key = await fetchHostKey(
+            String(built.config['host']),
+            Number(built.config['port'] ?? 22),
+            rules,
+          );
+          built.config['hostKey'] = key;
+          ctx.io.stderr.write(
+            `waybill: trusting on first use: ${String(built.config['host'])} presented ${key}; pinned\n`,
+          );
+        }
         if (o.ageRecipient !== undefined) {
           if (role !== 'destination') throw usage('--age-recipient applies to destinations only');
           built.config['ageRecipients'] = o.ageRecipient;
@@ -233,9 +277,13 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
           };
           if (globals(cmd).json) printJson(ctx.io, out);
           else println(ctx.io, `${replaced ? 'updated' : 'added'} ${role} "${name}" (${o.kind})`);
-          if (o.kind === 'https') {
+          if (o.kind === 'https' || o.kind === 'sftp') {
             try {
-              egressRuleFor(new URL(String(built.config['url'])), await h.egress.list(h.principal));
+              const url =
+                o.kind === 'https'
+                  ? new URL(String(built.config['url']))
+                  : new URL(`sftp://${String(built.config['host'])}:${Number(built.config['port'] ?? 22)}`);
+              egressRuleFor(url, await h.egress.list(h.principal));
             } catch (err) {
               if (!(err instanceof WaybillError)) throw err;
               ctx.io.stderr.write(
