@@ -1,6 +1,7 @@
 import type { ConnectionOpener, Destination, EgressRule, Source } from '@waybill/core';
 import { createHttpsDestination } from './https-destination.js';
 import { createSftpDestination } from './sftp-destination.js';
+import { createS3Destination } from './s3-destination.js';
 import { WaybillError } from '@waybill/verify';
 import { createCsvSource } from './csv-source.js';
 import type { CsvSourceConfig } from './csv-source.js';
@@ -16,7 +17,7 @@ export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson'] as const;
 export type SourceKind = (typeof sourceKinds)[number];
 
 /** Destination kinds `createDestination` knows. */
-export const destinationKinds = ['directory', 'https', 'sftp'] as const;
+export const destinationKinds = ['directory', 'https', 'sftp', 's3'] as const;
 export type DestinationKind = (typeof destinationKinds)[number];
 
 /** Resolved secrets of a connection. Values are handed to the driver only, never echoed. */
@@ -230,6 +231,50 @@ export function createDestination(
       recipientsOf(r);
       if (options.secret !== undefined) r.fail('a directory destination takes no secret; remove it');
       return createDirectoryDestination({ path: r.string('path') });
+    }
+    case 's3': {
+      const r = reader(kind, config);
+      r.allow('bucket', 'prefix', 'region', 'endpoint', 'sse', 'kmsKeyId', 'ca', 'trust', 'ageRecipients');
+      trustOf(r);
+      recipientsOf(r);
+      const bucket = r.string('bucket');
+      if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+        r.fail('field "bucket" must be an S3 bucket name');
+      const prefix = r.string('prefix', true);
+      // eslint-disable-next-line no-control-regex -- backslashes and NUL are what is refused
+      if (prefix !== undefined && (prefix.split('/').includes('..') || /[\\\u0000]/.test(prefix))) {
+        r.fail('field "prefix" must be a key prefix without ".." segments');
+      }
+      const endpoint = r.string('endpoint', true);
+      if (endpoint !== undefined) {
+        const u = URL.canParse(endpoint)
+          ? new URL(endpoint)
+          : r.fail('field "endpoint" must be an https:// URL');
+        if (u.protocol !== 'https:') r.fail('field "endpoint" must use https (plain http is refused)');
+        if (u.username !== '' || u.password !== '') r.fail('field "endpoint" must not carry credentials');
+      }
+      const sse = r.string('sse', true);
+      if (sse !== undefined && sse !== 'AES256' && sse !== 'aws:kms')
+        r.fail('field "sse" must be AES256 or aws:kms');
+      const kmsKeyId = r.string('kmsKeyId', true);
+      if (kmsKeyId !== undefined && sse !== 'aws:kms') r.fail('field "kmsKeyId" needs "sse": "aws:kms"');
+      const region = r.string('region', true);
+      const ca = r.string('ca', true);
+      if (options.secret !== undefined && !/^[^:\s]+:\S+$/.test(options.secret)) {
+        r.fail('the secret of an s3 destination is ACCESS_KEY_ID:SECRET_ACCESS_KEY');
+      }
+      return createS3Destination(
+        {
+          bucket,
+          ...(prefix !== undefined ? { prefix } : {}),
+          ...(region !== undefined ? { region } : {}),
+          ...(endpoint !== undefined ? { endpoint } : {}),
+          ...(sse !== undefined ? { sse: sse as 'AES256' | 'aws:kms' } : {}),
+          ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
+          ...(ca !== undefined ? { ca } : {}),
+        },
+        { ...(options.secret !== undefined ? { secret: options.secret } : {}), egress: options.egress ?? [] },
+      );
     }
     case 'sftp': {
       const r = reader(kind, config);

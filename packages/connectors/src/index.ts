@@ -14,6 +14,8 @@ export { DirectoryDestination, createDirectoryDestination } from './directory-de
 export { LogNotifier } from './log-notifier.js';
 export { createHttpsDestination } from './https-destination.js';
 export { createSftpDestination, fetchHostKey, sshFingerprint } from './sftp-destination.js';
+export { createS3Destination } from './s3-destination.js';
+export type { S3DestinationConfig } from './s3-destination.js';
 export type { SftpDestinationConfig } from './sftp-destination.js';
 export type { HttpsDestinationConfig, HttpsDestinationOptions } from './https-destination.js';
 export { egressRuleFor, guardedLookup, isPrivateAddress } from './egress.js';

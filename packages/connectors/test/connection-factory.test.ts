@@ -21,7 +21,7 @@ const invalid = (...patterns: RegExp[]) => isWaybillError('ERR_WAYBILL_CONNECTIO
 
 test('createSource builds each kind from valid settings', async () => {
   assert.deepEqual([...sourceKinds], ['sqlite', 'postgres', 'csv', 'ndjson']);
-  assert.deepEqual([...destinationKinds], ['directory', 'https', 'sftp']);
+  assert.deepEqual([...destinationKinds], ['directory', 'https', 'sftp', 's3']);
   assert.ok(createSource('sqlite', { path: 'a.sqlite' }) instanceof SqliteSource);
   assert.ok(createSource('csv', { path: 'a.csv', delimiter: ';' }) instanceof CsvSource);
   assert.ok(createSource('ndjson', { path: 'a.ndjson', columns: ['x'] }) instanceof NdjsonSource);
@@ -41,7 +41,7 @@ test('createSource builds each kind from valid settings', async () => {
 
 test('unknown kinds name the supported ones', () => {
   assert.throws(() => createSource('mysql', {}), invalid(/"mysql"/, /sqlite, postgres, csv, ndjson/));
-  assert.throws(() => createDestination('s3', {}), invalid(/"s3"/, /directory/));
+  assert.throws(() => createDestination('ftp', {}), invalid(/"ftp"/, /directory, https, sftp, s3/));
 });
 
 test('invalid settings name the field and never echo its value', () => {
@@ -119,6 +119,32 @@ test('https destination settings are checked field by field', () => {
   assert.throws(
     () => createDestination('directory', { path: '/srv' }, { secret: 'x' }),
     invalid(/takes no secret/),
+  );
+});
+
+test('s3 destination settings are checked field by field', () => {
+  assert.equal(createDestination('s3', { bucket: 'exports', prefix: 'waybill', sse: 'AES256' }).kind, 's3');
+  for (const [config, pattern] of [
+    [{ bucket: 'Not_A_Bucket' }, /must be an S3 bucket name/],
+    [{ bucket: 'exports', endpoint: 'http://minio.local:9000' }, /must use https/],
+    [{ bucket: 'exports', endpoint: 'https://key:hunter2@minio.local' }, /must not carry credentials/],
+    [{ bucket: 'exports', sse: 'rot13' }, /AES256 or aws:kms/],
+    [{ bucket: 'exports', kmsKeyId: 'k' }, /needs "sse": "aws:kms"/],
+    [{ bucket: 'exports', prefix: 'a/../b' }, /without "\.\." segments/],
+  ] as const) {
+    assert.throws(
+      () => createDestination('s3', config),
+      (err) => {
+        invalid(pattern)(err);
+        assert.doesNotMatch((err as Error).message, /hunter2/);
+        return true;
+      },
+      JSON.stringify(config),
+    );
+  }
+  assert.throws(
+    () => createDestination('s3', { bucket: 'exports' }, { secret: 'no-colon' }),
+    invalid(/ACCESS_KEY_ID:SECRET_ACCESS_KEY/),
   );
 });
 

@@ -27,12 +27,18 @@ interface AddOptions {
   ageRecipient?: string[];
   hostKey?: string;
   trustOnFirstUse?: boolean;
+  bucket?: string;
+  prefix?: string;
+  region?: string;
+  endpoint?: string;
+  sse?: string;
+  kmsKeyId?: string;
   passwordEnv?: string;
   passwordStdin?: boolean;
 }
 
 const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson'];
-const DESTINATION_KINDS = ['directory', 'https', 'sftp'];
+const DESTINATION_KINDS = ['directory', 'https', 'sftp', 's3'];
 
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
   const chunks: Buffer[] = [];
@@ -98,6 +104,28 @@ async function buildConnection(
     if (o.schema) config['schema'] = o.schema;
     if (!o.url && !o.database)
       throw usage('a postgres source needs --url or --database (with --host, --user)');
+    return secret ? { config, secret } : { config };
+  }
+  if (o.kind === 's3') {
+    if (!o.bucket) throw usage('an s3 destination needs --bucket');
+    const config: Record<string, unknown> = { bucket: o.bucket };
+    for (const [key, value] of [
+      ['prefix', o.prefix],
+      ['region', o.region],
+      ['endpoint', o.endpoint],
+      ['sse', o.sse],
+      ['kmsKeyId', o.kmsKeyId],
+    ] as const) {
+      if (value !== undefined) config[key] = value;
+    }
+    if (o.ca !== undefined) {
+      const path = resolve(cwd, o.ca);
+      const st = await stat(path).catch(() => null);
+      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
+      config['ca'] = path;
+    }
+    if (o.trust !== undefined) config['trust'] = trustOf(o.trust);
+    // The secret is ACCESS_KEY_ID:SECRET_ACCESS_KEY; without one, the AWS SDK's default credentials.
     return secret ? { config, secret } : { config };
   }
   if (o.kind === 'sftp') {
@@ -200,6 +228,12 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--client-key <file>', 'https destination: PEM key of the client certificate')
       .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
       .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
+      .option('--bucket <name>', 's3 destination: the bucket')
+      .option('--prefix <prefix>', 's3 destination: key prefix exports go under')
+      .option('--region <region>', 's3 destination: the region (default us-east-1)')
+      .option('--endpoint <url>', 's3 destination: an S3-compatible endpoint (https)')
+      .option('--sse <mode>', 's3 destination: server-side encryption, AES256 | aws:kms')
+      .option('--kms-key-id <id>', 's3 destination: the KMS key for --sse aws:kms')
       .option('--host-key <fingerprint>', "sftp destination: the server's pinned host key, SHA256:…")
       .option(
         '--trust-on-first-use',
@@ -277,12 +311,14 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
           };
           if (globals(cmd).json) printJson(ctx.io, out);
           else println(ctx.io, `${replaced ? 'updated' : 'added'} ${role} "${name}" (${o.kind})`);
-          if (o.kind === 'https' || o.kind === 'sftp') {
+          if (o.kind === 'https' || o.kind === 'sftp' || (o.kind === 's3' && built.config['endpoint'])) {
             try {
               const url =
                 o.kind === 'https'
                   ? new URL(String(built.config['url']))
-                  : new URL(`sftp://${String(built.config['host'])}:${Number(built.config['port'] ?? 22)}`);
+                  : o.kind === 's3'
+                    ? new URL(String(built.config['endpoint']))
+                    : new URL(`sftp://${String(built.config['host'])}:${Number(built.config['port'] ?? 22)}`);
               egressRuleFor(url, await h.egress.list(h.principal));
             } catch (err) {
               if (!(err instanceof WaybillError)) throw err;
