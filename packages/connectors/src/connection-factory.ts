@@ -1,5 +1,7 @@
 import type { ConnectionOpener, Destination, EgressRule, Source } from '@waybill/core';
 import { createHttpsDestination } from './https-destination.js';
+import { readFileSync } from 'node:fs';
+import { AirtableSource } from './airtable-source.js';
 import { createSftpDestination } from './sftp-destination.js';
 import { createS3Destination } from './s3-destination.js';
 import { WaybillError } from '@waybill/verify';
@@ -13,7 +15,7 @@ import type { PostgresSourceConfig } from './postgres-source.js';
 import { createSqliteSource } from './sqlite-source.js';
 
 /** Source kinds `createSource` knows. */
-export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson'] as const;
+export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable'] as const;
 export type SourceKind = (typeof sourceKinds)[number];
 
 /** Destination kinds `createDestination` knows. */
@@ -156,8 +158,37 @@ function delimiterOf(r: ConfigReader): string | undefined {
  * const source = createSource('postgres', { host: 'db', database: 'crm', user: 'reader', ssl: true }, { password });
  * ```
  */
-export function createSource(kind: string, config: unknown, secrets: ConnectionSecrets = {}): Source {
+export function createSource(
+  kind: string,
+  config: unknown,
+  secrets: ConnectionSecrets = {},
+  context: { egress?: readonly EgressRule[] } = {},
+): Source {
   switch (kind) {
+    case 'airtable': {
+      const r = reader(kind, config);
+      r.allow('baseId', 'apiUrl', 'ca');
+      const token =
+        secrets.password ?? r.fail('an airtable source needs its personal access token as the secret');
+      const apiUrl = r.string('apiUrl', true);
+      if (apiUrl !== undefined) {
+        const u = URL.canParse(apiUrl) ? new URL(apiUrl) : r.fail('field "apiUrl" must be an https:// URL');
+        if (u.protocol !== 'https:') r.fail('field "apiUrl" must use https (plain http is refused)');
+      }
+      const ca = r.string('ca', true);
+      let caPem: Buffer | undefined;
+      if (ca !== undefined) {
+        try {
+          caPem = readFileSync(ca);
+        } catch {
+          r.fail(`field "ca": cannot read ${ca}`);
+        }
+      }
+      return new AirtableSource(
+        { baseId: r.string('baseId'), ...(apiUrl !== undefined ? { apiUrl } : {}) },
+        { token, egress: context.egress ?? [], ...(caPem ? { ca: caPem } : {}) },
+      );
+    }
     case 'sqlite': {
       const r = reader(kind, config);
       r.allow('path');
@@ -369,9 +400,11 @@ export function createDestination(
  */
 export function createConnectionOpener(): ConnectionOpener {
   return {
-    openSource: (connection, secret) =>
+    openSource: (connection, secret, context) =>
       Promise.resolve().then(() =>
-        createSource(connection.kind, connection.config, secret !== undefined ? { password: secret } : {}),
+        createSource(connection.kind, connection.config, secret !== undefined ? { password: secret } : {}, {
+          egress: context?.egress ?? [],
+        }),
       ),
     openDestination: (connection, secret, context) =>
       Promise.resolve().then(() =>

@@ -75,6 +75,7 @@ export type { Clock } from './ports/clock.js';
 export type {
   Source,
   SourceColumn,
+  DerivedColumn,
   SourceReadRequest,
   CellValue,
   RowCodec,

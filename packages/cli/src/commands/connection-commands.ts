@@ -28,6 +28,8 @@ interface AddOptions {
   hostKey?: string;
   trustOnFirstUse?: boolean;
   bucket?: string;
+  base?: string;
+  apiUrl?: string;
   prefix?: string;
   region?: string;
   endpoint?: string;
@@ -37,7 +39,7 @@ interface AddOptions {
   passwordStdin?: boolean;
 }
 
-const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson'];
+const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable'];
 const DESTINATION_KINDS = ['directory', 'https', 'sftp', 's3'];
 
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
@@ -105,6 +107,22 @@ async function buildConnection(
     if (!o.url && !o.database)
       throw usage('a postgres source needs --url or --database (with --host, --user)');
     return secret ? { config, secret } : { config };
+  }
+  if (o.kind === 'airtable') {
+    if (!o.base) throw usage('an airtable source needs --base app…');
+    if (!secret)
+      throw usage(
+        'an airtable source needs its personal access token: --password-env VAR or --password-stdin',
+      );
+    const config: Record<string, unknown> = { baseId: o.base };
+    if (o.apiUrl !== undefined) config['apiUrl'] = o.apiUrl;
+    if (o.ca !== undefined) {
+      const path = resolve(cwd, o.ca);
+      const st = await stat(path).catch(() => null);
+      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
+      config['ca'] = path;
+    }
+    return { config, secret };
   }
   if (o.kind === 's3') {
     if (!o.bucket) throw usage('an s3 destination needs --bucket');
@@ -228,6 +246,8 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--client-key <file>', 'https destination: PEM key of the client certificate')
       .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
       .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
+      .option('--base <id>', 'airtable source: the base id (app…)')
+      .option('--api-url <url>', 'airtable source: another API origin (https), for a compatible service')
       .option('--bucket <name>', 's3 destination: the bucket')
       .option('--prefix <prefix>', 's3 destination: key prefix exports go under')
       .option('--region <region>', 's3 destination: the region (default us-east-1)')
@@ -296,7 +316,7 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
           // Validate the settings through the adapter itself before anything is stored.
           const adapter =
             role === 'source'
-              ? await connectionOpener.openSource(record, undefined)
+              ? await connectionOpener.openSource(record, built.secret ? 'settings-check' : undefined)
               : await connectionOpener.openDestination(record, undefined);
           if ('close' in adapter) await adapter.close();
           await h.guard.require(h.principal, 'connection.manage');

@@ -92,6 +92,7 @@ export class CatalogService {
     const source = await this.o.connections.openSource(
       record,
       resolveSecret(this.o.box, record, this.o.env ?? process.env),
+      { egress: await this.o.store.listEgressRules(caller.workspace) },
     );
     return { record, source };
   }

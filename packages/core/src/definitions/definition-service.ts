@@ -220,7 +220,9 @@ export class DefinitionService {
         hmac.set(key, await this.o.keys.hmacKey(key));
       }
     }
-    const source = await this.o.connections.openSource(src, resolveSecret(this.o.box, src, this.o.env));
+    const source = await this.o.connections.openSource(src, resolveSecret(this.o.box, src, this.o.env), {
+      egress: await this.o.store.listEgressRules(this.workspace),
+    });
     try {
       const columns = await source.describe(d.source.table);
       const plan = compilePlan(d, columns, { hmacKey: (n) => hmac.get(n)! });

@@ -231,6 +231,7 @@ export class ExportService {
       source = await this.o.connections.openSource(
         sourceConn,
         resolveSecret(this.o.box, sourceConn, this.o.env),
+        { egress: await store.listEgressRules(workspace) },
       );
       const columns = await source.describe(
         definition.source.table,
@@ -441,6 +442,7 @@ export class ExportService {
         ...(req.authorization ? { authorization: req.authorization } : {}),
         ...(catalog ? { catalog: catalog.fields } : {}),
         ...(encryption ? { encryption } : {}),
+        sourceColumns: columns,
       });
       const lineage = Buffer.from(
         JSON.stringify(

@@ -2,7 +2,7 @@ import type { Destination } from './destination.js';
 import type { Source } from './source.js';
 import type { ConnectionRecord, EgressRule } from './store.js';
 
-/** What a destination is opened with besides its settings: the workspace's egress allowlist. */
+/** What a connection is opened with besides its settings: the workspace's egress allowlist. */
 export interface DestinationContext {
   readonly egress: readonly EgressRule[];
 }
@@ -12,7 +12,11 @@ export interface DestinationContext {
  * imports a driver. `secret` is the resolved credential, if the connection has one.
  */
 export interface ConnectionOpener {
-  openSource(connection: ConnectionRecord, secret: string | undefined): Promise<Source>;
+  openSource(
+    connection: ConnectionRecord,
+    secret: string | undefined,
+    context?: DestinationContext,
+  ): Promise<Source>;
   openDestination(
     connection: ConnectionRecord,
     secret: string | undefined,

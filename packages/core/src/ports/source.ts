@@ -1,7 +1,25 @@
+/**
+ * How a no-code app computes a column itself (formula, lookup, rollup), as its metadata says: the
+ * logic that must travel with the data, recorded in the waybill and as lineage.
+ */
+export interface DerivedColumn {
+  readonly kind: 'formula' | 'lookup' | 'rollup';
+  /** The app's expression, verbatim (a formula; a rollup's aggregation). */
+  readonly expression?: string;
+  /** Columns of the same table it reads (a formula's references). */
+  readonly references?: readonly string[];
+  /** A lookup's or rollup's link column, and the linked table and its column it reads through it. */
+  readonly via?: string;
+  readonly linkedTable?: string;
+  readonly linkedColumn?: string;
+}
+
 /** A column as the source declares it. `type` is the source's own type name (e.g. `TEXT`, `int8`). */
 export interface SourceColumn {
   readonly name: string;
   readonly type: string;
+  /** Set when the app computes the column (formula, lookup, rollup). */
+  readonly derived?: DerivedColumn;
 }
 
 /**

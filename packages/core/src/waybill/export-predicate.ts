@@ -1,3 +1,4 @@
+import type { DerivedColumn } from '../ports/source.js';
 /** The predicate type of a Waybill export attestation (docs/waybill-format.md). */
 export const EXPORT_PREDICATE_TYPE = 'https://waybill.dev/export/v1';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -19,6 +20,8 @@ export interface PredicateField {
   readonly computed: { readonly language: 'cel'; readonly expression: string } | null;
   /** False for dropped fields: declared and recorded, but not in the output. */
   readonly emitted: boolean;
+  /** How the app itself computes the origin columns (formula, lookup, rollup), when it does. */
+  readonly sourceLogic?: readonly (DerivedColumn & { readonly column: string })[];
 }
 
 export interface ValidationGateResult {

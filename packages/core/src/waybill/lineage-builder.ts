@@ -35,20 +35,59 @@ export function buildLineage(input: LineageInput): Record<string, unknown> {
       : f.transform
         ? String(f.transform['type'])
         : 'copied';
+    const input = (table: string, field: string, type: string, subtype: string, what: string) => ({
+      namespace: inputNs,
+      name: table,
+      field,
+      transformations: [{ type, subtype, description: what, masking }],
+    });
+    const fromApp = (f.sourceLogic ?? []).flatMap((l) => {
+      // The app computes the origin column itself: its logic travels with the data.
+      switch (l.kind) {
+        case 'formula':
+          return (l.references ?? []).map((r) =>
+            input(
+              p.source.table,
+              r,
+              'DIRECT',
+              'TRANSFORMATION',
+              `formula of ${l.column}: ${l.expression ?? ''}`,
+            ),
+          );
+        case 'lookup':
+        case 'rollup': {
+          const out = [];
+          if (l.linkedTable && l.linkedColumn) {
+            out.push(
+              input(
+                l.linkedTable,
+                l.linkedColumn,
+                'DIRECT',
+                l.kind === 'lookup' ? 'IDENTITY' : 'AGGREGATION',
+                l.kind === 'lookup'
+                  ? `lookup of ${l.column} through ${l.via ?? 'a link field'}`
+                  : `rollup of ${l.column} through ${l.via ?? 'a link field'}: ${l.expression ?? ''}`,
+              ),
+            );
+          }
+          if (l.via) out.push(input(p.source.table, l.via, 'INDIRECT', 'JOIN', `link field of ${l.column}`));
+          return out;
+        }
+      }
+    });
     columnFields[f.name] = {
-      inputFields: f.origin.map((field) => ({
-        namespace: inputNs,
-        name: p.source.table,
-        field,
-        transformations: [
-          {
-            type: 'DIRECT',
-            subtype: f.computed || masking ? 'TRANSFORMATION' : 'IDENTITY',
+      inputFields: [
+        ...f.origin.map((field) =>
+          input(
+            p.source.table,
+            field,
+            'DIRECT',
+            f.computed || masking ? 'TRANSFORMATION' : 'IDENTITY',
             description,
-            masking,
-          },
-        ],
-      })),
+          ),
+        ),
+        ...fromApp,
+      ],
     };
   }
   const filterInputs = p.filter

@@ -1,10 +1,11 @@
+import type { SourceColumn } from '../ports/source.js';
 import type { PayloadEncryption } from '../pipeline/age-payload.js';
 import type { ExportDefinition } from '../definitions/export-definition-schema.js';
 import type { ExportPlan } from '../pipeline/export-plan.js';
 import type { RunAuthorization } from '../pipeline/export-service.js';
 import type { ConnectionRecord, FieldClassification, RunRecord } from '../ports/store.js';
 import { addIsoDuration } from '../time/iso-duration.js';
-import type { ExportPredicate, ValidationGateResult } from './export-predicate.js';
+import type { ExportPredicate, PredicateField, ValidationGateResult } from './export-predicate.js';
 
 /** Everything the predicate records about one run (docs/predicate.schema.json). */
 export interface PredicateInput {
@@ -28,6 +29,8 @@ export interface PredicateInput {
   catalog?: Readonly<Record<string, FieldClassification>>;
   /** The payload's encryption to recipients, when the destination asks for it. */
   encryption?: PayloadEncryption;
+  /** The source's columns, for the app-side logic of derived ones (formula, lookup, rollup). */
+  sourceColumns?: readonly SourceColumn[];
 }
 
 const ORDER = ['public', 'internal', 'confidential', 'restricted'];
@@ -93,6 +96,10 @@ export function buildPredicate(i: PredicateInput): ExportPredicate {
       ),
       declaredType: f.field.type ?? null,
       transform: f.transform ? { type: f.transform.type, ...f.transform.recorded } : null,
+      ...sourceLogicOf(
+        f.field.from !== undefined ? [f.field.from] : [...(f.compute?.references ?? [])],
+        i.sourceColumns ?? [],
+      ),
       computed: f.compute ? { language: 'cel', expression: f.compute.source } : null,
       emitted: !f.transform?.drops,
     })),
@@ -126,4 +133,16 @@ export function buildPredicate(i: PredicateInput): ExportPredicate {
       : {}),
     signingKeyId: i.signingKeyId,
   };
+}
+
+/** The app-side logic of the derived columns among `origin`, as a field's `sourceLogic` (omitted when none). */
+function sourceLogicOf(
+  origin: readonly string[],
+  columns: readonly SourceColumn[],
+): { sourceLogic?: NonNullable<PredicateField['sourceLogic']> } {
+  const logic = origin.flatMap((column) => {
+    const d = columns.find((c) => c.name === column)?.derived;
+    return d ? [{ column, ...d, ...(d.references ? { references: [...d.references] } : {}) }] : [];
+  });
+  return logic.length > 0 ? { sourceLogic: logic } : {};
 }

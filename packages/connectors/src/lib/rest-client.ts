@@ -1,0 +1,161 @@
+import type { EgressRule } from '@waybill/core';
+import { WaybillError } from '@waybill/verify';
+import { Agent, request } from 'undici';
+import { egressRuleFor, guardedLookup } from '../egress.js';
+
+/** How a REST client retries and paces its requests. */
+export interface RestClientOptions {
+  /** For messages: `airtable source`. */
+  readonly what: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly egress: readonly EgressRule[];
+  /** PEM CA of the service's certificate, when not a public one. */
+  readonly ca?: Buffer;
+  /** Per-request timeout (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Tries per request (default 6). */
+  readonly attempts?: number;
+  /** Retries allowed over the client's whole life (default 100): a source that keeps failing stops. */
+  readonly retryBudget?: number;
+  /** First backoff delay (default 500 ms), doubled per try, with full jitter; Retry-After wins. */
+  readonly backoffMs?: number;
+  /** At most this many requests per second (Airtable: 5 per base). */
+  readonly perSecond?: number;
+}
+
+/**
+ * A JSON-over-HTTPS client for app APIs (Airtable, Baserow, NocoDB, Directus): only hosts on the egress
+ * allowlist (checked after DNS resolution, on its own sockets), requests paced to the service's rate
+ * limit, 429 and 5xx and dropped connections retried with exponential backoff and full jitter (honouring
+ * `Retry-After`) within a per-request and a whole-read retry budget, a timeout per request, and
+ * cancellation by signal. Answers that are not JSON objects fail with `ERR_WAYBILL_SOURCE_FAILED`, never
+ * quoting the body (it may hold personal data).
+ */
+export class RestClient {
+  #budget: number;
+  #nextSlot = 0;
+  readonly #agents = new Map<string, Agent>();
+  retries = 0;
+  requests = 0;
+
+  constructor(private readonly o: RestClientOptions) {
+    this.#budget = o.retryBudget ?? 100;
+  }
+
+  async getJson(url: URL, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const attempts = this.o.attempts ?? 6;
+    const timeout = this.o.timeoutMs ?? 30_000;
+    let problem = '';
+    for (let attempt = 1; ; attempt++) {
+      signal?.throwIfAborted();
+      await this.#pace(signal);
+      let retryAfter: number | undefined;
+      try {
+        this.requests++;
+        const res = await request(url, {
+          method: 'GET',
+          headers: { accept: 'application/json', ...this.o.headers },
+          dispatcher: this.#agent(url),
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+          ...(signal ? { signal } : {}),
+        });
+        const status = res.statusCode;
+        if (status >= 200 && status < 300) {
+          let body: unknown;
+          try {
+            body = await res.body.json();
+          } catch {
+            throw this.#failed(`${describe(url)} answered ${status} with a body that is not JSON`);
+          }
+          if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+            throw this.#failed(`${describe(url)} answered ${status} with JSON that is not an object`);
+          }
+          return body as Record<string, unknown>;
+        }
+        await res.body.dump();
+        if (status === 401 || status === 403) {
+          throw this.#failed(
+            `${describe(url)} answered ${status}: the token is missing, wrong or lacks access`,
+          );
+        }
+        if (status === 404)
+          throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `${this.o.what}: ${describe(url)} answered 404`);
+        if (status !== 429 && status < 500) throw this.#failed(`${describe(url)} answered ${status}`);
+        problem = `answered ${status}`;
+        retryAfter = retryAfterMs(res.headers['retry-after']);
+      } catch (err) {
+        if (err instanceof WaybillError) throw err;
+        const cause = (err as { cause?: unknown }).cause;
+        if (cause instanceof WaybillError) throw cause;
+        if (signal?.aborted) throw signal.reason;
+        problem = (err as Error).message ?? String(err);
+      }
+      if (attempt >= attempts || this.#budget <= 0) {
+        throw this.#failed(
+          `${describe(url)} failed after ${attempt} tr${attempt === 1 ? 'y' : 'ies'} (${problem})${this.#budget <= 0 ? '; the retry budget of this read is spent' : ''}`,
+        );
+      }
+      this.#budget--;
+      this.retries++;
+      const base = this.o.backoffMs ?? 500;
+      await sleep(Math.min(retryAfter ?? Math.random() * base * 2 ** (attempt - 1), 60_000), signal);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#agents.values()].map((a) => a.close().catch(() => undefined)));
+    this.#agents.clear();
+  }
+
+  #agent(url: URL): Agent {
+    const rule = egressRuleFor(url, this.o.egress);
+    let a = this.#agents.get(url.host);
+    if (!a) {
+      a = new Agent({
+        connect: { lookup: guardedLookup(url.hostname, rule), ...(this.o.ca ? { ca: this.o.ca } : {}) },
+      });
+      this.#agents.set(url.host, a);
+    }
+    return a;
+  }
+
+  async #pace(signal?: AbortSignal): Promise<void> {
+    if (!this.o.perSecond) return;
+    const now = Date.now();
+    const slot = Math.max(now, this.#nextSlot);
+    this.#nextSlot = slot + 1000 / this.o.perSecond;
+    if (slot > now) await sleep(slot - now, signal);
+  }
+
+  #failed(message: string): WaybillError {
+    return new WaybillError('ERR_WAYBILL_SOURCE_FAILED', `${this.o.what}: ${message}`);
+  }
+}
+
+function describe(url: URL): string {
+  return `GET ${url.origin}${url.pathname}`;
+}
+
+function retryAfterMs(v: string | string[] | undefined): number | undefined {
+  const text = Array.isArray(v) ? v[0] : v;
+  if (text === undefined) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text.trim())) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+}
