@@ -2,6 +2,7 @@ import type { ConnectionOpener, Destination, EgressRule, Source } from '@waybill
 import { createHttpsDestination } from './https-destination.js';
 import { readFileSync } from 'node:fs';
 import { AirtableSource } from './airtable-source.js';
+import { BaserowSource } from './baserow-source.js';
 import { createSftpDestination } from './sftp-destination.js';
 import { createS3Destination } from './s3-destination.js';
 import { WaybillError } from '@waybill/verify';
@@ -15,7 +16,7 @@ import type { PostgresSourceConfig } from './postgres-source.js';
 import { createSqliteSource } from './sqlite-source.js';
 
 /** Source kinds `createSource` knows. */
-export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable'] as const;
+export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable', 'baserow'] as const;
 export type SourceKind = (typeof sourceKinds)[number];
 
 /** Destination kinds `createDestination` knows. */
@@ -164,26 +165,50 @@ export function createSource(
   secrets: ConnectionSecrets = {},
   context: { egress?: readonly EgressRule[] } = {},
 ): Source {
+  const appSettings = (r: ConfigReader) => {
+    const apiUrl = r.string('apiUrl', true);
+    if (apiUrl !== undefined) {
+      const u = URL.canParse(apiUrl) ? new URL(apiUrl) : r.fail('field "apiUrl" must be an https:// URL');
+      if (u.protocol !== 'https:') r.fail('field "apiUrl" must use https (plain http is refused)');
+    }
+    const ca = r.string('ca', true);
+    let caPem: Buffer | undefined;
+    if (ca !== undefined) {
+      try {
+        caPem = readFileSync(ca);
+      } catch {
+        r.fail(`field "ca": cannot read ${ca}`);
+      }
+    }
+    return { apiUrl, caPem };
+  };
   switch (kind) {
+    case 'baserow': {
+      const r = reader(kind, config);
+      r.allow('apiUrl', 'tables', 'ca');
+      const token = secrets.password ?? r.fail('a baserow source needs its database token as the secret');
+      const { apiUrl, caPem } = appSettings(r);
+      const tables = (config as Record<string, unknown>)['tables'];
+      if (
+        typeof tables !== 'object' ||
+        tables === null ||
+        Array.isArray(tables) ||
+        Object.keys(tables).length === 0 ||
+        Object.values(tables).some((v) => typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+      ) {
+        r.fail('field "tables" must map table names to Baserow table ids, e.g. {"customers": 123}');
+      }
+      return new BaserowSource(
+        { tables: tables as Record<string, number>, ...(apiUrl !== undefined ? { apiUrl } : {}) },
+        { token, egress: context.egress ?? [], ...(caPem ? { ca: caPem } : {}) },
+      );
+    }
     case 'airtable': {
       const r = reader(kind, config);
       r.allow('baseId', 'apiUrl', 'ca');
       const token =
         secrets.password ?? r.fail('an airtable source needs its personal access token as the secret');
-      const apiUrl = r.string('apiUrl', true);
-      if (apiUrl !== undefined) {
-        const u = URL.canParse(apiUrl) ? new URL(apiUrl) : r.fail('field "apiUrl" must be an https:// URL');
-        if (u.protocol !== 'https:') r.fail('field "apiUrl" must use https (plain http is refused)');
-      }
-      const ca = r.string('ca', true);
-      let caPem: Buffer | undefined;
-      if (ca !== undefined) {
-        try {
-          caPem = readFileSync(ca);
-        } catch {
-          r.fail(`field "ca": cannot read ${ca}`);
-        }
-      }
+      const { apiUrl, caPem } = appSettings(r);
       return new AirtableSource(
         { baseId: r.string('baseId'), ...(apiUrl !== undefined ? { apiUrl } : {}) },
         { token, egress: context.egress ?? [], ...(caPem ? { ca: caPem } : {}) },

@@ -16,6 +16,7 @@ export { createHttpsDestination } from './https-destination.js';
 export { createSftpDestination, fetchHostKey, sshFingerprint } from './sftp-destination.js';
 export { createS3Destination } from './s3-destination.js';
 export { AirtableSource } from './airtable-source.js';
+export { BaserowSource } from './baserow-source.js';
 export type { AirtableSourceConfig } from './airtable-source.js';
 export { RestClient } from './lib/rest-client.js';
 export type { S3DestinationConfig } from './s3-destination.js';

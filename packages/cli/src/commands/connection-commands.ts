@@ -29,6 +29,7 @@ interface AddOptions {
   trustOnFirstUse?: boolean;
   bucket?: string;
   base?: string;
+  table?: string[];
   apiUrl?: string;
   prefix?: string;
   region?: string;
@@ -39,7 +40,7 @@ interface AddOptions {
   passwordStdin?: boolean;
 }
 
-const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable'];
+const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable', 'baserow'];
 const DESTINATION_KINDS = ['directory', 'https', 'sftp', 's3'];
 
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
@@ -107,6 +108,26 @@ async function buildConnection(
     if (!o.url && !o.database)
       throw usage('a postgres source needs --url or --database (with --host, --user)');
     return secret ? { config, secret } : { config };
+  }
+  if (o.kind === 'baserow') {
+    if (!o.table || o.table.length === 0) throw usage('a baserow source needs --table NAME=ID (repeatable)');
+    if (!secret)
+      throw usage('a baserow source needs its database token: --password-env VAR or --password-stdin');
+    const tables: Record<string, number> = {};
+    for (const t of o.table) {
+      const m = /^([^=]+)=(\d+)$/.exec(t);
+      if (!m) throw usage(`--table must be NAME=ID (a Baserow table id), got "${t}"`);
+      tables[m[1]!] = Number(m[2]);
+    }
+    const config: Record<string, unknown> = { tables };
+    if (o.apiUrl !== undefined) config['apiUrl'] = o.apiUrl;
+    if (o.ca !== undefined) {
+      const path = resolve(cwd, o.ca);
+      const st = await stat(path).catch(() => null);
+      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
+      config['ca'] = path;
+    }
+    return { config, secret };
   }
   if (o.kind === 'airtable') {
     if (!o.base) throw usage('an airtable source needs --base app…');
@@ -247,7 +268,15 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
       .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
       .option('--base <id>', 'airtable source: the base id (app…)')
-      .option('--api-url <url>', 'airtable source: another API origin (https), for a compatible service')
+      .option(
+        '--api-url <url>',
+        'airtable or baserow source: another API origin (https), e.g. a self-hosted Baserow',
+      )
+      .option(
+        '--table <name=id>',
+        'baserow source: a table to read, by name and Baserow table id (repeatable)',
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option('--bucket <name>', 's3 destination: the bucket')
       .option('--prefix <prefix>', 's3 destination: key prefix exports go under')
       .option('--region <region>', 's3 destination: the region (default us-east-1)')

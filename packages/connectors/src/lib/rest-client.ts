@@ -42,7 +42,17 @@ export class RestClient {
     this.#budget = o.retryBudget ?? 100;
   }
 
+  /** A JSON object answer (most endpoints). */
   async getJson(url: URL, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    const body = await this.getJsonValue(url, signal);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw this.#failed(`${describe(url)} answered JSON that is not an object`);
+    }
+    return body as Record<string, unknown>;
+  }
+
+  /** Any JSON answer (an array, for endpoints that list). */
+  async getJsonValue(url: URL, signal?: AbortSignal): Promise<unknown> {
     const attempts = this.o.attempts ?? 6;
     const timeout = this.o.timeoutMs ?? 30_000;
     let problem = '';
@@ -68,10 +78,7 @@ export class RestClient {
           } catch {
             throw this.#failed(`${describe(url)} answered ${status} with a body that is not JSON`);
           }
-          if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-            throw this.#failed(`${describe(url)} answered ${status} with JSON that is not an object`);
-          }
-          return body as Record<string, unknown>;
+          return body;
         }
         await res.body.dump();
         if (status === 401 || status === 403) {
