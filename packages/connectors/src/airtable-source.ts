@@ -9,7 +9,7 @@ import type {
 import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient } from './lib/rest-client.js';
+import { RestClient, apiUrl } from './lib/rest-client.js';
 
 /** Settings of an Airtable source. */
 export interface AirtableSourceConfig {
@@ -94,7 +94,7 @@ export class AirtableSource implements Source {
   #schema(signal?: AbortSignal): Promise<AirtableTable[]> {
     this.#tables ??= (async () => {
       const body = await this.#client.getJson(
-        new URL(`/v0/meta/bases/${this.config.baseId}/tables`, this.#api),
+        apiUrl(this.#api, `/v0/meta/bases/${this.config.baseId}/tables`),
         signal,
       );
       const tables = body['tables'];
@@ -181,7 +181,7 @@ export class AirtableSource implements Source {
     let offset: string | undefined;
     let rows: CellValue[][] = [];
     do {
-      const url = new URL(`/v0/${this.config.baseId}/${encodeURIComponent(t.id)}`, this.#api);
+      const url = apiUrl(this.#api, `/v0/${this.config.baseId}/${encodeURIComponent(t.id)}`);
       url.searchParams.set('pageSize', String(PAGE_SIZE));
       url.searchParams.set('returnFieldsByFieldId', 'false');
       for (const f of fields) url.searchParams.append('fields[]', f);

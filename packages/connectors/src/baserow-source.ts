@@ -9,7 +9,7 @@ import type {
 import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient } from './lib/rest-client.js';
+import { RestClient, apiUrl } from './lib/rest-client.js';
 
 /** Settings of a Baserow source. */
 export interface BaserowSourceConfig {
@@ -92,7 +92,7 @@ export class BaserowSource implements Source {
     let p = this.#fields.get(id);
     if (!p) {
       p = (async () => {
-        const url = new URL(`/api/database/fields/table/${id}/`, this.#api);
+        const url = apiUrl(this.#api, `/api/database/fields/table/${id}/`);
         // The endpoint answers a JSON array; RestClient wants objects, so read it through a wrapper.
         const body = await this.#client.getJsonValue(url, signal);
         if (!Array.isArray(body) || !body.every(isField)) {
@@ -160,7 +160,7 @@ export class BaserowSource implements Source {
     const batch = resolveBatchSize('baserow source', request.batchSize);
     let rows: CellValue[][] = [];
     for (let page = 1; ; page++) {
-      const url = new URL(`/api/database/rows/table/${id}/`, this.#api);
+      const url = apiUrl(this.#api, `/api/database/rows/table/${id}/`);
       url.searchParams.set('size', String(PAGE_SIZE));
       url.searchParams.set('page', String(page));
       if (include.length > 0) url.searchParams.set('include', include.join(','));

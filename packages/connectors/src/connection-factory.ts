@@ -3,6 +3,8 @@ import { createHttpsDestination } from './https-destination.js';
 import { readFileSync } from 'node:fs';
 import { AirtableSource } from './airtable-source.js';
 import { BaserowSource } from './baserow-source.js';
+import { DirectusSource } from './directus-source.js';
+import { NocodbSource } from './nocodb-source.js';
 import { createSftpDestination } from './sftp-destination.js';
 import { createS3Destination } from './s3-destination.js';
 import { WaybillError } from '@waybill/verify';
@@ -16,7 +18,16 @@ import type { PostgresSourceConfig } from './postgres-source.js';
 import { createSqliteSource } from './sqlite-source.js';
 
 /** Source kinds `createSource` knows. */
-export const sourceKinds = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable', 'baserow'] as const;
+export const sourceKinds = [
+  'sqlite',
+  'postgres',
+  'csv',
+  'ndjson',
+  'airtable',
+  'baserow',
+  'nocodb',
+  'directus',
+] as const;
 export type SourceKind = (typeof sourceKinds)[number];
 
 /** Destination kinds `createDestination` knows. */
@@ -183,6 +194,28 @@ export function createSource(
     return { apiUrl, caPem };
   };
   switch (kind) {
+    case 'nocodb': {
+      const r = reader(kind, config);
+      r.allow('apiUrl', 'baseId', 'ca');
+      const token = secrets.password ?? r.fail('a nocodb source needs its API token as the secret');
+      const { apiUrl, caPem } = appSettings(r);
+      const baseId = r.string('baseId');
+      return new NocodbSource(
+        { apiUrl: apiUrl ?? r.fail('field "apiUrl" must be the NocoDB server (https://…)'), baseId },
+        { token, egress: context.egress ?? [], ...(caPem ? { ca: caPem } : {}) },
+      );
+    }
+    case 'directus': {
+      const r = reader(kind, config);
+      r.allow('apiUrl', 'ca');
+      const token =
+        secrets.password ?? r.fail('a directus source needs its static access token as the secret');
+      const { apiUrl, caPem } = appSettings(r);
+      return new DirectusSource(
+        { apiUrl: apiUrl ?? r.fail('field "apiUrl" must be the Directus server (https://…)') },
+        { token, egress: context.egress ?? [], ...(caPem ? { ca: caPem } : {}) },
+      );
+    }
     case 'baserow': {
       const r = reader(kind, config);
       r.allow('apiUrl', 'tables', 'ca');

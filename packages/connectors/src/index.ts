@@ -17,6 +17,8 @@ export { createSftpDestination, fetchHostKey, sshFingerprint } from './sftp-dest
 export { createS3Destination } from './s3-destination.js';
 export { AirtableSource } from './airtable-source.js';
 export { BaserowSource } from './baserow-source.js';
+export { NocodbSource } from './nocodb-source.js';
+export { DirectusSource } from './directus-source.js';
 export type { AirtableSourceConfig } from './airtable-source.js';
 export { RestClient } from './lib/rest-client.js';
 export type { S3DestinationConfig } from './s3-destination.js';

@@ -20,7 +20,10 @@ import { isWaybillError, rows } from './helpers.js';
 const invalid = (...patterns: RegExp[]) => isWaybillError('ERR_WAYBILL_CONNECTION_INVALID', ...patterns);
 
 test('createSource builds each kind from valid settings', async () => {
-  assert.deepEqual([...sourceKinds], ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable', 'baserow']);
+  assert.deepEqual(
+    [...sourceKinds],
+    ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable', 'baserow', 'nocodb', 'directus'],
+  );
   assert.deepEqual([...destinationKinds], ['directory', 'https', 'sftp', 's3']);
   assert.ok(createSource('sqlite', { path: 'a.sqlite' }) instanceof SqliteSource);
   assert.ok(createSource('csv', { path: 'a.csv', delimiter: ';' }) instanceof CsvSource);

@@ -40,7 +40,7 @@ interface AddOptions {
   passwordStdin?: boolean;
 }
 
-const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable', 'baserow'];
+const SOURCE_KINDS = ['sqlite', 'postgres', 'csv', 'ndjson', 'airtable', 'baserow', 'nocodb', 'directus'];
 const DESTINATION_KINDS = ['directory', 'https', 'sftp', 's3'];
 
 async function readStdin(stdin: NodeJS.ReadableStream = process.stdin): Promise<string> {
@@ -108,6 +108,23 @@ async function buildConnection(
     if (!o.url && !o.database)
       throw usage('a postgres source needs --url or --database (with --host, --user)');
     return secret ? { config, secret } : { config };
+  }
+  if (o.kind === 'nocodb' || o.kind === 'directus') {
+    if (!o.apiUrl) throw usage(`a ${o.kind} source needs --api-url https://… (the server)`);
+    if (o.kind === 'nocodb' && !o.base) throw usage('a nocodb source needs --base p… (the base id)');
+    if (!secret)
+      throw usage(`a ${o.kind} source needs its API token: --password-env VAR or --password-stdin`);
+    const config: Record<string, unknown> = {
+      apiUrl: o.apiUrl,
+      ...(o.kind === 'nocodb' ? { baseId: o.base } : {}),
+    };
+    if (o.ca !== undefined) {
+      const path = resolve(cwd, o.ca);
+      const st = await stat(path).catch(() => null);
+      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
+      config['ca'] = path;
+    }
+    return { config, secret };
   }
   if (o.kind === 'baserow') {
     if (!o.table || o.table.length === 0) throw usage('a baserow source needs --table NAME=ID (repeatable)');
@@ -267,7 +284,7 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       .option('--client-key <file>', 'https destination: PEM key of the client certificate')
       .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
       .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
-      .option('--base <id>', 'airtable source: the base id (app…)')
+      .option('--base <id>', 'airtable source: the base id (app…); nocodb source: the base id (p…)')
       .option(
         '--api-url <url>',
         'airtable or baserow source: another API origin (https), e.g. a self-hosted Baserow',

@@ -166,3 +166,16 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     );
   });
 }
+
+/** `path` under the API's base URL, keeping a base path (a server behind a reverse proxy at `/noco`). */
+export function apiUrl(base: URL, path: string): URL {
+  const root = base.href.endsWith('/') ? base.href : `${base.href}/`;
+  return new URL(path.replace(/^\/+/, ''), root);
+}
+
+/** True when `v` is a JSON object whose `keys` are all strings — for checking an app's answers. */
+export function hasStringKeys(v: unknown, ...keys: string[]): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const obj = v as Record<string, unknown>;
+  return keys.every((k) => typeof obj[k] === 'string');
+}

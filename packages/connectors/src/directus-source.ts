@@ -1,0 +1,149 @@
+import type { CellValue, EgressRule, Source, SourceColumn, SourceReadRequest } from '@waybill/core';
+import { canonicalJson } from '@waybill/core';
+import { WaybillError } from '@waybill/verify';
+import { resolveBatchSize } from './lib/batching.js';
+import { RestClient, apiUrl, hasStringKeys } from './lib/rest-client.js';
+
+/** Settings of a Directus source. */
+export interface DirectusSourceConfig {
+  /** The Directus server's origin. */
+  readonly apiUrl: string;
+}
+
+export interface DirectusSourceOptions {
+  /** A static access token (the connection's secret). */
+  readonly token: string;
+  readonly egress: readonly EgressRule[];
+  readonly ca?: Buffer;
+}
+
+interface DirectusField {
+  readonly field: string;
+  readonly type: string;
+  readonly schema?: { readonly is_primary_key?: boolean } | null;
+}
+
+const PAGE_SIZE = 500;
+
+/**
+ * Reads Directus collections through its REST API (https://directus.io/docs/api) with a static token:
+ * collections from `GET /collections` (those with a database table), fields from `GET /fields/{c}`
+ * (alias fields — one-to-many and many-to-many lists — hold no column and are left out), items from
+ * `GET /items/{c}?fields&limit&page&sort=<primary key>` page by page until a short page. Directus
+ * computes no formulas of its own; a many-to-one field arrives as the related item's key.
+ */
+export class DirectusSource implements Source {
+  readonly kind = 'directus';
+  readonly instance: string;
+  readonly #api: URL;
+  readonly #client: RestClient;
+  readonly #fields = new Map<string, Promise<DirectusField[]>>();
+
+  constructor(config: DirectusSourceConfig, o: DirectusSourceOptions) {
+    this.#api = new URL(config.apiUrl);
+    this.instance = this.#api.origin;
+    this.#client = new RestClient({
+      what: 'directus source',
+      headers: { authorization: `Bearer ${o.token}` },
+      egress: o.egress,
+      ...(o.ca ? { ca: o.ca } : {}),
+    });
+  }
+
+  async tables(options?: { signal?: AbortSignal }): Promise<string[]> {
+    const body = await this.#client.getJson(apiUrl(this.#api, '/collections'), options?.signal);
+    const data = body['data'];
+    if (!Array.isArray(data))
+      throw new WaybillError(
+        'ERR_WAYBILL_SOURCE_FAILED',
+        'directus source: /collections answered without "data"',
+      );
+    return data
+      .filter((c) => hasStringKeys(c, 'collection') && c['schema'] != null)
+      .map((c) => (c as { collection: string }).collection)
+      .filter((name) => !name.startsWith('directus_'));
+  }
+
+  #fieldsOf(collection: string, signal?: AbortSignal): Promise<DirectusField[]> {
+    let p = this.#fields.get(collection);
+    if (!p) {
+      p = (async () => {
+        const body = await this.#client.getJson(
+          apiUrl(this.#api, `/fields/${encodeURIComponent(collection)}`),
+          signal,
+        );
+        const data = body['data'];
+        if (!Array.isArray(data) || !data.every((f) => hasStringKeys(f, 'field', 'type'))) {
+          throw new WaybillError(
+            'ERR_WAYBILL_SOURCE_FAILED',
+            `directus source: the fields of "${collection}" are not a valid list`,
+          );
+        }
+        return (data as unknown as DirectusField[]).filter((f) => f.type !== 'alias');
+      })();
+      p.catch(() => this.#fields.delete(collection));
+      this.#fields.set(collection, p);
+    }
+    return p;
+  }
+
+  async describe(table: string, options?: { signal?: AbortSignal }): Promise<SourceColumn[]> {
+    const fields = await this.#fieldsOf(table, options?.signal);
+    return fields.map((f) => ({ name: f.field, type: `directus:${f.type}` }));
+  }
+
+  async *read(request: SourceReadRequest): AsyncIterable<CellValue[][]> {
+    const { signal } = request;
+    const fields = await this.#fieldsOf(request.table, signal);
+    for (const c of request.columns) {
+      if (!fields.some((f) => f.field === c))
+        throw new WaybillError(
+          'ERR_WAYBILL_NOT_FOUND',
+          `directus source: collection "${request.table}" has no field "${c}"`,
+        );
+    }
+    const pk = fields.find((f) => f.schema?.is_primary_key)?.field;
+    const batch = resolveBatchSize('directus source', request.batchSize);
+    let rows: CellValue[][] = [];
+    for (let page = 1; ; page++) {
+      const url = apiUrl(this.#api, `/items/${encodeURIComponent(request.table)}`);
+      url.searchParams.set('fields', request.columns.join(','));
+      url.searchParams.set('limit', String(PAGE_SIZE));
+      url.searchParams.set('page', String(page));
+      // A stable order, so that pages neither skip nor repeat items.
+      if (pk) url.searchParams.set('sort', pk);
+      const body = await this.#client.getJson(url, signal);
+      const data = body['data'];
+      if (!Array.isArray(data))
+        throw new WaybillError(
+          'ERR_WAYBILL_SOURCE_FAILED',
+          `directus source: page ${page} of "${request.table}" has no "data"`,
+        );
+      for (const r of data) {
+        if (typeof r !== 'object' || r === null)
+          throw new WaybillError(
+            'ERR_WAYBILL_SOURCE_ROW_INVALID',
+            `directus source: an item of "${request.table}" is not an object`,
+          );
+        rows.push(request.columns.map((c) => cell((r as Record<string, unknown>)[c])));
+        if (rows.length >= batch) {
+          yield rows;
+          rows = [];
+        }
+      }
+      if (data.length < PAGE_SIZE) break;
+    }
+    if (rows.length > 0) yield rows;
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}
+
+function cell(v: unknown): CellValue {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  return canonicalJson(v);
+}
