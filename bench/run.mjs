@@ -13,6 +13,7 @@ const BENCHMARKS = {
   audit: 'audit-bench.mjs',
   api: 'api-bench.mjs',
   detectors: 'detectors-bench.mjs',
+  apps: 'apps-bench.mjs',
 };
 
 const asked = process.argv.slice(2).join(',') || process.env.BENCH_ONLY || Object.keys(BENCHMARKS).join(',');

@@ -1,12 +1,9 @@
 import type { ConnectionOpener, Destination, EgressRule, Source } from '@waybill/core';
-import { createHttpsDestination } from './https-destination.js';
 import { readFileSync } from 'node:fs';
 import { AirtableSource } from './airtable-source.js';
 import { BaserowSource } from './baserow-source.js';
 import { DirectusSource } from './directus-source.js';
 import { NocodbSource } from './nocodb-source.js';
-import { createSftpDestination } from './sftp-destination.js';
-import { createS3Destination } from './s3-destination.js';
 import { WaybillError } from '@waybill/verify';
 import { createCsvSource } from './csv-source.js';
 import type { CsvSourceConfig } from './csv-source.js';
@@ -16,6 +13,10 @@ import type { NdjsonSourceConfig } from './ndjson-source.js';
 import { createPostgresSource } from './postgres-source.js';
 import type { PostgresSourceConfig } from './postgres-source.js';
 import { createSqliteSource } from './sqlite-source.js';
+import { lazyDestination } from './lazy-destination.js';
+import type { S3DestinationConfig } from './s3-destination.js';
+import type { SftpDestinationConfig } from './sftp-destination.js';
+import type { HttpsDestinationConfig } from './https-destination.js';
 
 /** Source kinds `createSource` knows. */
 export const sourceKinds = [
@@ -352,17 +353,23 @@ export function createDestination(
       if (options.secret !== undefined && !/^[^:\s]+:\S+$/.test(options.secret)) {
         r.fail('the secret of an s3 destination is ACCESS_KEY_ID:SECRET_ACCESS_KEY');
       }
-      return createS3Destination(
-        {
-          bucket,
-          ...(prefix !== undefined ? { prefix } : {}),
-          ...(region !== undefined ? { region } : {}),
-          ...(endpoint !== undefined ? { endpoint } : {}),
-          ...(sse !== undefined ? { sse: sse as 'AES256' | 'aws:kms' } : {}),
-          ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
-          ...(ca !== undefined ? { ca } : {}),
-        },
-        { ...(options.secret !== undefined ? { secret: options.secret } : {}), egress: options.egress ?? [] },
+      const s3Config: S3DestinationConfig = {
+        bucket,
+        ...(prefix !== undefined ? { prefix } : {}),
+        ...(region !== undefined ? { region } : {}),
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...(sse !== undefined ? { sse: sse as 'AES256' | 'aws:kms' } : {}),
+        ...(kmsKeyId !== undefined ? { kmsKeyId } : {}),
+        ...(ca !== undefined ? { ca } : {}),
+      };
+      const s3Options = {
+        ...(options.secret !== undefined ? { secret: options.secret } : {}),
+        egress: options.egress ?? [],
+      };
+      return lazyDestination(
+        's3',
+        async () => (await import('./s3-destination.js')).createS3Destination(s3Config, s3Options),
+        { discard: true, committedDigest: true },
       );
     }
     case 'sftp': {
@@ -388,16 +395,22 @@ export function createDestination(
       ) {
         r.fail('field "timeoutSeconds" must be an integer from 1 to 600');
       }
-      return createSftpDestination(
-        {
-          host: r.string('host'),
-          user: r.string('user'),
-          path,
-          hostKey,
-          ...(port !== undefined ? { port } : {}),
-          ...(typeof timeout === 'number' ? { timeoutSeconds: timeout } : {}),
-        },
-        { ...(options.secret !== undefined ? { secret: options.secret } : {}), egress: options.egress ?? [] },
+      const sftpConfig: SftpDestinationConfig = {
+        host: r.string('host'),
+        user: r.string('user'),
+        path,
+        hostKey,
+        ...(port !== undefined ? { port } : {}),
+        ...(typeof timeout === 'number' ? { timeoutSeconds: timeout } : {}),
+      };
+      const sftpOptions = {
+        ...(options.secret !== undefined ? { secret: options.secret } : {}),
+        egress: options.egress ?? [],
+      };
+      return lazyDestination(
+        'sftp',
+        async () => (await import('./sftp-destination.js')).createSftpDestination(sftpConfig, sftpOptions),
+        { discard: true, committedDigest: true },
       );
     }
     case 'https': {
@@ -427,16 +440,20 @@ export function createDestination(
       const clientCert = r.string('clientCert', true);
       const clientKey = r.string('clientKey', true);
       const ca = r.string('ca', true);
-      return createHttpsDestination(
-        {
-          url: parsed.href,
-          ...(clientCert !== undefined ? { clientCert } : {}),
-          ...(clientKey !== undefined ? { clientKey } : {}),
-          ...(ca !== undefined ? { ca } : {}),
-          ...(attempts !== undefined ? { attempts } : {}),
-          ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-        },
-        { ...(options.secret !== undefined ? { secret: options.secret } : {}), egress: options.egress ?? [] },
+      const httpsConfig: HttpsDestinationConfig = {
+        url: parsed.href,
+        ...(clientCert !== undefined ? { clientCert } : {}),
+        ...(clientKey !== undefined ? { clientKey } : {}),
+        ...(ca !== undefined ? { ca } : {}),
+        ...(attempts !== undefined ? { attempts } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      };
+      const httpsOptions = {
+        ...(options.secret !== undefined ? { secret: options.secret } : {}),
+        egress: options.egress ?? [],
+      };
+      return lazyDestination('https', async () =>
+        (await import('./https-destination.js')).createHttpsDestination(httpsConfig, httpsOptions),
       );
     }
     default:

@@ -2,7 +2,7 @@ import type { CellValue, EgressRule, Source, SourceColumn, SourceReadRequest } f
 import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient, apiUrl, hasStringKeys } from './lib/rest-client.js';
+import { RestClient, apiUrl, hasStringKeys, prefetch } from './lib/rest-client.js';
 
 /** Settings of a Directus source. */
 export interface DirectusSourceConfig {
@@ -104,21 +104,28 @@ export class DirectusSource implements Source {
     }
     const pk = fields.find((f) => f.schema?.is_primary_key)?.field;
     const batch = resolveBatchSize('directus source', request.batchSize);
-    let rows: CellValue[][] = [];
-    for (let page = 1; ; page++) {
+    const fetchPage = (page: number): Promise<Record<string, unknown>> => {
       const url = apiUrl(this.#api, `/items/${encodeURIComponent(request.table)}`);
       url.searchParams.set('fields', request.columns.join(','));
       url.searchParams.set('limit', String(PAGE_SIZE));
       url.searchParams.set('page', String(page));
       // A stable order, so that pages neither skip nor repeat items.
       if (pk) url.searchParams.set('sort', pk);
-      const body = await this.#client.getJson(url, signal);
+      return this.#client.getJson(url, signal);
+    };
+    let rows: CellValue[][] = [];
+    let next = prefetch(fetchPage(1));
+    for (let page = 1; ; page++) {
+      const body = await next;
       const data = body['data'];
       if (!Array.isArray(data))
         throw new WaybillError(
           'ERR_WAYBILL_SOURCE_FAILED',
           `directus source: page ${page} of "${request.table}" has no "data"`,
         );
+      // The next page is on its way while this one's rows go down the pipeline.
+      const more = data.length >= PAGE_SIZE;
+      if (more) next = prefetch(fetchPage(page + 1));
       for (const r of data) {
         if (typeof r !== 'object' || r === null)
           throw new WaybillError(
@@ -131,7 +138,7 @@ export class DirectusSource implements Source {
           rows = [];
         }
       }
-      if (data.length < PAGE_SIZE) break;
+      if (!more) break;
     }
     if (rows.length > 0) yield rows;
   }

@@ -12,9 +12,9 @@ export { CsvSource, createCsvSource, CSV_COLUMN_TYPE } from './csv-source.js';
 export { NdjsonSource, createNdjsonSource, NDJSON_COLUMN_TYPE } from './ndjson-source.js';
 export { DirectoryDestination, createDirectoryDestination } from './directory-destination.js';
 export { LogNotifier } from './log-notifier.js';
-export { createHttpsDestination } from './https-destination.js';
-export { createSftpDestination, fetchHostKey, sshFingerprint } from './sftp-destination.js';
-export { createS3Destination } from './s3-destination.js';
+// S3, SFTP and HTTPS load their drivers on first use (see lazy-destination.ts): reach them through
+// createDestination, or import them from their own modules.
+export { fetchHostKey, sshFingerprint } from './host-key.js';
 export { AirtableSource } from './airtable-source.js';
 export { BaserowSource } from './baserow-source.js';
 export { NocodbSource } from './nocodb-source.js';

@@ -9,7 +9,7 @@ import type {
 import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient, apiUrl, hasStringKeys } from './lib/rest-client.js';
+import { RestClient, apiUrl, hasStringKeys, prefetch } from './lib/rest-client.js';
 
 /** Settings of a NocoDB source. */
 export interface NocodbSourceConfig {
@@ -41,6 +41,13 @@ interface NocoTable {
 }
 
 const PAGE_SIZE = 1000;
+/**
+ * NocoDB answers a page with a link or lookup column through one compound query of a SELECT per record;
+ * SQLite (NocoDB's default database) refuses more than 500 terms (`too many terms in compound SELECT`),
+ * so pages that read such a column are kept well below that.
+ */
+const LINK_PAGE_SIZE = 200;
+const LINK_TYPES = new Set(['Links', 'LinkToAnotherRecord', 'Lookup']);
 
 /**
  * Reads a NocoDB base through its v2 APIs (https://meta-apis-v2.nocodb.com, https://data-apis-v2.nocodb.com)
@@ -176,13 +183,22 @@ export class NocodbSource implements Source {
         );
     }
     const batch = resolveBatchSize('nocodb source', request.batchSize);
-    let rows: CellValue[][] = [];
-    for (let offset = 0; ;) {
+    const pageSize = request.columns.some((c) =>
+      LINK_TYPES.has(t.columns.find((x) => x.title === c)?.uidt ?? ''),
+    )
+      ? LINK_PAGE_SIZE
+      : PAGE_SIZE;
+    const fetchPage = (offset: number): Promise<Record<string, unknown>> => {
       const url = apiUrl(this.#api, `/api/v2/tables/${t.id}/records`);
-      url.searchParams.set('limit', String(PAGE_SIZE));
+      url.searchParams.set('limit', String(pageSize));
       url.searchParams.set('offset', String(offset));
       url.searchParams.set('fields', request.columns.join(','));
-      const body = await this.#client.getJson(url, signal);
+      return this.#client.getJson(url, signal);
+    };
+    let rows: CellValue[][] = [];
+    let next = prefetch(fetchPage(0));
+    for (let offset = 0; ;) {
+      const body = await next;
       const list = body['list'];
       const info = body['pageInfo'] as { isLastPage?: unknown } | undefined;
       if (!Array.isArray(list))
@@ -190,6 +206,10 @@ export class NocodbSource implements Source {
           'ERR_WAYBILL_SOURCE_FAILED',
           `nocodb source: a page of "${t.title}" has no "list"`,
         );
+      // The next page is on its way while this one's records go down the pipeline.
+      offset += list.length;
+      const more = info?.isLastPage !== true && list.length > 0;
+      if (more) next = prefetch(fetchPage(offset));
       for (const r of list) {
         if (typeof r !== 'object' || r === null)
           throw new WaybillError(
@@ -202,8 +222,7 @@ export class NocodbSource implements Source {
           rows = [];
         }
       }
-      offset += list.length;
-      if (info?.isLastPage === true || list.length === 0) break;
+      if (!more) break;
     }
     if (rows.length > 0) yield rows;
   }

@@ -6,6 +6,7 @@ import type { Destination, DestinationWrite, EgressRule } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import SftpClient from 'ssh2-sftp-client';
 import { egressRuleFor, guardedLookup } from './egress.js';
+import { sshFingerprint } from './host-key.js';
 
 /** Settings of an SFTP destination. */
 export interface SftpDestinationConfig {
@@ -24,11 +25,6 @@ export interface SftpDestinationOptions {
   /** The connection's secret: a password, or an OpenSSH/PEM private key. */
   readonly secret?: string;
   readonly egress: readonly EgressRule[];
-}
-
-/** The OpenSSH fingerprint (`SHA256:<base64, unpadded>`) of an SSH public-key blob. */
-export function sshFingerprint(key: Buffer): string {
-  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
 }
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/;

@@ -8,3 +8,5 @@ export { hasOpenssl, makeTestPki } from './test-pki.js';
 export type { TestPki } from './test-pki.js';
 export { hasSshd, startSshd } from './sshd.js';
 export type { TestSshd } from './sshd.js';
+export { appsSkipReason, installedApp, setupNocodb, startDirectus, startNocodb } from './apps.js';
+export type { AppName, NocodbSetup, TestApp } from './apps.js';

@@ -1,7 +1,12 @@
 import type { EgressRule } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
-import { Agent, request } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent } from 'undici';
 import { egressRuleFor, guardedLookup } from '../egress.js';
+
+// undici loads with the first request: commands that never call an app's API never pay for it.
+let undiciModule: Promise<typeof Undici> | undefined;
+const undici = (): Promise<typeof Undici> => (undiciModule ??= import('undici'));
 
 /** How a REST client retries and paces its requests. */
 export interface RestClientOptions {
@@ -62,10 +67,11 @@ export class RestClient {
       let retryAfter: number | undefined;
       try {
         this.requests++;
+        const { request } = await undici();
         const res = await request(url, {
           method: 'GET',
           headers: { accept: 'application/json', ...this.o.headers },
-          dispatcher: this.#agent(url),
+          dispatcher: await this.#agent(url),
           headersTimeout: timeout,
           bodyTimeout: timeout,
           ...(signal ? { signal } : {}),
@@ -80,16 +86,19 @@ export class RestClient {
           }
           return body;
         }
-        await res.body.dump();
+        const said = this.#appMessage(await res.body.text().catch(() => ''));
         if (status === 401 || status === 403) {
           throw this.#failed(
-            `${describe(url)} answered ${status}: the token is missing, wrong or lacks access`,
+            `${describe(url)} answered ${status}: the token is missing, wrong or lacks access${said}`,
           );
         }
         if (status === 404)
-          throw new WaybillError('ERR_WAYBILL_NOT_FOUND', `${this.o.what}: ${describe(url)} answered 404`);
-        if (status !== 429 && status < 500) throw this.#failed(`${describe(url)} answered ${status}`);
-        problem = `answered ${status}`;
+          throw new WaybillError(
+            'ERR_WAYBILL_NOT_FOUND',
+            `${this.o.what}: ${describe(url)} answered 404${said}`,
+          );
+        if (status !== 429 && status < 500) throw this.#failed(`${describe(url)} answered ${status}${said}`);
+        problem = `answered ${status}${said}`;
         retryAfter = retryAfterMs(res.headers['retry-after']);
       } catch (err) {
         if (err instanceof WaybillError) throw err;
@@ -110,13 +119,40 @@ export class RestClient {
     }
   }
 
+  /**
+   * What the app said about an error (`msg`, `message`, `error` or `errors[0].message` of a JSON body), as
+   * `: "…"`, one line, at most 200 characters, with this client's header values (its token) blanked out;
+   * '' when it said nothing readable.
+   */
+  #appMessage(body: string): string {
+    let said: unknown;
+    try {
+      const j = JSON.parse(body.slice(0, 65_536)) as Record<string, unknown>;
+      const errors = j['errors'];
+      said =
+        j['msg'] ??
+        j['message'] ??
+        (typeof j['error'] === 'string' ? j['error'] : undefined) ??
+        (Array.isArray(errors) ? (errors[0] as Record<string, unknown> | undefined)?.['message'] : undefined);
+    } catch {
+      return '';
+    }
+    if (typeof said !== 'string' || said.trim() === '') return '';
+    let text = said.replace(/\s+/g, ' ').trim();
+    for (const v of Object.values(this.o.headers)) {
+      for (const part of [v, ...v.split(/\s+/)]) if (part.length >= 8) text = text.split(part).join('…');
+    }
+    return `: "${text.length > 200 ? `${text.slice(0, 200)}…` : text}"`;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.#agents.values()].map((a) => a.close().catch(() => undefined)));
     this.#agents.clear();
   }
 
-  #agent(url: URL): Agent {
+  async #agent(url: URL): Promise<Agent> {
     const rule = egressRuleFor(url, this.o.egress);
+    const { Agent } = await undici();
     let a = this.#agents.get(url.host);
     if (!a) {
       a = new Agent({
@@ -178,4 +214,13 @@ export function hasStringKeys(v: unknown, ...keys: string[]): v is Record<string
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const obj = v as Record<string, unknown>;
   return keys.every((k) => typeof obj[k] === 'string');
+}
+
+/**
+ * Marks a request started ahead of its use (the next page, fetched while this one is processed): if the
+ * reader stops before awaiting it, its failure is not an unhandled rejection. Awaiting it still throws.
+ */
+export function prefetch<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }

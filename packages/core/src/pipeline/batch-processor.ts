@@ -248,7 +248,8 @@ function applyTransform(f: PlannedField, v: CellValue, rowNumber: number, subjec
 }
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const SQL_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(\.\d+)?)$/;
+// `2026-12-06 11:36:23`, also with an offset as databases print it (`+00`, `+0000`, `+00:00`; NocoDB).
+const SQL_TIMESTAMP = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?:([+-]\d{2}):?(\d{2})?|Z)?$/;
 
 /**
  * `sourceUpdatedAt` in records.jsonl is RFC 3339 (docs/waybill-format.md), checked with the verifier's
@@ -263,7 +264,7 @@ function updatedAt(v: CellValue, plan: ExportPlan, rowNumber: number): string {
     else if (DATE_ONLY.test(v)) out = `${v}T00:00:00Z`;
     else {
       const m = SQL_TIMESTAMP.exec(v);
-      if (m) out = `${m[1]}T${m[2]}Z`;
+      if (m) out = `${m[1]}T${m[2]}${m[3] ? `${m[3]}:${m[4] ?? '00'}` : 'Z'}`;
     }
   } else if (typeof v === 'number' && Number.isFinite(v) && v > 0 && v < 253402300800000) {
     out = new Date(v).toISOString();

@@ -1,0 +1,322 @@
+#!/usr/bin/env node
+// Benchmark of the no-code apps issue: export 10,000 records from a real local Directus and NocoDB (the
+// pinned versions of test-apps/, installed by `npm run test:apps`; on SQLite, behind a TLS proxy), side
+// by side in the same run with a plain script that pages the same records through the app's API
+// (bench/apps-plain-pager.mjs) and with the app's own CSV export. Writes its section of docs/benchmarks.md.
+//
+//   node bench/run.mjs apps            # after `npm run test:apps` (or it installs the apps first)
+//   BENCH_APP_ROWS=2000 BENCH_PAIRS=3 node bench/run.mjs apps
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { installedApp, setupNocodb, startDirectus, startNocodb } from '@waybill/testkit';
+import { writeSection } from './benchmarks-md.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'packages/cli/bin/waybill.js');
+const pager = join(root, 'bench/apps-plain-pager.mjs');
+const ROWS = Number(process.env.BENCH_APP_ROWS ?? 10_000);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
+const work = join(tmpdir(), `waybill-apps-bench-${process.pid}`);
+mkdirSync(work, { recursive: true });
+
+function log(...a) {
+  process.stderr.write(`[bench:apps] ${a.join(' ')}\n`);
+}
+
+if (!installedApp('directus') || !installedApp('nocodb')) {
+  log('installing the pinned apps first (node scripts/test-apps.mjs --install-only)');
+  const r = spawnSync(process.execPath, [join(root, 'scripts/test-apps.mjs'), '--install-only'], {
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) log('*** installing the apps failed: measuring those that are installed ***');
+}
+
+/** Runs a command under GNU time, asynchronously (the apps' TLS proxies live in this process's event loop): wall seconds and peak RSS (MiB). */
+async function timedAsync(cmd, args, env = {}) {
+  const { spawn } = await import('node:child_process');
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const c = spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('close', (code) => {
+      const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr}`));
+      const lines = stderr.trim().split('\n');
+      resolve({ secs, rssMiB: Number(lines[lines.length - 1]) / 1024, stdout });
+    });
+  });
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const waybill = async (home, args, env = {}) =>
+  (await timedAsync(process.execPath, [bin, '--home', home, ...args], env)).stdout;
+
+const customer = (i) => ({
+  name: `Customer ${i}`,
+  email: `customer${i}@example${i % 7}.org`,
+  phone: `+1 555 ${String(i).padStart(7, '0')}`,
+  country: ['US', 'CA', 'GB', 'DE', 'FR'][i % 5],
+  price: ((i * 37) % 10_000) / 100,
+  notes: i % 10 === 0 ? `call back at customer${i}@mail.example.net` : `note ${i}`,
+});
+
+async function setupHome(name, app, kind, extraArgs, tokenEnv) {
+  const home = join(work, name);
+  rmSync(home, { recursive: true, force: true });
+  const out = join(work, `${name}-out`);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(work, `${name}-ca.crt`), app.ca);
+  await waybill(home, ['init']);
+  await waybill(home, ['destination', 'add', 'out', '--kind', 'directory', '--path', out]);
+  await waybill(home, ['egress', 'allow', new URL(app.url).host, '--private']);
+  await waybill(home, [
+    'source',
+    'add',
+    'app',
+    '--kind',
+    kind,
+    '--api-url',
+    app.url,
+    ...extraArgs,
+    '--ca',
+    join(work, `${name}-ca.crt`),
+    '--password-env',
+    tokenEnv,
+  ]);
+  return home;
+}
+
+const definition = (table, recordId, updatedAt, cols) => `apiVersion: waybill/v1
+kind: ExportDefinition
+name: bench-app
+owner: team:bench
+purposes: [benchmark]
+source: { connection: app, table: ${table}, recordId: ${recordId}, updatedAt: ${updatedAt} }
+fields:
+  - { name: id, from: ${cols.id}, classification: internal }
+  - { name: name, from: ${cols.name}, classification: internal }
+  - { name: email, from: ${cols.email}, transform: mask_email, classification: internal }
+  - { name: phone, from: ${cols.phone}, transform: { type: mask_partial, keep: last, n: 4 }, classification: internal }
+  - { name: country, from: ${cols.country}, classification: internal }
+  - { name: price, from: ${cols.price}, classification: internal }
+  - { name: notes, from: ${cols.notes}, transform: scan_and_apply, classification: internal }
+destination: { connection: out, path: '{name}/{runId}' }
+format: csv
+retention: P1D
+`;
+
+async function measure(label, home, env, plainArgs, csvArgs) {
+  const rows = [];
+  for (let i = 0; i < PAIRS; i++) {
+    const plainOut = join(work, `${label}-plain.ndjson`);
+    const plain = await timedAsync(process.execPath, [pager, ...plainArgs(plainOut)], env);
+    const plainRecords = JSON.parse(plain.stdout).records;
+    const w = await timedAsync(
+      process.execPath,
+      [bin, '--home', home, 'export', 'run', 'bench-app', '--purpose', 'benchmark', '--json'],
+      env,
+    );
+    const out = JSON.parse(w.stdout);
+    if (out.counts.written !== ROWS || plainRecords !== ROWS)
+      throw new Error(
+        `${label}: waybill wrote ${out.counts.written}, the plain script ${plainRecords}; expected ${ROWS}`,
+      );
+    rmSync(out.location, { recursive: true, force: true });
+    let csv = null;
+    if (csvArgs) {
+      const csvOut = join(work, `${label}-app.csv`);
+      csv = await timedAsync(process.execPath, [pager, ...csvArgs(csvOut)], env);
+      const lines = readFileSync(csvOut, 'utf8').trim().split('\n').length;
+      if (lines < ROWS) throw new Error(`${label}: the app's CSV export has ${lines} lines`);
+    }
+    rows.push({ plain: plain.secs, waybill: w.secs, rss: w.rssMiB, csv: csv?.secs ?? null });
+    log(
+      `${label} pair ${i + 1}: plain ${plain.secs.toFixed(2)} s, waybill ${w.secs.toFixed(2)} s${csv ? `, app CSV ${csv.secs.toFixed(2)} s` : ''}`,
+    );
+  }
+  return rows;
+}
+
+const results = {
+  machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+};
+
+// Directus
+if (!installedApp('directus')) log('*** SKIPPING Directus: not installed under test-apps/directus ***');
+else {
+  const app = await startDirectus();
+  try {
+    log(`directus ${app.version} up in ${app.startMs} ms; seeding ${ROWS} items`);
+    const H = { authorization: `Bearer ${app.token}`, 'content-type': 'application/json' };
+    const post = async (p, b) => {
+      const r = await fetch(app.httpUrl + p, { method: 'POST', headers: H, body: JSON.stringify(b) });
+      if (!r.ok) throw new Error(`directus POST ${p}: ${r.status} ${await r.text()}`);
+    };
+    await post('/collections', {
+      collection: 'customers',
+      schema: {},
+      meta: {},
+      fields: [
+        { field: 'id', type: 'integer', schema: { is_primary_key: true, has_auto_increment: true } },
+        { field: 'name', type: 'string' },
+        { field: 'email', type: 'string' },
+        { field: 'phone', type: 'string' },
+        { field: 'country', type: 'string' },
+        { field: 'price', type: 'float' },
+        { field: 'notes', type: 'text' },
+        { field: 'date_updated', type: 'timestamp', meta: { special: ['date-created', 'date-updated'] } },
+      ],
+    });
+    for (let i = 0; i < ROWS; i += 1000)
+      await post(
+        '/items/customers',
+        Array.from({ length: Math.min(1000, ROWS - i) }, (_x, k) => customer(i + k)),
+      );
+    const home = await setupHome('directus', app, 'directus', [], 'APP_TOKEN');
+    const env = { APP_TOKEN: app.token, NODE_EXTRA_CA_CERTS: join(work, 'directus-ca.crt') };
+    writeFileSync(
+      join(work, 'directus.yaml'),
+      definition('customers', 'id', 'date_updated', {
+        id: 'id',
+        name: 'name',
+        email: 'email',
+        phone: 'phone',
+        country: 'country',
+        price: 'price',
+        notes: 'notes',
+      }),
+    );
+    await waybill(home, ['def', 'apply', join(work, 'directus.yaml')], env);
+    const fields = 'id,date_updated,name,email,phone,country,price,notes';
+    results.directus = {
+      version: app.version,
+      rows: await measure(
+        'directus',
+        home,
+        env,
+        (o) => ['directus', app.url, 'customers', fields, o],
+        (o) => ['directus-csv', app.url, 'customers', fields, o],
+      ),
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+// NocoDB
+if (!installedApp('nocodb')) log('*** SKIPPING NocoDB: not installed under test-apps/nocodb ***');
+else {
+  const app = await startNocodb();
+  try {
+    log(`nocodb ${app.version} up in ${app.startMs} ms; seeding ${ROWS} records`);
+    const noco = await setupNocodb(app);
+    const table = await noco.api('POST', `/api/v2/meta/bases/${noco.baseId}/tables`, {
+      title: 'Customers',
+      columns: [
+        { column_name: 'id', title: 'Id', uidt: 'ID' },
+        { column_name: 'name', title: 'Name', uidt: 'SingleLineText', pv: true },
+        { column_name: 'email', title: 'Email', uidt: 'Email' },
+        { column_name: 'phone', title: 'Phone', uidt: 'PhoneNumber' },
+        { column_name: 'country', title: 'Country', uidt: 'SingleLineText' },
+        { column_name: 'price', title: 'Price', uidt: 'Decimal' },
+        { column_name: 'notes', title: 'Notes', uidt: 'LongText' },
+      ],
+    });
+    for (let i = 0; i < ROWS; i += 1000) {
+      const page = Array.from({ length: Math.min(1000, ROWS - i) }, (_x, k) => {
+        const c = customer(i + k);
+        return {
+          Name: c.name,
+          Email: c.email,
+          Phone: c.phone,
+          Country: c.country,
+          Price: c.price,
+          Notes: c.notes,
+        };
+      });
+      await noco.api('POST', `/api/v2/tables/${table.id}/records`, page);
+    }
+    const seeded = { baseId: noco.baseId, tableId: table.id, apiToken: noco.token };
+    const home = await setupHome('nocodb', app, 'nocodb', ['--base', seeded.baseId], 'APP_TOKEN');
+    const env = { APP_TOKEN: seeded.apiToken, NODE_EXTRA_CA_CERTS: join(work, 'nocodb-ca.crt') };
+    writeFileSync(
+      join(work, 'nocodb.yaml'),
+      definition('Customers', 'Id', 'UpdatedAt', {
+        id: 'Id',
+        name: 'Name',
+        email: 'Email',
+        phone: 'Phone',
+        country: 'Country',
+        price: 'Price',
+        notes: 'Notes',
+      }),
+    );
+    await waybill(home, ['def', 'apply', join(work, 'nocodb.yaml')], env);
+    const fields = 'Id,UpdatedAt,Name,Email,Phone,Country,Price,Notes';
+    results.nocodb = {
+      version: app.version,
+      rows: await measure(
+        'nocodb',
+        home,
+        env,
+        (o) => ['nocodb', app.url, seeded.tableId, fields, o],
+        (o) => ['nocodb-csv', app.url, `${seeded.baseId}/${seeded.tableId}`, '-', o],
+      ),
+    };
+  } finally {
+    await app.stop();
+  }
+}
+
+const fmt = (x) => x.toFixed(2);
+const section = (name, r, csvNote) => {
+  if (!r)
+    return `### ${name}\n\nNot measured in this run: the app is not installed (\`npm run test:apps\` installs it).`;
+  const ratio = median(r.rows.map((x) => x.waybill / x.plain));
+  const hasCsv = r.rows.some((x) => x.csv !== null);
+  return [
+    `### ${name} ${r.version}: ${ROWS.toLocaleString('en-US')} records`,
+    '',
+    `| pair | plain paging script (s) | waybill (s) | ratio | waybill peak RSS (MiB) |${hasCsv ? ` app's CSV export (s) |` : ''}`,
+    `|---|---|---|---|---|${hasCsv ? '---|' : ''}`,
+    ...r.rows.map(
+      (x, i) =>
+        `| ${i + 1} | ${fmt(x.plain)} | ${fmt(x.waybill)} | ${fmt(x.waybill / x.plain)} | ${x.rss.toFixed(0)} |${hasCsv ? ` ${x.csv === null ? '—' : fmt(x.csv)} |` : ''}`,
+    ),
+    '',
+    `**Median ratio Waybill / plain paging script: ${fmt(ratio)}** (target ≤ 1.3).${hasCsv ? ` Median of the app's own CSV export: ${fmt(median(r.rows.map((x) => x.csv)))} s${csvNote ? ` (${csvNote})` : ''}.` : ''}`,
+  ].join('\n');
+};
+
+writeSection(
+  'apps',
+  [
+    `Machine: ${results.machine}. Date: ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    '## Export of 10,000 records from the real apps (Directus, NocoDB) on this machine',
+    '',
+    'Each app runs locally on SQLite (the pinned version of `test-apps/`), behind a local TLS proxy, seeded with',
+    `${ROWS.toLocaleString('en-US')} customer records through its own API. Waybill runs the whole CLI as a fresh process`,
+    '(`waybill export run` of a definition with 7 fields, 3 of them masked: request, policy, paging through the API,',
+    'transforms, CSV, per-record digests, Merkle root, staging with fsync, delivery, lineage, DSSE signature, audit).',
+    'The baseline is bench/apps-plain-pager.mjs, a fresh Node process that pages the same fields through the same',
+    "API with the same token and writes each record as a line of JSON; and the app's own CSV export.",
+    '',
+    section('Directus', results.directus),
+    '',
+    section('NocoDB', results.nocodb),
+  ].join('\n'),
+);
+rmSync(work, { recursive: true, force: true });
+log('wrote docs/benchmarks.md (section apps)');
