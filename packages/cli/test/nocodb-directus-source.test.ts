@@ -385,7 +385,6 @@ fields:
         ['200', '1'],
         ['503', '2'],
         ['200', '2'],
-        ['200', '3'],
       ],
     );
     const lines = (await readFile(join(out.location, 'dx-products.ndjson'), 'utf8')).trim().split('\n');

@@ -23,7 +23,7 @@ interface DirectusField {
   readonly schema?: { readonly is_primary_key?: boolean } | null;
 }
 
-const PAGE_SIZE = 500;
+const PAGE_SIZE = 1000;
 
 /**
  * Reads Directus collections through its REST API (https://directus.io/docs/api) with a static token:
