@@ -6,8 +6,13 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Destination, DestinationWrite, EgressRule } from '@waybill/core';
 import { WaybillError, wrapError } from '@waybill/verify';
-import { Agent, request } from 'undici';
+import type * as Undici from 'undici';
 import { egressRuleFor, guardedLookup } from './egress.js';
+
+/** undici is loaded when an HTTPS destination first sends, not by every process that imports connectors. */
+function loadUndici(): Promise<typeof Undici> {
+  return import('undici');
+}
 
 /** Settings of an HTTPS (webhook) destination. */
 export interface HttpsDestinationConfig {
@@ -95,6 +100,7 @@ export function createHttpsDestination(
     for (let attempt = 1; attempt <= attempts;) {
       signal?.throwIfAborted();
       const rule = egressRuleFor(target, o.egress);
+      const { Agent, request } = await loadUndici();
       const dispatcher = new Agent({
         connect: { ...(await tlsFiles()), lookup: guardedLookup(target.hostname, rule), timeout: timeoutMs },
         headersTimeout: timeoutMs,

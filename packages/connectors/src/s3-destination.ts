@@ -2,21 +2,33 @@ import { createHash } from 'node:crypto';
 import { Agent as HttpsAgent } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import {
-  CopyObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type ServerSideEncryption,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type * as S3Sdk from '@aws-sdk/client-s3';
+import type { S3Client, ServerSideEncryption } from '@aws-sdk/client-s3';
+import type * as S3Storage from '@aws-sdk/lib-storage';
+import type * as SmithyHttp from '@smithy/node-http-handler';
 import type { Destination, DestinationWrite, EgressRule } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { egressRuleFor, guardedLookup } from './egress.js';
+
+interface AwsModules {
+  readonly sdk: typeof S3Sdk;
+  readonly Upload: typeof S3Storage.Upload;
+  readonly NodeHttpHandler: typeof SmithyHttp.NodeHttpHandler;
+}
+let awsModules: Promise<AwsModules> | undefined;
+
+/**
+ * The AWS SDK, loaded the first time an S3 destination is used: it is large (about 0.1 s and 15 MB to
+ * load), and every other command of a process that never touches S3 would pay for it.
+ */
+function loadAws(): Promise<AwsModules> {
+  awsModules ??= Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('@aws-sdk/lib-storage'),
+    import('@smithy/node-http-handler'),
+  ]).then(([sdk, storage, http]) => ({ sdk, Upload: storage.Upload, NodeHttpHandler: http.NodeHttpHandler }));
+  return awsModules;
+}
 
 /** Settings of an S3-compatible destination. */
 export interface S3DestinationConfig {
@@ -55,20 +67,21 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
   const endpoint = new URL(config.endpoint ?? `https://s3.${region}.amazonaws.com`);
   const base = (config.prefix ?? '').replace(/^\/+|\/+$/g, '');
   const keyOf = (...parts: string[]) => [base, ...parts].filter((p) => p !== '').join('/');
-  let client: S3Client | undefined;
+  let client: { readonly c: S3Client; readonly m: AwsModules } | undefined;
 
-  async function s3(): Promise<S3Client> {
+  async function s3(): Promise<{ readonly c: S3Client; readonly m: AwsModules }> {
     if (client) return client;
+    const m = await loadAws();
     // Virtual-hosted style names the bucket in the host: check that host, as the SDK will reach it.
     const host = config.endpoint ? endpoint : new URL(`https://${config.bucket}.s3.${region}.amazonaws.com`);
     const rule = egressRuleFor(host, o.egress);
     const ca = config.ca ? await readFile(config.ca) : undefined;
     const [accessKeyId, secretAccessKey] = o.secret?.split(':', 2) ?? [];
-    client = new S3Client({
+    const c = new m.sdk.S3Client({
       region,
       ...(config.endpoint ? { endpoint: endpoint.href, forcePathStyle: true } : {}),
       ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
-      requestHandler: new NodeHttpHandler({
+      requestHandler: new m.NodeHttpHandler({
         httpsAgent: new HttpsAgent({
           lookup: guardedLookup(host.hostname, rule),
           ...(ca ? { ca } : {}),
@@ -77,6 +90,7 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
       }),
       maxAttempts: 5,
     });
+    client = { c, m };
     return client;
   }
 
@@ -87,10 +101,10 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
 
   async function remove(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    const c = await s3();
+    const { c, m } = await s3();
     for (let i = 0; i < keys.length; i += 1000) {
       await c.send(
-        new DeleteObjectsCommand({
+        new m.sdk.DeleteObjectsCommand({
           Bucket: config.bucket,
           Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
         }),
@@ -101,12 +115,12 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
   return {
     kind: 's3',
     async begin(path, { runId, signal }): Promise<DestinationWrite> {
-      const c = await s3();
+      const { c, m } = await s3();
       const finalPrefix = keyOf(path);
       const tmpPrefix = keyOf(`.tmp-${runId}`);
       const exists = await c
         .send(
-          new ListObjectsV2Command({ Bucket: config.bucket, Prefix: `${finalPrefix}/`, MaxKeys: 1 }),
+          new m.sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: `${finalPrefix}/`, MaxKeys: 1 }),
           signal ? { abortSignal: signal } : {},
         )
         .catch((err: unknown) => {
@@ -141,7 +155,7 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
           const Key = `${tmpPrefix}/${name}`;
           written.push(Key);
           try {
-            await new Upload({
+            await new m.Upload({
               client: c,
               params: { Bucket: config.bucket, Key, Body: body, ...sse },
               ...(signal ? { abortController: abortOf(signal) } : {}),
@@ -157,7 +171,7 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
             for (const f of files) {
               const Key = `${finalPrefix}/${f.name}`;
               await c.send(
-                new CopyObjectCommand({
+                new m.sdk.CopyObjectCommand({
                   Bucket: config.bucket,
                   Key,
                   CopySource: `${config.bucket}/${encodeURIComponent(`${tmpPrefix}/${f.name}`).replace(/%2F/g, '/')}`,
@@ -168,7 +182,7 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
             }
             const marker = `${finalPrefix}/${COMPLETE}`;
             await c.send(
-              new PutObjectCommand({
+              new m.sdk.PutObjectCommand({
                 Bucket: config.bucket,
                 Key: marker,
                 Body: JSON.stringify({ runId, files }),
@@ -191,21 +205,21 @@ export function createS3Destination(config: S3DestinationConfig, o: S3Destinatio
       };
     },
     async discard(_path, { runId }): Promise<void> {
-      const c = await s3();
+      const { c, m } = await s3();
       const listed = await c.send(
-        new ListObjectsV2Command({ Bucket: config.bucket, Prefix: `${keyOf(`.tmp-${runId}`)}/` }),
+        new m.sdk.ListObjectsV2Command({ Bucket: config.bucket, Prefix: `${keyOf(`.tmp-${runId}`)}/` }),
       );
       await remove((listed.Contents ?? []).map((x) => x.Key!).filter(Boolean));
     },
     async committedDigest(path, name): Promise<string | null> {
-      const c = await s3();
+      const { c, m } = await s3();
       const Key = keyOf(path, name);
       try {
-        await c.send(new HeadObjectCommand({ Bucket: config.bucket, Key: keyOf(path, COMPLETE) }));
+        await c.send(new m.sdk.HeadObjectCommand({ Bucket: config.bucket, Key: keyOf(path, COMPLETE) }));
       } catch {
         return null;
       }
-      const got = await c.send(new GetObjectCommand({ Bucket: config.bucket, Key }));
+      const got = await c.send(new m.sdk.GetObjectCommand({ Bucket: config.bucket, Key }));
       const hash = createHash('sha256');
       for await (const chunk of got.Body as Readable) hash.update(chunk as Buffer);
       return hash.digest('hex');

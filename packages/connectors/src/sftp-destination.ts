@@ -4,8 +4,13 @@ import { posix } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import type { Destination, DestinationWrite, EgressRule } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
-import SftpClient from 'ssh2-sftp-client';
+import type SftpClient from 'ssh2-sftp-client';
 import { egressRuleFor, guardedLookup } from './egress.js';
+
+/** ssh2 is loaded when an SFTP destination is first used, not by every process that imports connectors. */
+async function loadSftpClient(): Promise<typeof SftpClient> {
+  return (await import('ssh2-sftp-client')).default;
+}
 
 /** Settings of an SFTP destination. */
 export interface SftpDestinationConfig {
@@ -62,7 +67,7 @@ export function createSftpDestination(config: SftpDestinationConfig, o: SftpDest
       );
     });
     let seen: string | undefined;
-    const client = new SftpClient();
+    const client = new (await loadSftpClient())();
     const secret = o.secret;
     try {
       await client.connect({
@@ -210,7 +215,7 @@ export async function fetchHostKey(
     );
   });
   let seen: string | undefined;
-  const client = new SftpClient();
+  const client = new (await loadSftpClient())();
   await client
     .connect({
       sock,

@@ -1,6 +1,7 @@
 import type { EgressRule } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
-import { Agent, request } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent } from 'undici';
 import { egressRuleFor, guardedLookup } from '../egress.js';
 
 /** How a REST client retries and paces its requests. */
@@ -56,16 +57,18 @@ export class RestClient {
     const attempts = this.o.attempts ?? 6;
     const timeout = this.o.timeoutMs ?? 30_000;
     let problem = '';
+    // Loaded on first use: undici is large, and most processes that import connectors make no request.
+    const undici = await import('undici');
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
       await this.#pace(signal);
       let retryAfter: number | undefined;
       try {
         this.requests++;
-        const res = await request(url, {
+        const res = await undici.request(url, {
           method: 'GET',
           headers: { accept: 'application/json', ...this.o.headers },
-          dispatcher: this.#agent(url),
+          dispatcher: this.#agent(url, undici),
           headersTimeout: timeout,
           bodyTimeout: timeout,
           ...(signal ? { signal } : {}),
@@ -115,11 +118,11 @@ export class RestClient {
     this.#agents.clear();
   }
 
-  #agent(url: URL): Agent {
+  #agent(url: URL, undici: typeof Undici): Agent {
     const rule = egressRuleFor(url, this.o.egress);
     let a = this.#agents.get(url.host);
     if (!a) {
-      a = new Agent({
+      a = new undici.Agent({
         connect: { lookup: guardedLookup(url.hostname, rule), ...(this.o.ca ? { ca: this.o.ca } : {}) },
       });
       this.#agents.set(url.host, a);

@@ -3,7 +3,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
-import { Encrypter } from 'age-encryption';
 import { WaybillError } from '@waybill/verify';
 
 /** The age encryption a waybill records: to whom, the encrypted file, and the plaintext it holds. */
@@ -42,6 +41,9 @@ export async function encryptPayload(
   to: string,
   recipients: readonly string[],
 ): Promise<{ sha256: string; bytes: number }> {
+  // Loaded here, when a destination asks for encryption: age and its post-quantum curves take time and
+  // memory that every other export would pay for.
+  const { Encrypter } = await import('age-encryption');
   const e = new Encrypter();
   for (const r of recipients) {
     try {
