@@ -403,14 +403,11 @@ export class ExportService {
         rowsWritten: staged.counts.written,
         bytes: staged.payloadBytes,
       });
-      await write.writeFile(
-        delivered.name,
-        createReadStream(join(staging, delivered.name), { highWaterMark: 1 << 16 }),
-      );
-      await write.writeFile(
-        RECORDS_FILE,
-        createReadStream(join(staging, RECORDS_FILE), { highWaterMark: 1 << 16 }),
-      );
+      for (const name of [delivered.name, RECORDS_FILE]) {
+        const from = join(staging, name);
+        if (write.copyFrom) await write.copyFrom(name, from);
+        else await write.writeFile(name, createReadStream(from, { highWaterMark: 1 << 16 }));
+      }
       // `delivered`: the payload is durable at the destination under a temporary name. The run gets its
       // location only when sealed, once the export is visible there.
       await tracker.move('delivered', {}, 'payload written to a temporary location at the destination');
