@@ -23,7 +23,7 @@ import type { Clock } from '../ports/clock.js';
 import type { ConnectionOpener } from '../ports/connection-opener.js';
 import type { Destination, DestinationWrite } from '../ports/destination.js';
 import type { Notifier } from '../ports/notifier.js';
-import type { Source } from '../ports/source.js';
+import type { CellValue, Source } from '../ports/source.js';
 import type { ConnectionRecord, RunRecord, Store, TokenVaultRecord } from '../ports/store.js';
 import type { PolicyRowFilter } from '../policy/row-filters.js';
 import { RunTracker } from '../runs/run-tracker.js';
@@ -647,6 +647,17 @@ export class ExportService {
     const inFlightBytes: number[] = [];
     let pendingBytes = 0;
     const maxInFlight = Math.max(1, workers * 3);
+    // Output buffers of written batches, handed back to the workers with the next batches to fill.
+    const spares: ArrayBuffer[] = [];
+    const submit = (task: { firstRowNumber: number; block?: Uint8Array; rows?: CellValue[][] }) => {
+      const spare = spares.pop();
+      const transfer: ArrayBuffer[] = spare ? [spare] : [];
+      const bytes = task.block;
+      // A block that owns its whole buffer moves to the worker without a copy.
+      if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)
+        transfer.push(bytes.buffer as ArrayBuffer);
+      return pool.submit({ seq: seq++, ...task, ...(spare ? { spare } : {}) }, transfer);
+    };
     let recordLines = 0;
     let typeChecked = 0;
     let piiScanned = 0;
@@ -678,13 +689,19 @@ export class ExportService {
         recordBytes = Buffer.from(text, 'utf8');
       }
       merkle.addAll(r.leafHashes);
+      // The reply's buffer goes back to a worker once both files hold its bytes.
+      let pendingWrites = 2;
+      const onWritten = (): void => {
+        if (--pendingWrites === 0 && spares.length < maxInFlight)
+          spares.push(r.payload.buffer as ArrayBuffer);
+      };
       read += r.read;
       // Suppressed rows count as filtered out (by the privacy rule); the k-anonymity gate names them.
       filtered += r.filtered + r.suppressed;
       suppressed += r.suppressed;
       written += r.written;
-      await payload.write(r.payload);
-      await records.write(recordBytes);
+      await payload.write(r.payload, onWritten);
+      await records.write(recordBytes, onWritten);
       const t = Date.now();
       if (req.onProgress && t - lastReport > 100) {
         lastReport = t;
@@ -697,13 +714,7 @@ export class ExportService {
         for await (const block of encoded.blocks) {
           req.signal?.throwIfAborted();
           const bytes = block.bytes;
-          const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-          inFlight.push(
-            pool.submit(
-              { seq: seq++, firstRowNumber: rowNumber, block: bytes },
-              owns ? [bytes.buffer as ArrayBuffer] : [],
-            ),
-          );
+          inFlight.push(submit({ firstRowNumber: rowNumber, block: bytes }));
           rowNumber += block.rows;
           inFlightBytes.push(bytes.byteLength);
           pendingBytes += bytes.byteLength;
@@ -717,7 +728,7 @@ export class ExportService {
       } else {
         for await (const rows of source.read(readRequest)) {
           req.signal?.throwIfAborted();
-          inFlight.push(pool.submit({ seq: seq++, firstRowNumber: rowNumber, rows }));
+          inFlight.push(submit({ firstRowNumber: rowNumber, rows }));
           rowNumber += rows.length;
           const size = estimateBytes(rows);
           inFlightBytes.push(size);
