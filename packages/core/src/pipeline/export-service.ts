@@ -45,7 +45,7 @@ import { ClassCounter, MAX_GENERALIZATION_LEVEL, belowK, generalizeDefinition } 
 import { HashingFileWriter } from './hashing-file-writer.js';
 import { renderPathTemplate } from './path-template.js';
 import { validate, type Staged } from './validation-gates.js';
-import { openBatchRunner } from './worker-pool.js';
+import { WorkerPool, openBatchRunner } from './worker-pool.js';
 import { MARKER_FILE, recoverInterruptedRuns, type StagingMarker } from '../runs/interrupted-runs.js';
 
 export interface ExportProgress {
@@ -166,6 +166,18 @@ export class ExportService {
   }
 
   async run(req: ExportRequest): Promise<ExportResult> {
+    // The pipeline's threads start now and load their modules while the run is checked and planned
+    // (they only need the plan once the first batch is read); they end with the run.
+    const workers = Math.max(0, Math.min(req.workers ?? this.workers, 16));
+    const started = workers > 0 ? new WorkerPool(workers) : undefined;
+    try {
+      return await this.#run(req, workers, started);
+    } finally {
+      await started?.close();
+    }
+  }
+
+  async #run(req: ExportRequest, workers: number, started: WorkerPool | undefined): Promise<ExportResult> {
     const workspace = req.workspace ?? this.workspace;
     const { store, clock } = this.o;
     await this.recoverInterrupted();
@@ -346,6 +358,8 @@ export class ExportService {
         req,
         shortestRetention,
         saveTokens,
+        workers,
+        started,
       );
       if (staged.kAnonymity) {
         staged = { ...staged, kAnonymity: { ...staged.kAnonymity, enforce, generalized } };
@@ -628,6 +642,8 @@ export class ExportService {
     req: ExportRequest,
     shortestRetention: { field: string; retention: string } | null,
     saveTokens: (entries: readonly TokenVaultRecord[]) => Promise<void>,
+    workers: number,
+    started: WorkerPool | undefined,
   ): Promise<Staged> {
     const definition = init.definition;
     const payload = new HashingFileWriter(join(staging, payloadName));
@@ -640,8 +656,7 @@ export class ExportService {
       ...(req.signal ? { signal: req.signal } : {}),
     };
     const encoded = source.readEncoded ? await source.readEncoded(readRequest) : null;
-    const workers = Math.max(0, Math.min(req.workers ?? this.workers, 16));
-    const pool = await openBatchRunner(workers, { ...init, codec: encoded?.codec ?? null });
+    const pool = await openBatchRunner(workers, { ...init, codec: encoded?.codec ?? null }, started);
     // Batches in flight: enough to keep every worker busy, few enough to bound memory.
     const inFlight: Promise<BatchDone>[] = [];
     const inFlightBytes: number[] = [];
