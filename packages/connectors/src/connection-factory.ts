@@ -488,5 +488,9 @@ export function createConnectionOpener(): ConnectionOpener {
           egress: context?.egress ?? [],
         }),
       ),
+    sourcePace: (kind) => (NETWORK_PACED.has(kind) ? 'network' : undefined),
   };
 }
+
+/** Sources whose rows come page by page from an app's API (see ConnectionOpener.sourcePace). */
+const NETWORK_PACED: ReadonlySet<string> = new Set(['airtable', 'baserow', 'nocodb', 'directus']);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Destination, DestinationWrite } from '@waybill/core';
@@ -159,6 +159,26 @@ class DirectoryWrite implements DestinationWrite {
   }
 
   async writeFile(name: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<void> {
+    await this.#write(name, async (handle) => {
+      await writeAll(handle, data, this.#signal);
+    });
+  }
+
+  /**
+   * `writeFile` of the bytes of the local file `from`, copied by the kernel (copy_file_range or
+   * sendfile), never through this process. The file is created first exactly as `writeFile` creates it,
+   * and keeps that mode (a copy would otherwise take the mode of `from`, a private staging file).
+   */
+  async copyFrom(name: string, from: string): Promise<void> {
+    await this.#write(name, async (handle, file) => {
+      const { mode } = await handle.stat();
+      await copyFile(from, file);
+      await chmod(file, mode & 0o7777);
+      this.#signal?.throwIfAborted();
+    });
+  }
+
+  async #write(name: string, fill: (handle: FileHandle, file: string) => Promise<void>): Promise<void> {
     this.#requireOpen('write to');
     const segments = segmentsOf('file name', name);
     this.#signal?.throwIfAborted();
@@ -177,7 +197,7 @@ class DirectoryWrite implements DestinationWrite {
       // 'wx': a file name written twice is a bug in the caller, not something to overwrite silently.
       const handle = await open(file, 'wx');
       try {
-        await writeAll(handle, data, this.#signal);
+        await fill(handle, file);
         await handle.sync();
       } finally {
         await handle.close();

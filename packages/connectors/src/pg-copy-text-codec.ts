@@ -1,6 +1,6 @@
 import type { CellValue } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
-import { pgTextParser } from './lib/pg-text-parsers.js';
+import { identityParser, pgTextParser } from './lib/pg-text-parsers.js';
 
 /** Options of the codec: the type OID of each column, in order, and where the rows come from. */
 export interface PgCopyTextOptions {
@@ -49,6 +49,8 @@ function unescapeCopy(field: string): string {
 export function decodeBlock(bytes: Uint8Array, options: unknown, firstRowNumber: number): CellValue[][] {
   const { oids, where } = options as PgCopyTextOptions;
   const parsers = oids.map(pgTextParser);
+  // Text columns keep their text: no call per value.
+  const keepText = parsers.map((p) => p === identityParser);
   const width = oids.length;
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   const lines = text.split('\n');
@@ -64,10 +66,18 @@ export function decodeBlock(bytes: Uint8Array, options: unknown, firstRowNumber:
       );
     }
     const row: CellValue[] = new Array<CellValue>(width);
+    // Without a backslash in the line, no field is NULL (\N) or escaped.
+    const plain = lines[r]!.indexOf('\\') === -1;
     for (let c = 0; c < width; c++) {
-      const f = fields[c]!;
-      if (f === '\\N') row[c] = null;
-      else row[c] = parsers[c]!(f.includes('\\') ? unescapeCopy(f) : f);
+      let f = fields[c]!;
+      if (!plain) {
+        if (f === '\\N') {
+          row[c] = null;
+          continue;
+        }
+        if (f.includes('\\')) f = unescapeCopy(f);
+      }
+      row[c] = keepText[c] ? f : parsers[c]!(f);
     }
     rows[r] = row;
   }

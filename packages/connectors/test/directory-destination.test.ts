@@ -1,9 +1,18 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { tempDir } from '@waybill/testkit';
 import type { TempDir } from '@waybill/testkit';
+import type { DestinationWrite } from '@waybill/core';
 import { createDirectoryDestination } from '../src/index.js';
 import { isWaybillError } from './helpers.js';
 
@@ -14,6 +23,12 @@ async function* chunks(...parts: string[]): AsyncGenerator<Uint8Array> {
     await new Promise((resolve) => setImmediate(resolve));
     yield Buffer.from(p);
   }
+}
+
+/** The write's `copyFrom`, which a directory destination has. */
+function copier(write: DestinationWrite): (name: string, from: string) => Promise<void> {
+  assert.equal(typeof write.copyFrom, 'function', 'a directory destination copies local files itself');
+  return (name, from) => write.copyFrom!(name, from);
 }
 
 /** Every path under `dir`, relative, sorted. */
@@ -192,6 +207,35 @@ describe('directory destination', () => {
     await write.writeFile('a.csv', Buffer.from('1'));
     await assert.rejects(write.writeFile('a.csv', Buffer.from('2')), isWaybillError('ERR_WAYBILL_CONFLICT'));
     await write.abort();
+  });
+
+  test('copyFrom gives the same file as writeFile of its bytes: same content, same mode, no overwrite', async () => {
+    const staged = join(outside, 'staged.csv');
+    const bytes = Buffer.from('id,name\r\n1,Zoë\r\n'.repeat(50_000));
+    writeFileSync(staged, bytes, { mode: 0o600 });
+    const write = await createDirectoryDestination({ path: root }).begin('export', { runId: RUN });
+    const copyFrom = copier(write);
+    await copyFrom('copied.csv', staged);
+    await write.writeFile('streamed.csv', bytes);
+    await assert.rejects(copyFrom('copied.csv', staged), isWaybillError('ERR_WAYBILL_CONFLICT'));
+    await assert.rejects(copyFrom('streamed.csv', staged), isWaybillError('ERR_WAYBILL_CONFLICT'));
+    await write.commit();
+    const final = join(root, 'export');
+    assert.deepEqual(readFileSync(join(final, 'copied.csv')), bytes);
+    assert.deepEqual(readFileSync(join(final, 'streamed.csv')), bytes);
+    // The mode a new file gets (umask), not the private mode of the staged file.
+    assert.equal(statSync(join(final, 'copied.csv')).mode, statSync(join(final, 'streamed.csv')).mode);
+    assert.equal(statSync(staged).mode & 0o777, 0o600);
+  });
+
+  test('copyFrom of a missing file fails and leaves nothing at the final path', async () => {
+    const write = await createDirectoryDestination({ path: root }).begin('export', { runId: RUN });
+    await assert.rejects(
+      copier(write)('a.csv', join(outside, 'missing.csv')),
+      isWaybillError('ERR_WAYBILL_DESTINATION_FAILED'),
+    );
+    await write.abort();
+    assert.deepEqual(tree(root), []);
   });
 
   test('beginning again with the same run id replaces that run’s leftover temporary directory', async () => {

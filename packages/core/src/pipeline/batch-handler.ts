@@ -43,8 +43,12 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
   return (task) => {
     try {
       const rows = task.rows ?? decodeBlock!(task.block!, init.codec!.options, task.firstRowNumber);
-      const r = processor.process(rows, task.firstRowNumber);
-      const leafHashes = new Uint8Array(r.leafHashes);
+      const r = processor.processPacked(rows, task.firstRowNumber, task.spare);
+      const leafHashes = new Uint8Array(
+        r.leafHashes.buffer,
+        r.leafHashes.byteOffset,
+        r.leafHashes.byteLength,
+      );
       return {
         reply: {
           seq: task.seq,
@@ -62,7 +66,8 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
           classes: r.classes,
           vault: r.vault,
         },
-        transfer: [leafHashes.buffer, r.payload.buffer, r.records.buffer] as ArrayBuffer[],
+        // One buffer holds all three.
+        transfer: [r.payload.buffer as ArrayBuffer],
       };
     } catch (err) {
       const e = err instanceof WaybillError ? err : null;

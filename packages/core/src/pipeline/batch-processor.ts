@@ -66,6 +66,10 @@ export class BatchProcessor {
   private readonly required: boolean[];
   /** 0x00 ‖ digest: the RFC 9162 §2.1.1 leaf input, reused for every record. */
   private readonly leaf = Buffer.alloc(33);
+  /** Output of the batch being processed, reused from batch to batch. */
+  private readonly payloadSink = new ByteSink();
+  private readonly recordsSink = new ByteSink();
+  private leafBuffer = Buffer.allocUnsafe(0);
 
   private readonly scanned: boolean[];
   private readonly quasi: number[];
@@ -93,16 +97,63 @@ export class BatchProcessor {
 
   /** Processes one batch; `firstRowNumber` (1-based) numbers source rows in error messages. */
   process(rows: readonly CellValue[][], firstRowNumber: number): BatchResult {
+    const r = this.#run(rows, firstRowNumber);
+    return {
+      ...r,
+      payload: this.payloadSink.take(),
+      records: this.recordsSink.take(),
+      leafHashes: Buffer.from(this.leafBuffer.subarray(0, r.written * 32)),
+    };
+  }
+
+  /**
+   * `process`, with the payload, the records and the leaf hashes as views into one ArrayBuffer that owns
+   * its memory: `spare` when it is large enough (the buffer of an earlier batch, handed back once
+   * written), else a new one. A worker transfers that one buffer, and the main thread hands it back for
+   * reuse, so batches leave no buffers behind for the garbage collector (which the main thread, that
+   * allocates little, runs seldom: dead output buffers then add up to tens of megabytes).
+   */
+  processPacked(rows: readonly CellValue[][], firstRowNumber: number, spare?: ArrayBuffer): BatchResult {
+    const r = this.#run(rows, firstRowNumber);
+    const p = this.payloadSink.view();
+    const rec = this.recordsSink.view();
+    const leaves = this.leafBuffer.subarray(0, r.written * 32);
+    const size = p.byteLength + rec.byteLength + leaves.byteLength;
+    // Room to spare, so that a buffer handed back fits the next batches too (their sizes vary a little).
+    const out = new Uint8Array(
+      spare !== undefined && spare.byteLength >= size ? spare : new ArrayBuffer(size + (size >> 2)),
+    );
+    out.set(p, 0);
+    out.set(rec, p.byteLength);
+    out.set(leaves, p.byteLength + rec.byteLength);
+    this.payloadSink.reset();
+    this.recordsSink.reset();
+    return {
+      ...r,
+      payload: out.subarray(0, p.byteLength),
+      records: out.subarray(p.byteLength, p.byteLength + rec.byteLength),
+      leafHashes: Buffer.from(out.buffer, p.byteLength + rec.byteLength, leaves.byteLength),
+    };
+  }
+
+  #run(
+    rows: readonly CellValue[][],
+    firstRowNumber: number,
+  ): Omit<BatchResult, 'payload' | 'records' | 'leafHashes'> {
     const { plan, emitted, encoder, checks } = this;
     const csv = this.format === 'csv';
     const filter = plan.filter;
     const inputs = plan.expressionInputs;
     const needsObject = inputs.length > 0;
-    const leafHashes = Buffer.allocUnsafe(rows.length * 32);
+    if (this.leafBuffer.length < rows.length * 32) this.leafBuffer = Buffer.allocUnsafe(rows.length * 32);
+    const leafHashes = this.leafBuffer;
     const leaf = this.leaf;
     const values: CellValue[] = new Array<CellValue>(emitted.length);
-    const payload = new ByteSink(rows.length * 64);
-    const records = new ByteSink(rows.length * 120);
+    // Reused from batch to batch; emptied first, in case an earlier batch failed halfway.
+    const payload = this.payloadSink;
+    const records = this.recordsSink;
+    payload.reset();
+    records.reset();
     // Without a filter (or suppression), row r of this batch is output record firstRowNumber - 1 + r.
     const suppress = this.suppress;
     const final = filter === null && suppress.size === 0;
@@ -220,10 +271,7 @@ export class BatchProcessor {
       if (drained && drained.length > 0) vault = vault.length === 0 ? drained : vault.concat(drained);
     }
     return {
-      payload: payload.take(),
-      records: records.take(),
       recordsFinal: final,
-      leafHashes: leafHashes.subarray(0, written * 32),
       read: rows.length,
       filtered,
       suppressed,

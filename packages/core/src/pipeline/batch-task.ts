@@ -26,12 +26,18 @@ export interface BatchTask {
   readonly firstRowNumber: number;
   readonly rows?: CellValue[][];
   readonly block?: Uint8Array;
+  /**
+   * The output buffer of an earlier batch, handed back once written: the reply's payload, records and
+   * leaf hashes are written into it when they fit (see `BatchProcessor.processPacked`).
+   */
+  readonly spare?: ArrayBuffer;
 }
 
 export type BatchReply =
   | {
       readonly seq: number;
       readonly ok: true;
+      /** Payload, records and leaf hashes are views into one ArrayBuffer, which the reply transfers. */
       readonly payload: Uint8Array;
       readonly records: Uint8Array;
       readonly recordsFinal: boolean;

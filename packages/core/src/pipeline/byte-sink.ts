@@ -26,6 +26,16 @@ export class ByteSink {
     return this.length;
   }
 
+  /** The bytes written so far, without a copy: valid until the next `write` or `reset`. */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** Empties the sink, keeping its memory for the next bytes. */
+  reset(): void {
+    this.length = 0;
+  }
+
   /** The bytes written, as a standalone Uint8Array that owns its memory (so it can be transferred). */
   take(): Uint8Array {
     const out = new Uint8Array(this.length);

@@ -23,7 +23,7 @@ import type { Clock } from '../ports/clock.js';
 import type { ConnectionOpener } from '../ports/connection-opener.js';
 import type { Destination, DestinationWrite } from '../ports/destination.js';
 import type { Notifier } from '../ports/notifier.js';
-import type { Source } from '../ports/source.js';
+import type { CellValue, Source } from '../ports/source.js';
 import type { ConnectionRecord, RunRecord, Store, TokenVaultRecord } from '../ports/store.js';
 import type { PolicyRowFilter } from '../policy/row-filters.js';
 import { RunTracker } from '../runs/run-tracker.js';
@@ -45,7 +45,7 @@ import { ClassCounter, MAX_GENERALIZATION_LEVEL, belowK, generalizeDefinition } 
 import { HashingFileWriter } from './hashing-file-writer.js';
 import { renderPathTemplate } from './path-template.js';
 import { validate, type Staged } from './validation-gates.js';
-import { openBatchRunner } from './worker-pool.js';
+import { WorkerPool, openBatchRunner } from './worker-pool.js';
 import { MARKER_FILE, recoverInterruptedRuns, type StagingMarker } from '../runs/interrupted-runs.js';
 
 export interface ExportProgress {
@@ -166,6 +166,15 @@ export class ExportService {
   }
 
   async run(req: ExportRequest): Promise<ExportResult> {
+    const threads: { pool?: WorkerPool } = {};
+    try {
+      return await this.#run(req, threads);
+    } finally {
+      await threads.pool?.close();
+    }
+  }
+
+  async #run(req: ExportRequest, threads: { pool?: WorkerPool }): Promise<ExportResult> {
     const workspace = req.workspace ?? this.workspace;
     const { store, clock } = this.o;
     await this.recoverInterrupted();
@@ -188,6 +197,13 @@ export class ExportService {
     }
     const sourceConn = await this.connection(workspace, 'source', definition.source.connection);
     const destConn = await this.connection(workspace, 'destination', definition.destination.connection);
+    // The pipeline's threads start now and load their modules while the run is checked and planned
+    // (they only need the plan once the first batch is read); they end with the run. Rows paged from an
+    // app's API arrive slower than one thread transforms them: there, threads would only add their start.
+    const paced = this.o.connections.sourcePace?.(sourceConn.kind) === 'network';
+    const workers = Math.max(0, Math.min(req.workers ?? (paced ? 0 : this.workers), 16));
+    const started = workers > 0 ? new WorkerPool(workers) : undefined;
+    if (started) threads.pool = started;
 
     const now = clock.now().toISOString();
     const runId = uuidv7(Date.parse(now));
@@ -346,6 +362,8 @@ export class ExportService {
         req,
         shortestRetention,
         saveTokens,
+        workers,
+        started,
       );
       if (staged.kAnonymity) {
         staged = { ...staged, kAnonymity: { ...staged.kAnonymity, enforce, generalized } };
@@ -403,14 +421,11 @@ export class ExportService {
         rowsWritten: staged.counts.written,
         bytes: staged.payloadBytes,
       });
-      await write.writeFile(
-        delivered.name,
-        createReadStream(join(staging, delivered.name), { highWaterMark: 1 << 16 }),
-      );
-      await write.writeFile(
-        RECORDS_FILE,
-        createReadStream(join(staging, RECORDS_FILE), { highWaterMark: 1 << 16 }),
-      );
+      for (const name of [delivered.name, RECORDS_FILE]) {
+        const from = join(staging, name);
+        if (write.copyFrom) await write.copyFrom(name, from);
+        else await write.writeFile(name, createReadStream(from, { highWaterMark: 1 << 16 }));
+      }
       // `delivered`: the payload is durable at the destination under a temporary name. The run gets its
       // location only when sealed, once the export is visible there.
       await tracker.move('delivered', {}, 'payload written to a temporary location at the destination');
@@ -631,6 +646,8 @@ export class ExportService {
     req: ExportRequest,
     shortestRetention: { field: string; retention: string } | null,
     saveTokens: (entries: readonly TokenVaultRecord[]) => Promise<void>,
+    workers: number,
+    started: WorkerPool | undefined,
   ): Promise<Staged> {
     const definition = init.definition;
     const payload = new HashingFileWriter(join(staging, payloadName));
@@ -643,13 +660,23 @@ export class ExportService {
       ...(req.signal ? { signal: req.signal } : {}),
     };
     const encoded = source.readEncoded ? await source.readEncoded(readRequest) : null;
-    const workers = Math.max(0, Math.min(req.workers ?? this.workers, 16));
-    const pool = await openBatchRunner(workers, { ...init, codec: encoded?.codec ?? null });
+    const pool = await openBatchRunner(workers, { ...init, codec: encoded?.codec ?? null }, started);
     // Batches in flight: enough to keep every worker busy, few enough to bound memory.
     const inFlight: Promise<BatchDone>[] = [];
     const inFlightBytes: number[] = [];
     let pendingBytes = 0;
     const maxInFlight = Math.max(1, workers * 3);
+    // Output buffers of written batches, handed back to the workers with the next batches to fill.
+    const spares: ArrayBuffer[] = [];
+    const submit = (task: { firstRowNumber: number; block?: Uint8Array; rows?: CellValue[][] }) => {
+      const spare = spares.pop();
+      const transfer: ArrayBuffer[] = spare ? [spare] : [];
+      const bytes = task.block;
+      // A block that owns its whole buffer moves to the worker without a copy.
+      if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)
+        transfer.push(bytes.buffer as ArrayBuffer);
+      return pool.submit({ seq: seq++, ...task, ...(spare ? { spare } : {}) }, transfer);
+    };
     let recordLines = 0;
     let typeChecked = 0;
     let piiScanned = 0;
@@ -681,13 +708,19 @@ export class ExportService {
         recordBytes = Buffer.from(text, 'utf8');
       }
       merkle.addAll(r.leafHashes);
+      // The reply's buffer goes back to a worker once both files hold its bytes.
+      let pendingWrites = 2;
+      const onWritten = (): void => {
+        if (--pendingWrites === 0 && spares.length < maxInFlight)
+          spares.push(r.payload.buffer as ArrayBuffer);
+      };
       read += r.read;
       // Suppressed rows count as filtered out (by the privacy rule); the k-anonymity gate names them.
       filtered += r.filtered + r.suppressed;
       suppressed += r.suppressed;
       written += r.written;
-      await payload.write(r.payload);
-      await records.write(recordBytes);
+      await payload.write(r.payload, onWritten);
+      await records.write(recordBytes, onWritten);
       const t = Date.now();
       if (req.onProgress && t - lastReport > 100) {
         lastReport = t;
@@ -700,13 +733,7 @@ export class ExportService {
         for await (const block of encoded.blocks) {
           req.signal?.throwIfAborted();
           const bytes = block.bytes;
-          const owns = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-          inFlight.push(
-            pool.submit(
-              { seq: seq++, firstRowNumber: rowNumber, block: bytes },
-              owns ? [bytes.buffer as ArrayBuffer] : [],
-            ),
-          );
+          inFlight.push(submit({ firstRowNumber: rowNumber, block: bytes }));
           rowNumber += block.rows;
           inFlightBytes.push(bytes.byteLength);
           pendingBytes += bytes.byteLength;
@@ -720,7 +747,7 @@ export class ExportService {
       } else {
         for await (const rows of source.read(readRequest)) {
           req.signal?.throwIfAborted();
-          inFlight.push(pool.submit({ seq: seq++, firstRowNumber: rowNumber, rows }));
+          inFlight.push(submit({ firstRowNumber: rowNumber, rows }));
           rowNumber += rows.length;
           const size = estimateBytes(rows);
           inFlightBytes.push(size);

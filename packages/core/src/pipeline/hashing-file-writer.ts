@@ -14,12 +14,19 @@ export class HashingFileWriter {
     this.stream = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 16 });
   }
 
-  async write(data: string | Uint8Array): Promise<void> {
-    if (data.length === 0) return;
+  /**
+   * Queues `data` (waiting while the file lags behind). `onWritten` is called once the bytes are in the
+   * file, or the write failed: until then `data` must not change.
+   */
+  async write(data: string | Uint8Array, onWritten?: () => void): Promise<void> {
+    if (data.length === 0) {
+      onWritten?.();
+      return;
+    }
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.hash.update(buf);
     this.bytes += buf.length;
-    if (!this.stream.write(buf)) await once(this.stream, 'drain');
+    if (!this.stream.write(buf, onWritten && (() => onWritten()))) await once(this.stream, 'drain');
   }
 
   async close(): Promise<void> {

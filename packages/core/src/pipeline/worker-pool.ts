@@ -13,8 +13,19 @@ export interface BatchRunner {
   close(): Promise<void>;
 }
 
-/** Opens the runner for an export: `workers` threads, or the calling thread itself when 0. */
-export async function openBatchRunner(workers: number, init: WorkerInit): Promise<BatchRunner> {
+/**
+ * Opens the runner for an export: `workers` threads, or the calling thread itself when 0. `started`: a
+ * pool started earlier (`new WorkerPool(n)`), whose threads have loaded their modules meanwhile.
+ */
+export async function openBatchRunner(
+  workers: number,
+  init: WorkerInit,
+  started?: WorkerPool,
+): Promise<BatchRunner> {
+  if (started) {
+    started.init(init);
+    return started;
+  }
   return workers > 0 ? new WorkerPool(workers, init) : new InlineRunner(await createBatchHandler(init));
 }
 
@@ -44,10 +55,11 @@ export class WorkerPool implements BatchRunner {
   private next = 0;
   private failure: Error | null = null;
 
-  constructor(size: number, init: WorkerInit) {
+  /** Starts `size` workers; without `init`, `init()` must be called before the first batch. */
+  constructor(size: number, init?: WorkerInit) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./batch-worker.js', import.meta.url), {
-        workerData: init,
+        workerData: init ?? null,
         // Bounded heaps: a worker holds a few batches at a time, and an export's memory must not grow
         // with its row count (the core issue: peak RSS <= 128 MB at any size).
         resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 96 },
@@ -66,6 +78,11 @@ export class WorkerPool implements BatchRunner {
       });
       this.workers.push(w);
     }
+  }
+
+  /** Tells workers started without a `WorkerInit` what to run. */
+  init(init: WorkerInit): void {
+    for (const w of this.workers) w.postMessage({ init });
   }
 
   submit(task: BatchTask, transfer: ArrayBuffer[] = []): Promise<Done> {

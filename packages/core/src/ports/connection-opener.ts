@@ -22,4 +22,10 @@ export interface ConnectionOpener {
     secret: string | undefined,
     context?: DestinationContext,
   ): Promise<Destination>;
+  /**
+   * `network` for a source kind whose rows come no faster than an app's API pages them (Airtable,
+   * Baserow, NocoDB, Directus): one core transforms them faster than they arrive, so a run processes them
+   * on its own thread instead of starting worker threads (unless it asks for workers explicitly).
+   */
+  sourcePace?(kind: string): 'network' | undefined;
 }

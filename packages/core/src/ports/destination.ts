@@ -7,6 +7,12 @@ export interface DestinationWrite {
   readonly location: string;
   /** Writes one file of the export from a stream of bytes. Resolves once the bytes are durable. */
   writeFile(name: string, data: AsyncIterable<Uint8Array> | Uint8Array): Promise<void>;
+  /**
+   * Optional: writes one file of the export as a copy of the local file `from`, with the same result
+   * as `writeFile` of its bytes (resolves once durable). A destination on the local file system lets the
+   * kernel copy, instead of the bytes passing through the process; without it, callers stream `from`.
+   */
+  copyFrom?(name: string, from: string): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
 }
