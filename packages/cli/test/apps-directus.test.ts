@@ -5,10 +5,11 @@
 // and compares every exported record with what Directus's API itself returns.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appsSkipReason, startDirectus, type TestApp } from '@waybill/testkit';
-import { approverKey, cli, requestApproveRun, tempHome } from './cli-harness.js';
+import { cli, requestApproveRun, type tempHome } from './cli-harness.js';
+import { appHome, applyDefinition, requestApproved } from './apps-harness.js';
 
 const skip = appsSkipReason('directus');
 if (skip) console.log(`\n*** SKIPPING Directus integration tests: ${skip} ***\n`);
@@ -90,38 +91,11 @@ before(async () => {
     }
   ).id;
 
-  t = await tempHome();
-  const run = async (args: string[]) => {
-    const r = await cli(['--home', t.home, ...args]);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  };
-  await run(['init']);
-  await mkdir(join(t.dir, 'out'));
-  await run(['destination', 'add', 'out', '--kind', 'directory', '--path', join(t.dir, 'out')]);
-  await run(['egress', 'allow', new URL(app.url).host, '--private']);
-  await writeFile(join(t.dir, 'ca.crt'), app.ca);
-  process.env['WB_DIRECTUS_TOKEN'] = readerToken;
-  process.env['WB_DIRECTUS_NOBODY'] = 'not-a-directus-token';
-  process.env['WB_DIRECTUS_REVOKED'] = revokedToken;
-  for (const [name, env] of [
-    ['dx', 'WB_DIRECTUS_TOKEN'],
-    ['dx-nobody', 'WB_DIRECTUS_NOBODY'],
-    ['dx-revoked', 'WB_DIRECTUS_REVOKED'],
-  ] as const) {
-    await run([
-      'source',
-      'add',
-      name,
-      '--kind',
-      'directus',
-      '--api-url',
-      app.url,
-      '--ca',
-      join(t.dir, 'ca.crt'),
-      '--password-env',
-      env,
-    ]);
-  }
+  t = await appHome(app, 'directus', [
+    { name: 'dx', token: readerToken },
+    { name: 'dx-nobody', token: 'not-a-directus-token' },
+    { name: 'dx-revoked', token: revokedToken },
+  ]);
 });
 
 after(async () => {
@@ -147,12 +121,8 @@ format: ndjson
 retention: P7D
 `;
 
-async function apply(name: string, connection: string): Promise<void> {
-  const file = join(t.dir, `${name}.yaml`);
-  await writeFile(file, definition(name, connection));
-  const r = await cli(['--home', t.home, 'def', 'apply', file]);
-  assert.equal(r.code, 0, r.stderr);
-}
+const apply = (name: string, connection: string) =>
+  applyDefinition(t, name, definition(name, connection), app!);
 
 test(
   'directus (real app): the catalog scan reads the schema and finds the e-mail addresses in the notes',
@@ -249,34 +219,17 @@ test(
   { skip: skip ?? false },
   async () => {
     await apply('dx-revoked', 'dx-revoked');
-    const req = await cli([
-      '--home',
-      t.home,
-      'export',
-      'request',
-      'dx-revoked',
-      '--purpose',
-      'ops',
-      '--json',
-    ]);
-    assert.equal(req.code, 0, req.stderr);
-    const v = JSON.parse(req.stdout) as { id: string; status: string };
-    if (v.status === 'pending_approval') {
-      const a = await cli(['--home', t.home, 'export', 'approve', v.id, '--reason', 'ok'], {
-        WAYBILL_API_KEY: await approverKey(t.home),
-      });
-      assert.equal(a.code, 0, a.stderr);
-    }
+    const id = await requestApproved(t.home, 'dx-revoked', 'ops');
     await api('PATCH', `/users/${revokedUser}`, { token: null });
     const before = await readdir(join(t.dir, 'out')).catch(() => []);
-    const run = await cli(['--home', t.home, 'export', 'run', v.id]);
+    const run = await cli(['--home', t.home, 'export', 'run', id]);
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, /directus source/);
     assert.match(run.stderr, /401|credentials/i);
     assert.ok(!run.stderr.includes(revokedToken), 'the token never appears in an error');
     assert.ok(!run.stderr.includes('    at '), 'no stack trace');
     assert.deepEqual(await readdir(join(t.dir, 'out')).catch(() => []), before);
-    const status = await cli(['--home', t.home, 'export', 'status', v.id, '--json']);
+    const status = await cli(['--home', t.home, 'export', 'status', id, '--json']);
     assert.match(status.stdout, /"failed"/, status.stdout);
   },
 );

@@ -5,10 +5,11 @@
 // token, and compares every exported record and its lineage with what NocoDB's API returns.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appsSkipReason, setupNocodb, startNocodb, type NocodbSetup, type TestApp } from '@waybill/testkit';
-import { approverKey, cli, requestApproveRun, tempHome } from './cli-harness.js';
+import { cli, requestApproveRun, type tempHome } from './cli-harness.js';
+import { appHome, applyDefinition, requestApproved } from './apps-harness.js';
 
 const skip = appsSkipReason('nocodb');
 if (skip) console.log(`\n*** SKIPPING NocoDB integration tests: ${skip} ***\n`);
@@ -116,34 +117,7 @@ before(async () => {
     Array.from({ length: 40 }, (_x, k) => ({ Id: 1000 + k, Notes: `edited ${k}` })),
   );
 
-  t = await tempHome();
-  const run = async (args: string[]) => {
-    const r = await cli(['--home', t.home, ...args]);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-  };
-  await run(['init']);
-  await mkdir(join(t.dir, 'out'));
-  await run(['destination', 'add', 'out', '--kind', 'directory', '--path', join(t.dir, 'out')]);
-  await run(['egress', 'allow', new URL(app.url).host, '--private']);
-  await writeFile(join(t.dir, 'ca.crt'), app.ca);
-  process.env['WB_NOCO_TOKEN'] = noco.token;
-  for (const [name, env] of [['noco', 'WB_NOCO_TOKEN']] as const) {
-    await run([
-      'source',
-      'add',
-      name,
-      '--kind',
-      'nocodb',
-      '--api-url',
-      app.url,
-      '--base',
-      noco.baseId,
-      '--ca',
-      join(t.dir, 'ca.crt'),
-      '--password-env',
-      env,
-    ]);
-  }
+  t = await appHome(app, 'nocodb', [{ name: 'noco', token: noco.token, extra: ['--base', noco.baseId] }]);
 });
 
 after(async () => {
@@ -171,12 +145,8 @@ format: ndjson
 retention: P7D
 `;
 
-async function apply(name: string, connection: string): Promise<void> {
-  const file = join(t.dir, `${name}.yaml`);
-  await writeFile(file, definition(name, connection));
-  const r = await cli(['--home', t.home, 'def', 'apply', file]);
-  assert.equal(r.code, 0, `${r.stderr}\nnocodb said:\n${app!.log().slice(-3000)}`);
-}
+const apply = (name: string, connection: string) =>
+  applyDefinition(t, name, definition(name, connection), app!);
 
 /** A value as Waybill's sources hand it on: scalars as they are, anything else as canonical JSON text. */
 function cell(v: unknown): unknown {
@@ -325,35 +295,18 @@ test(
   { skip: skip ?? false },
   async () => {
     await apply('noco-drift', 'noco');
-    const req = await cli([
-      '--home',
-      t.home,
-      'export',
-      'request',
-      'noco-drift',
-      '--purpose',
-      'ops',
-      '--json',
-    ]);
-    assert.equal(req.code, 0, req.stderr);
-    const v = JSON.parse(req.stdout) as { id: string; status: string };
-    if (v.status === 'pending_approval') {
-      const a = await cli(['--home', t.home, 'export', 'approve', v.id, '--reason', 'ok'], {
-        WAYBILL_API_KEY: await approverKey(t.home),
-      });
-      assert.equal(a.code, 0, a.stderr);
-    }
+    const id = await requestApproved(t.home, 'noco-drift', 'ops');
     // Someone deletes the Notes field in NocoDB's UI between approval and run.
     const meta = (await noco.api('GET', `/api/v2/meta/tables/${customersId}`)) as { columns: Column[] };
     await noco.api('DELETE', `/api/v2/meta/columns/${columnId(meta, 'Notes')}`);
     const before = await readdir(join(t.dir, 'out'));
-    const run = await cli(['--home', t.home, 'export', 'run', v.id]);
+    const run = await cli(['--home', t.home, 'export', 'run', id]);
     assert.notEqual(run.code, 0);
     assert.match(run.stderr, /Notes/);
     assert.ok(!run.stderr.includes(noco.token), 'the token never appears in an error');
     assert.ok(!run.stderr.includes('    at '), 'no stack trace');
     assert.deepEqual(await readdir(join(t.dir, 'out')), before);
-    const status = await cli(['--home', t.home, 'export', 'status', v.id, '--json']);
+    const status = await cli(['--home', t.home, 'export', 'status', id, '--json']);
     assert.match(status.stdout, /"failed"/, status.stdout);
   },
 );

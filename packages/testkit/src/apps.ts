@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root.js';
+import { freePort } from './free-port.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 import { makeTestPki, type TestPki } from './test-pki.js';
 
@@ -46,17 +46,6 @@ export function appsSkipReason(name: AppName): string | null {
   if (!installedApp(name))
     return `${name} is not installed under test-apps/${name} (npm run test:apps installs it)`;
   return null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** An https server on 127.0.0.1 that forwards every request to `http://127.0.0.1:{port}`. */

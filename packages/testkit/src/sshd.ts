@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 import { tempDir, type TempDir } from './temp-dir.js';
 
 /** A throwaway OpenSSH server on 127.0.0.1 for the current user, with a key pair to log in with. */
@@ -24,17 +25,6 @@ const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd'].find((p) => existsSync(p));
 /** Whether Debian's OpenSSH server is here (the SFTP tests skip loudly without it). */
 export const hasSshd =
   SSHD !== undefined && spawnSync('ssh-keygen', ['-?'], { stdio: 'ignore' }).error === undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function keygen(args: string[]): void {
   const r = spawnSync('ssh-keygen', args, { encoding: 'utf8' });
