@@ -1,4 +1,5 @@
-import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
+import { createRequire } from 'node:module';
+import type { parsePhoneNumberFromString } from 'libphonenumber-js/min';
 import { cardNetwork, ibanValid, luhnValid, ssnValid } from './checksums.js';
 import type { PiiKind } from './pii-kind.js';
 import { foldText } from './text-folding.js';
@@ -81,8 +82,24 @@ export function classifyNumber(raw: string, o: { bareSsn?: boolean } = {}): PiiK
   const nanp = NANP_SHAPE.exec(raw);
   if (nanp) return nanpValid(nanp[1]!, nanp[2]!) ? 'phone' : undefined;
   // Everything else (other countries' numbering plans) goes to libphonenumber's metadata.
-  const phone = parsePhoneNumberFromString(raw, raw.startsWith('+') ? undefined : 'US');
+  const phone = parsePhone()(raw, raw.startsWith('+') ? undefined : 'US');
   return phone?.isValid() ? 'phone' : undefined;
+}
+
+let parser: typeof parsePhoneNumberFromString | undefined;
+
+/**
+ * libphonenumber, loaded on the first number that needs its metadata: about 90 modules and 2.5 MB of
+ * heap in every thread that loads them, which most exports (and their worker threads) never need.
+ * Its CommonJS build, so that the detectors stay synchronous.
+ */
+function parsePhone(): typeof parsePhoneNumberFromString {
+  parser ??= (
+    createRequire(import.meta.url)('libphonenumber-js/min') as {
+      parsePhoneNumberFromString: typeof parsePhoneNumberFromString;
+    }
+  ).parsePhoneNumberFromString;
+  return parser;
 }
 
 /**

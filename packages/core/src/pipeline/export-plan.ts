@@ -1,7 +1,8 @@
 import { WaybillError } from '@waybill/verify';
 import type { ExportDefinition, OutputField } from '../definitions/export-definition-schema.js';
 import { compileExpression, type CompiledExpression } from '../expressions/index.js';
-import { compileTransform, type CompiledTransform, type TransformContext } from '../transforms/index.js';
+import type { CompiledTransform, TransformContext } from '../transforms/index.js';
+import { compileValidTransform } from '../transforms/transform-compiler.js';
 import type { SourceColumn } from '../ports/source.js';
 import type { PolicyRowFilter } from '../policy/row-filters.js';
 
@@ -106,7 +107,7 @@ export function compilePlan(
     let sourceIndex = -1;
     let sourceType: string | null = null;
     let compute: CompiledExpression | null = null;
-    const transform = f.transform === undefined ? null : compileTransform(f.transform, f.name, ctx);
+    const transform = f.transform === undefined ? null : compileValidTransform(f.transform, f.name, ctx);
     if (f.from !== undefined) {
       const col = need(f.from, `${where}.from`);
       sourceType = col.type;

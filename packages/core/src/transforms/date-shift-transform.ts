@@ -1,25 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { WaybillError, wrapError } from '@waybill/verify';
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import type { TransformContext } from './transform-context.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import type { DateShiftSpec } from './transform-specs.js';
 
-/**
- * `date_shift`: moves every date of a subject (a patient, a customer) by the same number of days, at most
- * `days` either way, chosen by an HMAC of the subject under a named key: intervals between a subject's
- * dates survive (the time between admission and discharge), the dates themselves do not. The subject is
- * the record id unless `subject` names another column. Dates (`2024-05-17`) stay dates; timestamps
- * (`2024-05-17T10:30:00Z`) stay timestamps in UTC. `null` stays `null`.
- */
-export const dateShiftSpecSchema = z.strictObject({
-  type: z.literal('date_shift'),
-  days: z.number().int().min(1).max(3650),
-  key: z.string().min(1, { error: 'must name a key of the key ring' }),
-  subject: z.string().min(1).max(128).optional(),
-});
-export type DateShiftSpec = z.output<typeof dateShiftSpecSchema>;
+export type { DateShiftSpec };
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;

@@ -1,26 +1,10 @@
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import type { DateTruncateSpec } from './transform-specs.js';
 
-/**
- * `date_truncate`: lowers the precision of a date or timestamp to its year, month or day.
- *
- * The output keeps the input's shape:
- * - a date `YYYY-MM-DD` stays a date: `1987-06-15` → `1987-01-01` (year), `1987-06-01` (month), `1987-06-15` (day);
- * - an RFC 3339 timestamp with an offset (`Z`, `+02:00`, …) is converted to UTC and truncated to midnight UTC:
- *   `2024-03-01T01:30:00+02:00` → day `2024-02-29T00:00:00Z`;
- * - a date-time without an offset (`2024-03-01T01:30:00`, as some databases store it) is truncated on its own
- *   wall clock and stays without offset: `2024-03-01T00:00:00`.
- *
- * Separators `T`, `t` or a space and fractional seconds are accepted (RFC 3339 §5.6); a leap second `:60` is
- * accepted and stays in its day. Anything else, and any non-string, is an error. `null` stays `null`.
- */
-export const dateTruncateSpecSchema = z.strictObject({
-  type: z.literal('date_truncate'),
-  unit: z.enum(['year', 'month', 'day']),
-});
-export type DateTruncateSpec = z.output<typeof dateTruncateSpecSchema>;
+export type { DateTruncateSpec };
+
 type Unit = DateTruncateSpec['unit'];
 
 const NOT_A_DATE = 'expected a date (YYYY-MM-DD) or an RFC 3339 timestamp, got a string that is neither';

@@ -1,36 +1,13 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { WaybillError, wrapError } from '@waybill/verify';
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import type { TransformContext } from './transform-context.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
 import { AesSiv } from './aes-siv.js';
+import type { EncryptSpec, EncryptDeterministicSpec } from './transform-specs.js';
 
-/**
- * `encrypt` and `encrypt_deterministic`: reversible encryption of a value with AES-256-GCM under a key
- * derived (HKDF-SHA-256, one label per use) from a named key of the key ring; the waybill records the
- * key's name and id, never the key. The output is text: a version prefix and base64url of
- * IV ‖ ciphertext ‖ tag.
- *
- * - `encrypt` (`wbe1:`): a random 96-bit IV per value: equal values encrypt differently.
- * - `encrypt_deterministic` (`wbs1:`): AES-256-SIV (RFC 5297) under a 512-bit derived key, the output
- *   V ‖ C: equal values under the same key always give the same text, so encrypted columns still join
- *   across exports, and nothing else is revealed but equality.
- *
- * Numbers are encrypted in their decimal form; `null` stays `null`; booleans are an error. Decrypting is
- * a separate operation (`decryptValue`) for holders of the key.
- */
-export const encryptSpecSchema = z.strictObject({
-  type: z.literal('encrypt'),
-  key: z.string().min(1, { error: 'must name a key of the key ring' }),
-});
-export const encryptDeterministicSpecSchema = z.strictObject({
-  type: z.literal('encrypt_deterministic'),
-  key: z.string().min(1, { error: 'must name a key of the key ring' }),
-});
-export type EncryptSpec = z.output<typeof encryptSpecSchema>;
-export type EncryptDeterministicSpec = z.output<typeof encryptDeterministicSpecSchema>;
+export type { EncryptSpec, EncryptDeterministicSpec };
 
 const derive = (secret: Uint8Array, label: string, length = 32): Buffer =>
   Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `waybill/${label}/v1`, length));

@@ -1,51 +1,19 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { WaybillError, wrapError } from '@waybill/verify';
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import type { TransformContext } from './transform-context.js';
 import { OneShotHmac } from './one-shot-hmac.js';
 import { cellTypeName, transformFailed, transformInvalid } from './transform-errors.js';
+import type { HashKeyedSpec } from './transform-specs.js';
+
+export type { HashKeyedSpec };
 
 /** Length of the full digest in characters, per algorithm and encoding. */
-const DIGEST_LENGTH = {
+export const DIGEST_LENGTH = {
   sha256: { hex: 64, base64url: 43 },
   sha512: { hex: 128, base64url: 86 },
 } as const;
-
-/**
- * `hash_keyed`: a keyed pseudonym, HMAC (RFC 2104) of the value under a named key from the key ring. The same
- * value under the same key always gives the same output, so pseudonymized columns still join; without the key
- * the output cannot be linked back by hashing guesses. There is deliberately no unkeyed hash: a plain hash of
- * an email or a phone number is reversed by hashing candidates.
- *
- * The HMAC input is the UTF-8 text of the value: a string as is, a number in its shortest round-trip decimal
- * form (`String(n)`, as RFC 8785 writes numbers). So `123` and `"123"` hash alike, which keeps integers that
- * some sources deliver as decimal strings (beyond ±2^53) consistent with those delivered as numbers. `null` stays
- * `null`; booleans are an error (a hash of two possible values hides nothing).
- *
- * `length` truncates the encoded digest to that many characters. The waybill records the key name and the key
- * id, never the secret.
- */
-export const hashKeyedSpecSchema = z
-  .strictObject({
-    type: z.literal('hash_keyed'),
-    key: z.string().min(1, { error: 'must name a key of the key ring' }),
-    algorithm: z.enum(['sha256', 'sha512']).default('sha256'),
-    encoding: z.enum(['hex', 'base64url']).default('hex'),
-    length: z.number().int().min(1).optional(),
-  })
-  .superRefine((spec, ctx) => {
-    const max = DIGEST_LENGTH[spec.algorithm][spec.encoding];
-    if (spec.length !== undefined && spec.length > max) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['length'],
-        message: `must be at most ${max}, the length of a ${spec.algorithm} digest in ${spec.encoding}`,
-      });
-    }
-  });
-export type HashKeyedSpec = z.output<typeof hashKeyedSpecSchema>;
 
 export function compileHashKeyed(
   spec: HashKeyedSpec,

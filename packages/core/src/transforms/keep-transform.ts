@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
+import type { KeepSpec } from './transform-specs.js';
+
+export type { KeepSpec };
 
 /** `keep`: the value passes through unchanged. The only transform that is not masking. */
-export const keepSpecSchema = z.strictObject({ type: z.literal('keep') });
-export type KeepSpec = z.output<typeof keepSpecSchema>;
 
 export function compileKeep(_spec: KeepSpec, field: string): CompiledTransform {
   return {

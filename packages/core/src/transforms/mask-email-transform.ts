@@ -1,21 +1,13 @@
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import type { MaskEmailSpec } from './transform-specs.js';
+
+export type { MaskEmailSpec };
 
 /** What `mask_email` puts in place of the hidden part of the local part, and of a value that is no email. */
 const MASK = '***';
 const WHITESPACE = /\s/;
-
-/**
- * `mask_email`: keeps the first character of the local part and the whole domain, `jane.doe@example.com` →
- * `j***@example.com`. The mask has a fixed width, so the local part's length is not revealed; a one-character
- * local part is masked entirely (`***@example.com`). A value that is not an email (no `@`, nothing before or
- * after the last `@`, or whitespace in the domain) becomes `***`. The domain is kept verbatim: do not use this
- * transform where the domain itself identifies a person. `null` stays `null`; non-strings are an error.
- */
-export const maskEmailSpecSchema = z.strictObject({ type: z.literal('mask_email') });
-export type MaskEmailSpec = z.output<typeof maskEmailSpecSchema>;
 
 export function compileMaskEmail(_spec: MaskEmailSpec, field: string): CompiledTransform {
   return {

@@ -1,29 +1,10 @@
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import { countCodePoints, indexAfterCodePoints, indexOfLastCodePoints } from './code-points.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import type { MaskPartialSpec } from './transform-specs.js';
 
-/**
- * `mask_partial`: keeps the first or last `n` characters (or, with `ends`, `n` at each end) and replaces every
- * other character with `char`.
- *
- * Characters are Unicode code points, not UTF-16 units, so an emoji is masked by one `char`. (A combining
- * sequence such as `e` + U+0301 is two code points and is masked as two.) The output has as many code points as
- * the input: partial masking reveals the length. A value of `n` code points or fewer is masked entirely, so short
- * values are never revealed whole. Numbers are masked in their decimal form and become strings; `null` stays
- * `null`; booleans are an error.
- */
-export const maskPartialSpecSchema = z.strictObject({
-  type: z.literal('mask_partial'),
-  keep: z.enum(['first', 'last', 'ends']),
-  n: z.number().int().min(0),
-  char: z
-    .string()
-    .refine((c) => c.length > 0 && countCodePoints(c) === 1, { error: 'must be exactly one character' })
-    .default('*'),
-});
-export type MaskPartialSpec = z.output<typeof maskPartialSpecSchema>;
+export type { MaskPartialSpec };
 
 export function compileMaskPartial(spec: MaskPartialSpec, field: string): CompiledTransform {
   const { keep, n, char } = spec;

@@ -1,10 +1,10 @@
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
+import type { NullifySpec } from './transform-specs.js';
+
+export type { NullifySpec };
 
 /** `nullify`: the field stays in the output, every value becomes `null`. */
-export const nullifySpecSchema = z.strictObject({ type: z.literal('nullify') });
-export type NullifySpec = z.output<typeof nullifySpecSchema>;
 
 export function compileNullify(_spec: NullifySpec, field: string): CompiledTransform {
   return {

@@ -1,10 +1,12 @@
 import { createHmac, type KeyObject, createSecretKey } from 'node:crypto';
 import { WaybillError, wrapError } from '@waybill/verify';
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import type { TransformContext } from './transform-context.js';
 import { cellTypeName, transformFailed, transformInvalid } from './transform-errors.js';
+import type { PseudonymFakeSpec } from './transform-specs.js';
+
+export type { PseudonymFakeSpec };
 
 // Stand-ins, not real people: common given names and surnames, combined by a keyed hash.
 const FIRST = [
@@ -109,20 +111,6 @@ const LAST = [
 ];
 // Area codes of real places; 555-0100 to 555-0199 are reserved for fiction in every one of them.
 const AREA = ['212', '312', '415', '512', '617', '702', '303', '206', '404', '305', '503', '615'];
-
-/**
- * `pseudonym_fake`: a consistent, realistic stand-in (Presidio's "replace with fake"): the same value under
- * the same key always gets the same fake name, email or phone, chosen by an HMAC of the value, so the
- * output reads naturally and still joins. `kind`: `name`, `first_name`, `last_name`, `email` (at
- * example.com, a domain reserved for examples) or `phone` (a fictional 555-01xx number). Not reversible;
- * collisions are possible (different people, same stand-in). `null` stays `null`.
- */
-export const pseudonymFakeSpecSchema = z.strictObject({
-  type: z.literal('pseudonym_fake'),
-  kind: z.enum(['name', 'first_name', 'last_name', 'email', 'phone']),
-  key: z.string().min(1, { error: 'must name a key of the key ring' }),
-});
-export type PseudonymFakeSpec = z.output<typeof pseudonymFakeSpecSchema>;
 
 export function compilePseudonymFake(
   spec: PseudonymFakeSpec,

@@ -1,23 +1,9 @@
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import type { RoundSpec } from './transform-specs.js';
 
-/**
- * `round`: coarsens a number, to `places` decimal places (default 0; negative places round to tens,
- * hundreds…) or to the nearest multiple of `to` (`{ to: 5000 }` for salary bands). Half-way values round
- * away from zero. Numeric strings are read as numbers; the output is a number; `null` stays `null`.
- */
-export const roundSpecSchema = z
-  .strictObject({
-    type: z.literal('round'),
-    places: z.number().int().min(-15).max(15).optional(),
-    to: z.number().positive({ error: 'must be a positive number' }).optional(),
-  })
-  .refine((s) => s.places === undefined || s.to === undefined, {
-    error: 'must give `places` or `to`, not both',
-  });
-export type RoundSpec = z.output<typeof roundSpecSchema>;
+export type { RoundSpec };
 
 function roundHalfAway(x: number): number {
   return Math.sign(x) * Math.round(Math.abs(x));

@@ -1,21 +1,11 @@
-import { z } from 'zod';
 import { findPii } from '../detectors/text-scanner.js';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import { maskCharacterClasses } from './mask-charclass-transform.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import type { ScanAndApplySpec } from './transform-specs.js';
 
-/**
- * `scan_and_apply`: runs the PII detectors over free text (emails — also written with look-alike letters
- * —, phone numbers, SSNs, card numbers, IBANs, IP addresses) and masks what they find, leaving the rest of
- * the text readable. `with: label` (the default) writes the kind in brackets (`[EMAIL]`, `[PHONE]`…);
- * `with: mask` keeps the shape (`xxx.xxx@xxxxxxx.xxx`). `null` stays `null`.
- */
-export const scanAndApplySpecSchema = z.strictObject({
-  type: z.literal('scan_and_apply'),
-  with: z.enum(['label', 'mask']).default('label'),
-});
-export type ScanAndApplySpec = z.output<typeof scanAndApplySpecSchema>;
+export type { ScanAndApplySpec };
 
 const LABEL: Readonly<Record<string, string>> = {
   email: '[EMAIL]',

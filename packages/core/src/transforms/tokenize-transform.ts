@@ -1,31 +1,13 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { WaybillError, wrapError } from '@waybill/verify';
-import { z } from 'zod';
 import type { CellValue } from '../ports/source.js';
 import type { CompiledTransform } from './compiled-transform.js';
 import { OneShotHmac } from './one-shot-hmac.js';
 import type { TransformContext } from './transform-context.js';
 import { cellTypeName, transformFailed } from './transform-errors.js';
+import type { TokenizeSpec } from './transform-specs.js';
 
-/**
- * `tokenize`: replaces a value by an opaque token (`tok_` and 32 hex digits) and keeps the value in the
- * store's token vault, so that it can be given back — but only through a `detokenize` reversal request
- * that policy lets through (approved by someone else; see docs/catalog.md, "Reversal").
- *
- * The token is the HMAC-SHA-256 of the value under a key derived from a named key of the key ring,
- * truncated to 128 bits: the same value gets the same token in every batch, worker and export (tokenized
- * columns still join), and no worker needs to ask the vault anything on the hot path. The token carries
- * nothing of the value: giving it back takes the vault entry, which holds the value sealed with
- * AES-256-GCM under a second derived key, bound to its token (a swapped entry does not open).
- *
- * Each compiled transform collects the entries of the tokens it made ({@link TokenVaultEntry}); the
- * pipeline drains them after each batch and stores them with the run.
- */
-export const tokenizeSpecSchema = z.strictObject({
-  type: z.literal('tokenize'),
-  key: z.string().min(1, { error: 'must name a key of the key ring' }),
-});
-export type TokenizeSpec = z.output<typeof tokenizeSpecSchema>;
+export type { TokenizeSpec };
 
 /** One token and its value, sealed: what the vault keeps. */
 export interface TokenVaultEntry {

@@ -1,28 +1,27 @@
 import { WaybillError } from '@waybill/verify';
 import { z } from 'zod';
-import { bucketSpecSchema, compileBucket } from './bucket-transform.js';
 import type { CompiledTransform } from './compiled-transform.js';
-import { compileDateTruncate, dateTruncateSpecSchema } from './date-truncate-transform.js';
-import { compileDrop, dropSpecSchema } from './drop-transform.js';
-import { compileHashKeyed, hashKeyedSpecSchema } from './hash-keyed-transform.js';
-import { compileKeep, keepSpecSchema } from './keep-transform.js';
-import { compileMaskEmail, maskEmailSpecSchema } from './mask-email-transform.js';
-import { compileMaskCharclass, maskCharclassSpecSchema } from './mask-charclass-transform.js';
-import { compileMaskPartial, maskPartialSpecSchema } from './mask-partial-transform.js';
-import { compilePseudonymFake, pseudonymFakeSpecSchema } from './pseudonym-fake-transform.js';
-import { compileRound, roundSpecSchema } from './round-transform.js';
-import { compileScanAndApply, scanAndApplySpecSchema } from './scan-and-apply-transform.js';
-import { compileDateShift, dateShiftSpecSchema } from './date-shift-transform.js';
+import { compileValidTransform } from './transform-compiler.js';
 import {
-  compileEncrypt,
-  compileEncryptDeterministic,
+  bucketSpecSchema,
+  dateShiftSpecSchema,
+  dateTruncateSpecSchema,
+  dropSpecSchema,
   encryptDeterministicSpecSchema,
   encryptSpecSchema,
-} from './encrypt-transform.js';
-import { compileTokenize, tokenizeSpecSchema } from './tokenize-transform.js';
-import { compileNullify, nullifySpecSchema } from './nullify-transform.js';
-import { compileRedact, redactSpecSchema } from './redact-transform.js';
-import { compileReplace, replaceSpecSchema } from './replace-transform.js';
+  hashKeyedSpecSchema,
+  keepSpecSchema,
+  maskCharclassSpecSchema,
+  maskEmailSpecSchema,
+  maskPartialSpecSchema,
+  nullifySpecSchema,
+  pseudonymFakeSpecSchema,
+  redactSpecSchema,
+  replaceSpecSchema,
+  roundSpecSchema,
+  scanAndApplySpecSchema,
+  tokenizeSpecSchema,
+} from './transform-specs.js';
 import type { TransformContext } from './transform-context.js';
 import { transformInvalid } from './transform-errors.js';
 import { transformTypes, type ParameterlessTransformType, type TransformType } from './transform-type.js';
@@ -159,45 +158,7 @@ export function compileTransform(
   field: string,
   ctx: TransformContext,
 ): CompiledTransform {
-  const valid = parseTransformSpec(spec, field);
-  switch (valid.type) {
-    case 'keep':
-      return compileKeep(valid, field);
-    case 'drop':
-      return compileDrop(valid, field);
-    case 'nullify':
-      return compileNullify(valid, field);
-    case 'redact':
-      return compileRedact(valid, field);
-    case 'replace':
-      return compileReplace(valid, field);
-    case 'mask_partial':
-      return compileMaskPartial(valid, field);
-    case 'mask_email':
-      return compileMaskEmail(valid, field);
-    case 'hash_keyed':
-      return compileHashKeyed(valid, field, ctx);
-    case 'date_truncate':
-      return compileDateTruncate(valid, field);
-    case 'bucket':
-      return compileBucket(valid, field);
-    case 'mask_charclass':
-      return compileMaskCharclass(valid, field);
-    case 'round':
-      return compileRound(valid, field);
-    case 'pseudonym_fake':
-      return compilePseudonymFake(valid, field, ctx);
-    case 'scan_and_apply':
-      return compileScanAndApply(valid, field);
-    case 'encrypt':
-      return compileEncrypt(valid, field, ctx);
-    case 'encrypt_deterministic':
-      return compileEncryptDeterministic(valid, field, ctx);
-    case 'date_shift':
-      return compileDateShift(valid, field, ctx);
-    case 'tokenize':
-      return compileTokenize(valid, field, ctx);
-  }
+  return compileValidTransform(parseTransformSpec(spec, field), field, ctx);
 }
 
 function unknownTransform(field: string, problem: string): WaybillError {
