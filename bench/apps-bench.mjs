@@ -105,7 +105,7 @@ async function setupHome(name, app, kind, extraArgs, tokenEnv) {
  */
 async function startServer(home, adminKey, env) {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [bin, '--home', home, 'serve', '--port', '0'], {
+  const child = spawn(bin, ['--home', home, 'serve', '--port', '0'], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -188,9 +188,10 @@ async function measure(label, { home, adminKey }, env, plainArgs, csvArgs, expec
     const plainOut = join(work, `${label}-plain.ndjson`);
     const plain = await timedAsync(process.execPath, [pager, ...plainArgs(plainOut)], env);
     const plainRecords = JSON.parse(plain.stdout).records;
+    // The waybill command itself, as users run it (its shebang sets the runtime's flags).
     const w = await timedAsync(
-      process.execPath,
-      [bin, '--home', home, 'export', 'run', 'bench-app', '--purpose', 'benchmark', '--json'],
+      bin,
+      ['--home', home, 'export', 'run', 'bench-app', '--purpose', 'benchmark', '--json'],
       env,
     );
     const out = JSON.parse(w.stdout);

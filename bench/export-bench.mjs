@@ -136,8 +136,8 @@ function setupHome(name) {
 
 /** One `waybill export run`; `workers` (e.g. 0: batches on the main thread) when given. */
 function exportOnce(home, table, workers, name = `bench-${table}`) {
-  const r = timed(process.execPath, [
-    bin,
+  // The waybill command itself, as users run it (its shebang sets the runtime's flags).
+  const r = timed(bin, [
     '--home',
     home,
     'export',
