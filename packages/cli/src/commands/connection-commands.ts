@@ -118,12 +118,7 @@ async function buildConnection(
       apiUrl: o.apiUrl,
       ...(o.kind === 'nocodb' ? { baseId: o.base } : {}),
     };
-    if (o.ca !== undefined) {
-      const path = resolve(cwd, o.ca);
-      const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
-      config['ca'] = path;
-    }
+    if (o.ca !== undefined) config['ca'] = await caFile(cwd, o.ca);
     return { config, secret };
   }
   if (o.kind === 'baserow') {
@@ -138,12 +133,7 @@ async function buildConnection(
     }
     const config: Record<string, unknown> = { tables };
     if (o.apiUrl !== undefined) config['apiUrl'] = o.apiUrl;
-    if (o.ca !== undefined) {
-      const path = resolve(cwd, o.ca);
-      const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
-      config['ca'] = path;
-    }
+    if (o.ca !== undefined) config['ca'] = await caFile(cwd, o.ca);
     return { config, secret };
   }
   if (o.kind === 'airtable') {
@@ -154,12 +144,7 @@ async function buildConnection(
       );
     const config: Record<string, unknown> = { baseId: o.base };
     if (o.apiUrl !== undefined) config['apiUrl'] = o.apiUrl;
-    if (o.ca !== undefined) {
-      const path = resolve(cwd, o.ca);
-      const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
-      config['ca'] = path;
-    }
+    if (o.ca !== undefined) config['ca'] = await caFile(cwd, o.ca);
     return { config, secret };
   }
   if (o.kind === 's3') {
@@ -174,12 +159,7 @@ async function buildConnection(
     ] as const) {
       if (value !== undefined) config[key] = value;
     }
-    if (o.ca !== undefined) {
-      const path = resolve(cwd, o.ca);
-      const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
-      config['ca'] = path;
-    }
+    if (o.ca !== undefined) config['ca'] = await caFile(cwd, o.ca);
     if (o.trust !== undefined) config['trust'] = trustOf(o.trust);
     // The secret is ACCESS_KEY_ID:SECRET_ACCESS_KEY; without one, the AWS SDK's default credentials.
     return secret ? { config, secret } : { config };
@@ -231,7 +211,9 @@ async function buildConnection(
     return secret ? { config, secret } : { config };
   }
   if (o.clientCert !== undefined || o.clientKey !== undefined || o.ca !== undefined)
-    throw usage('--client-cert, --client-key and --ca apply to https destinations only');
+    throw usage(
+      '--client-cert and --client-key apply to https destinations only, --ca to https and s3 destinations and app sources',
+    );
   if (secret) throw usage(`a ${o.kind} ${role} takes no password`);
   if (!o.path) throw usage(`a ${o.kind} ${role} needs --path`);
   const path = resolve(cwd, o.path);
@@ -282,12 +264,15 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
       )
       .option('--client-cert <file>', 'https destination: PEM client certificate for mutual TLS')
       .option('--client-key <file>', 'https destination: PEM key of the client certificate')
-      .option('--ca <file>', 'https destination: PEM CA of the receiver, when not a public one')
+      .option(
+        '--ca <file>',
+        'https or s3 destination, or an app source: PEM CA of the server, when not a public one',
+      )
       .option('--attempts <n>', 'https destination: tries per request, 1-20 (default 5)')
       .option('--base <id>', 'airtable source: the base id (app…); nocodb source: the base id (p…)')
       .option(
         '--api-url <url>',
-        'airtable or baserow source: another API origin (https), e.g. a self-hosted Baserow',
+        'nocodb or directus source: the app (https; a base path allowed); airtable or baserow: another API origin, e.g. a self-hosted Baserow',
       )
       .option(
         '--table <name=id>',
@@ -433,4 +418,12 @@ export function registerConnectionCommands(program: Command, ctx: CommandContext
         });
       });
   }
+}
+
+/** `--ca FILE`: the absolute path of a PEM file that exists (its content is read when connecting). */
+async function caFile(cwd: string, file: string): Promise<string> {
+  const path = resolve(cwd, file);
+  const st = await stat(path).catch(() => null);
+  if (!st?.isFile()) throw new WaybillError('ERR_WAYBILL_CONNECTION_INVALID', `--ca: no file at ${path}`);
+  return path;
 }
