@@ -138,11 +138,14 @@ before(async () => {
         }
         return send(404, { msg: 'not found' });
       }
+      // `/capped/…` is the same Directus with QUERY_LIMIT_MAX=100.
+      const capped = url.pathname.startsWith('/capped/');
+      const path = capped ? url.pathname.slice('/capped'.length) : url.pathname;
       if (req.headers.authorization !== `Bearer ${DIRECTUS_TOKEN}`)
         return send(401, {
           errors: [{ message: 'Invalid user credentials.', extensions: { code: 'INVALID_CREDENTIALS' } }],
         });
-      if (url.pathname === '/collections')
+      if (path === '/collections')
         return send(200, {
           data: [
             { collection: 'directus_users', schema: {} },
@@ -150,7 +153,7 @@ before(async () => {
             { collection: 'folder', schema: null },
           ],
         });
-      if (url.pathname === '/fields/products') {
+      if (path === '/fields/products') {
         return send(200, {
           data: [
             { collection: 'products', field: 'id', type: 'integer', schema: { is_primary_key: true } },
@@ -174,9 +177,16 @@ before(async () => {
           ],
         });
       }
-      if (url.pathname === '/items/products') {
+      if (path === '/items/products') {
         assert.equal(url.searchParams.get('sort'), 'id');
         const limit = Number(url.searchParams.get('limit'));
+        // A server with QUERY_LIMIT_MAX=100 refuses bigger pages, in Directus's own words.
+        if (capped && limit > 100) {
+          const reason = '"limit" must be less than or equal to 100';
+          return send(400, {
+            errors: [{ message: `Invalid query. ${reason}.`, extensions: { reason, code: 'INVALID_QUERY' } }],
+          });
+        }
         const page = Number(url.searchParams.get('page'));
         const fields = url.searchParams.get('fields')!.split(',');
         return send(200, {
@@ -231,6 +241,22 @@ before(async () => {
     'DIRECTUS_TOKEN',
   ]);
   assert.equal(dx.code, 0, dx.stderr);
+  const capped = await cli([
+    '--home',
+    t.home,
+    'source',
+    'add',
+    'dx-capped',
+    '--kind',
+    'directus',
+    '--api-url',
+    `https://127.0.0.1:${port}/capped`,
+    '--ca',
+    pki.file('ca.crt'),
+    '--password-env',
+    'DIRECTUS_TOKEN',
+  ]);
+  assert.equal(capped.code, 0, capped.stderr);
   process.env['NOCO_TOKEN'] = NOCO_TOKEN;
   process.env['DIRECTUS_TOKEN'] = DIRECTUS_TOKEN;
 });
@@ -391,6 +417,42 @@ fields:
     assert.deepEqual(JSON.parse(lines[10]!), { id: 11, name: 'Item 10', price: 2.5, tags: '["a","1"]' });
     const describe = await cli(['--home', t.home, 'catalog', 'scan', 'dx', '--table', 'products', '--json']);
     assert.ok(!describe.stdout.includes('"reviews"'), 'alias fields hold no column');
+    assert.equal((await cli(['--home', t.home, 'verify', out.location])).code, 0);
+  },
+);
+
+test(
+  'directus (contract, fixture server): a server that caps pages lower (QUERY_LIMIT_MAX) is read at its cap, to the end',
+  { skip: !hasOpenssl },
+  async () => {
+    await define(
+      'dx-capped-products',
+      `source: { connection: dx-capped, table: products, recordId: id }
+fields:
+  - { name: id, from: id }
+  - { name: name, from: name, classification: internal }
+`,
+    );
+    log.length = 0;
+    const run = await requestApproveRun(t.home, 'dx-capped-products', 'ops', '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout) as { location: string; counts: { written: number } };
+    assert.equal(out.counts.written, 1100);
+    const pages = log
+      .filter((l) => l.includes('/items/'))
+      .map((l) => {
+        const q = new URLSearchParams(l.split('?')[1]);
+        return [l.split(' ')[0], q.get('limit'), q.get('page')];
+      });
+    assert.deepEqual(pages[0], ['400', '1000', '1']);
+    assert.deepEqual(
+      pages.slice(1).map((p) => p.join(' ')),
+      Array.from({ length: 12 }, (_x, i) => `200 100 ${i + 1}`),
+    );
+    const lines = (await readFile(join(out.location, 'dx-capped-products.ndjson'), 'utf8'))
+      .trim()
+      .split('\n');
+    assert.deepEqual(JSON.parse(lines[1099]!), { id: 1100, name: 'Item 1099' });
     assert.equal((await cli(['--home', t.home, 'verify', out.location])).code, 0);
   },
 );

@@ -37,6 +37,7 @@ export class DirectusSource implements Source {
   readonly instance: string;
   readonly #api: URL;
   readonly #client: RestClient;
+  #limit: number | undefined;
   readonly #fields = new Map<string, Promise<DirectusField[]>>();
 
   constructor(config: DirectusSourceConfig, o: DirectusSourceOptions) {
@@ -104,10 +105,12 @@ export class DirectusSource implements Source {
     }
     const pk = fields.find((f) => f.schema?.is_primary_key)?.field;
     const batch = resolveBatchSize('directus source', request.batchSize);
+    // 1000 items a page, unless the server caps pages lower (see limitFrom).
+    let pageSize = this.#limit ?? PAGE_SIZE;
     const fetchPage = (page: number): Promise<Record<string, unknown>> => {
       const url = apiUrl(this.#api, `/items/${encodeURIComponent(request.table)}`);
       url.searchParams.set('fields', request.columns.join(','));
-      url.searchParams.set('limit', String(PAGE_SIZE));
+      url.searchParams.set('limit', String(pageSize));
       url.searchParams.set('page', String(page));
       // A stable order, so that pages neither skip nor repeat items.
       if (pk) url.searchParams.set('sort', pk);
@@ -116,7 +119,15 @@ export class DirectusSource implements Source {
     let rows: CellValue[][] = [];
     let next = prefetch(fetchPage(1));
     for (let page = 1; ; page++) {
-      const body = await next;
+      let body: Record<string, unknown>;
+      try {
+        body = await next;
+      } catch (err) {
+        const cap = page === 1 ? limitFrom(err) : undefined;
+        if (cap === undefined || cap >= pageSize) throw err;
+        this.#limit = pageSize = cap;
+        body = await fetchPage(1);
+      }
       const data = body['data'];
       if (!Array.isArray(data))
         throw new WaybillError(
@@ -124,7 +135,7 @@ export class DirectusSource implements Source {
           `directus source: page ${page} of "${request.table}" has no "data"`,
         );
       // The next page is on its way while this one's rows go down the pipeline.
-      const more = data.length >= PAGE_SIZE;
+      const more = data.length >= pageSize;
       if (more) next = prefetch(fetchPage(page + 1));
       for (const r of data) {
         if (typeof r !== 'object' || r === null)
@@ -153,4 +164,14 @@ function cell(v: unknown): CellValue {
   if (typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
   return canonicalJson(v);
+}
+
+/**
+ * A server whose `QUERY_LIMIT_MAX` is below the page asked for refuses the query with
+ * `"limit" must be less than or equal to N` (400): N, or undefined for any other error.
+ */
+function limitFrom(err: unknown): number | undefined {
+  const m = /"limit" must be less than or equal to (\d+)/.exec(err instanceof Error ? err.message : '');
+  const n = m ? Number(m[1]) : 0;
+  return n >= 1 ? n : undefined;
 }
