@@ -233,3 +233,72 @@ test(
     assert.match(status.stdout, /"failed"/, status.stdout);
   },
 );
+
+test(
+  'directus (real app): a server with QUERY_LIMIT_MAX=100 is read at its cap, every item, none twice',
+  { skip: skip ?? false },
+  async () => {
+    const capped = await startDirectus({ QUERY_LIMIT_MAX: '100' });
+    assert.ok(capped);
+    try {
+      const post = async (path: string, body: unknown) => {
+        const r = await fetch(`${capped.httpUrl}${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${capped.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        assert.ok(r.ok, `${path}: ${r.status} ${await r.text()}`);
+      };
+      await post('/collections', {
+        collection: 'notes',
+        schema: {},
+        meta: {},
+        fields: [
+          { field: 'id', type: 'integer', schema: { is_primary_key: true, has_auto_increment: true } },
+          { field: 'body', type: 'string' },
+        ],
+      });
+      await post(
+        '/items/notes',
+        Array.from({ length: 250 }, (_x, i) => ({ body: `note ${i}` })),
+      );
+      const home = await appHome(capped, 'directus', [{ name: 'capped', token: capped.token }]);
+      try {
+        await applyDefinition(
+          home,
+          'capped-notes',
+          `apiVersion: waybill/v1
+kind: ExportDefinition
+name: capped-notes
+owner: team:ops
+purposes: [ops]
+source: { connection: capped, table: notes, recordId: id }
+fields:
+  - { name: id, from: id, classification: internal }
+  - { name: body, from: body, classification: internal }
+destination: { connection: out, path: '{name}/{runId}' }
+format: ndjson
+retention: P7D
+`,
+          capped,
+        );
+        const run = await requestApproveRun(home.home, 'capped-notes', 'ops', '--json');
+        assert.equal(run.code, 0, run.stderr);
+        const out = JSON.parse(run.stdout) as { location: string; counts: { written: number } };
+        assert.equal(out.counts.written, 250);
+        const ids = (await readFile(join(out.location, 'capped-notes.ndjson'), 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { id: number }).id);
+        assert.deepEqual(
+          ids,
+          Array.from({ length: 250 }, (_x, i) => i + 1),
+        );
+      } finally {
+        await home.cleanup();
+      }
+    } finally {
+      await capped.stop();
+    }
+  },
+);

@@ -154,8 +154,13 @@ async function finish(
   };
 }
 
-/** A Directus with an admin whose static token is `token`, on SQLite in a temp dir. */
-export async function startDirectus(): Promise<(TestApp & { readonly token: string }) | null> {
+/**
+ * A Directus with an admin whose static token is `token`, on SQLite in a temp dir. `settings` adds to or
+ * overrides its environment (e.g. `{ QUERY_LIMIT_MAX: '100' }`).
+ */
+export async function startDirectus(
+  settings: Readonly<Record<string, string>> = {},
+): Promise<(TestApp & { readonly token: string }) | null> {
   const app = installedApp('directus');
   if (!app) return null;
   const dir = await tempDir('waybill-directus-');
@@ -178,6 +183,7 @@ export async function startDirectus(): Promise<(TestApp & { readonly token: stri
     // Bulk seeding writes thousands of items at once; the default rate limiter is off already.
     MAX_PAYLOAD_SIZE: '50mb',
     QUERY_LIMIT_MAX: '-1',
+    ...settings,
   };
   const bin = join(app.dir, 'cli.js');
   const t0 = Date.now();
