@@ -3,11 +3,13 @@
 // package under test-apps/<app>/ (pinned version + lockfile, never part of `npm ci` of the project); it is
 // installed here when missing or out of date, then the `apps-*` tests run with WAYBILL_APPS=1. Timings of
 // the install and of the tests are printed, so that docs/concepts.md can say what this costs.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 const appsDir = join(root, 'test-apps');
 const timings = [];
 for (const app of readdirSync(appsDir)) {
@@ -18,12 +20,18 @@ for (const app of readdirSync(appsDir)) {
   // `waybill.ignoreScripts` + `waybill.rebuild`: for an app whose install scripts cannot run here (see its
   // package.json), skip them all and build the native modules it needs by name.
   const how = manifest.waybill ?? {};
-  const installed = join(dir, 'node_modules', app, 'package.json');
-  const have = existsSync(installed) ? JSON.parse(readFileSync(installed, 'utf8')).version : undefined;
-  if (have === want) {
-    console.log(`test-apps: ${app} ${have} is installed`);
+  // Installed means every step below finished for exactly this package.json and lockfile: a stamp of
+  // both is written last, so a failed rebuild or a changed lockfile installs again.
+  const stampFile = join(dir, 'node_modules', '.waybill-installed');
+  const stamp = createHash('sha256')
+    .update(readFileSync(join(dir, 'package.json')))
+    .update(readFileSync(join(dir, 'package-lock.json')))
+    .digest('hex');
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) {
+    console.log(`test-apps: ${app} ${want} is installed`);
     continue;
   }
+  rmSync(stampFile, { force: true });
   console.log(`test-apps: installing ${app} ${want} (npm ci in test-apps/${app}; a few minutes)…`);
   const t0 = Date.now();
   const npm = (args) => {
@@ -41,6 +49,7 @@ for (const app of readdirSync(appsDir)) {
     ...(how.ignoreScripts ? ['--ignore-scripts'] : []),
   ]);
   if (how.rebuild?.length) npm(['rebuild', '--loglevel=error', ...how.rebuild]);
+  writeFileSync(stampFile, stamp);
   timings.push(`install ${app}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 if (process.argv.includes('--install-only')) {

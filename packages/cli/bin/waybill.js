@@ -1,8 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
-// The launcher caps V8's young generation (semi-spaces of 4 MiB): a long export's main thread otherwise
-// grows it step by step to 2 x 16 MiB, so that peak memory grew with the number of rows (a 4M-row
-// PostgreSQL export: 204 -> 183 MiB, against 176 MiB at 1M rows; no slower). V8 reads this limit only at
-// start-up, hence the shebang; `node bin/waybill.js` runs the same code without it.
+#!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
 
 const serve = process.argv.slice(2).includes('serve');

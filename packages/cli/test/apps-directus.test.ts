@@ -40,68 +40,74 @@ const customer = (i: number) => ({
   notes: i % 10 === 0 ? `call back at customer${i}@mail.example.net please` : `note ${i}`,
 });
 
-before(async () => {
-  if (skip) return;
-  app = await startDirectus();
-  assert.ok(app, 'directus is installed');
-  console.log(`directus ${app.version} started in ${app.startMs} ms`);
-  await api('POST', '/collections', {
-    collection: 'customers',
-    schema: {},
-    meta: { singleton: false },
-    fields: [
-      {
-        field: 'id',
-        type: 'integer',
-        meta: { hidden: true },
-        schema: { is_primary_key: true, has_auto_increment: true },
-      },
-      { field: 'name', type: 'string' },
-      { field: 'email', type: 'string' },
-      { field: 'price', type: 'float' },
-      { field: 'tags', type: 'json', meta: { special: ['cast-json'] } },
-      { field: 'notes', type: 'text' },
-      { field: 'date_updated', type: 'timestamp', meta: { special: ['date-created', 'date-updated'] } },
-    ],
-  });
-  for (let i = 0; i < ROWS; i += 500) {
-    await api(
-      'POST',
-      '/items/customers',
-      Array.from({ length: Math.min(500, ROWS - i) }, (_x, k) => customer(i + k)),
-    );
-  }
-  // Least privilege: a role whose only policy reads this collection and the schema it is described by.
-  const policy = (await api('POST', '/policies', {
-    name: 'waybill-read',
-    app_access: false,
-    admin_access: false,
-  })) as { id: string };
-  for (const collection of ['customers', 'directus_collections', 'directus_fields']) {
-    await api('POST', '/permissions', { policy: policy.id, collection, action: 'read', fields: ['*'] });
-  }
-  const role = (await api('POST', '/roles', { name: 'waybill' })) as { id: string };
-  await api('POST', '/access', { role: role.id, policy: policy.id });
-  readerToken = `reader_${Date.now()}`;
-  revokedToken = `revoked_${Date.now()}`;
-  await api('POST', '/users', { email: 'waybill@example.com', role: role.id, token: readerToken });
-  revokedUser = (
-    (await api('POST', '/users', { email: 'gone@example.com', role: role.id, token: revokedToken })) as {
-      id: string;
+before(
+  async () => {
+    if (skip) return;
+    app = await startDirectus();
+    assert.ok(app, 'directus is installed');
+    console.log(`directus ${app.version} started in ${app.startMs} ms`);
+    await api('POST', '/collections', {
+      collection: 'customers',
+      schema: {},
+      meta: { singleton: false },
+      fields: [
+        {
+          field: 'id',
+          type: 'integer',
+          meta: { hidden: true },
+          schema: { is_primary_key: true, has_auto_increment: true },
+        },
+        { field: 'name', type: 'string' },
+        { field: 'email', type: 'string' },
+        { field: 'price', type: 'float' },
+        { field: 'tags', type: 'json', meta: { special: ['cast-json'] } },
+        { field: 'notes', type: 'text' },
+        { field: 'date_updated', type: 'timestamp', meta: { special: ['date-created', 'date-updated'] } },
+      ],
+    });
+    for (let i = 0; i < ROWS; i += 500) {
+      await api(
+        'POST',
+        '/items/customers',
+        Array.from({ length: Math.min(500, ROWS - i) }, (_x, k) => customer(i + k)),
+      );
     }
-  ).id;
+    // Least privilege: a role whose only policy reads this collection and the schema it is described by.
+    const policy = (await api('POST', '/policies', {
+      name: 'waybill-read',
+      app_access: false,
+      admin_access: false,
+    })) as { id: string };
+    for (const collection of ['customers', 'directus_collections', 'directus_fields']) {
+      await api('POST', '/permissions', { policy: policy.id, collection, action: 'read', fields: ['*'] });
+    }
+    const role = (await api('POST', '/roles', { name: 'waybill' })) as { id: string };
+    await api('POST', '/access', { role: role.id, policy: policy.id });
+    readerToken = `reader_${Date.now()}`;
+    revokedToken = `revoked_${Date.now()}`;
+    await api('POST', '/users', { email: 'waybill@example.com', role: role.id, token: readerToken });
+    revokedUser = (
+      (await api('POST', '/users', { email: 'gone@example.com', role: role.id, token: revokedToken })) as {
+        id: string;
+      }
+    ).id;
 
-  t = await appHome(app, 'directus', [
-    { name: 'dx', token: readerToken },
-    { name: 'dx-nobody', token: 'not-a-directus-token' },
-    { name: 'dx-revoked', token: revokedToken },
-  ]);
-});
+    t = await appHome(app, 'directus', [
+      { name: 'dx', token: readerToken },
+      { name: 'dx-nobody', token: 'not-a-directus-token' },
+      { name: 'dx-revoked', token: revokedToken },
+    ]);
+  },
+  { timeout: 300_000 },
+);
 
-after(async () => {
-  await app?.stop();
-  await t?.cleanup();
-});
+after(
+  async () => {
+    await app?.stop();
+    await t?.cleanup();
+  },
+  { timeout: 60_000 },
+);
 
 const definition = (name: string, connection: string) => `apiVersion: waybill/v1
 kind: ExportDefinition

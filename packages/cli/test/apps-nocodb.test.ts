@@ -28,102 +28,108 @@ interface Column {
 const columnId = (table: { columns: Column[] }, title: string) =>
   table.columns.find((c) => c.title === title)!.id;
 
-before(async () => {
-  if (skip) return;
-  app = await startNocodb();
-  assert.ok(app, 'nocodb is installed');
-  console.log(`nocodb ${app.version} started in ${app.startMs} ms`);
-  noco = await setupNocodb(app);
-  const api = (method: string, path: string, body?: unknown) => noco.api(method, path, body);
-  const orders = (await api('POST', `/api/v2/meta/bases/${noco.baseId}/tables`, {
-    title: 'Orders',
-    columns: [
-      { column_name: 'id', title: 'Id', uidt: 'ID' },
-      { column_name: 'amount', title: 'Amount', uidt: 'Currency' },
-      { column_name: 'odate', title: 'Date', uidt: 'Date' },
-    ],
-  })) as { id: string; columns: Column[] };
-  let customers = (await api('POST', `/api/v2/meta/bases/${noco.baseId}/tables`, {
-    title: 'Customers',
-    columns: [
-      { column_name: 'id', title: 'Id', uidt: 'ID' },
-      { column_name: 'name', title: 'Name', uidt: 'SingleLineText', pv: true },
-      { column_name: 'email', title: 'Email', uidt: 'Email' },
-      { column_name: 'price', title: 'Price', uidt: 'Decimal' },
-      { column_name: 'notes', title: 'Notes', uidt: 'LongText' },
-    ],
-  })) as { id: string; columns: Column[] };
-  customersId = customers.id;
-  customers = (await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
-    title: 'Orders',
-    uidt: 'Links',
-    parentId: customersId,
-    childId: orders.id,
-    type: 'hm',
-  })) as { id: string; columns: Column[] };
-  const link = columnId(customers, 'Orders');
-  await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
-    title: 'First date',
-    uidt: 'Lookup',
-    fk_relation_column_id: link,
-    fk_lookup_column_id: columnId(orders, 'Date'),
-  });
-  await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
-    title: 'Order total',
-    uidt: 'Rollup',
-    fk_relation_column_id: link,
-    fk_rollup_column_id: columnId(orders, 'Amount'),
-    rollup_function: 'sum',
-  });
-  await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
-    title: 'Greeting',
-    uidt: 'Formula',
-    formula_raw: 'CONCAT("Hello ", {Name})',
-  });
-  for (let i = 0; i < CUSTOMERS; i += 500) {
+before(
+  async () => {
+    if (skip) return;
+    app = await startNocodb();
+    assert.ok(app, 'nocodb is installed');
+    console.log(`nocodb ${app.version} started in ${app.startMs} ms`);
+    noco = await setupNocodb(app);
+    const api = (method: string, path: string, body?: unknown) => noco.api(method, path, body);
+    const orders = (await api('POST', `/api/v2/meta/bases/${noco.baseId}/tables`, {
+      title: 'Orders',
+      columns: [
+        { column_name: 'id', title: 'Id', uidt: 'ID' },
+        { column_name: 'amount', title: 'Amount', uidt: 'Currency' },
+        { column_name: 'odate', title: 'Date', uidt: 'Date' },
+      ],
+    })) as { id: string; columns: Column[] };
+    let customers = (await api('POST', `/api/v2/meta/bases/${noco.baseId}/tables`, {
+      title: 'Customers',
+      columns: [
+        { column_name: 'id', title: 'Id', uidt: 'ID' },
+        { column_name: 'name', title: 'Name', uidt: 'SingleLineText', pv: true },
+        { column_name: 'email', title: 'Email', uidt: 'Email' },
+        { column_name: 'price', title: 'Price', uidt: 'Decimal' },
+        { column_name: 'notes', title: 'Notes', uidt: 'LongText' },
+      ],
+    })) as { id: string; columns: Column[] };
+    customersId = customers.id;
+    customers = (await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
+      title: 'Orders',
+      uidt: 'Links',
+      parentId: customersId,
+      childId: orders.id,
+      type: 'hm',
+    })) as { id: string; columns: Column[] };
+    const link = columnId(customers, 'Orders');
+    await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
+      title: 'First date',
+      uidt: 'Lookup',
+      fk_relation_column_id: link,
+      fk_lookup_column_id: columnId(orders, 'Date'),
+    });
+    await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
+      title: 'Order total',
+      uidt: 'Rollup',
+      fk_relation_column_id: link,
+      fk_rollup_column_id: columnId(orders, 'Amount'),
+      rollup_function: 'sum',
+    });
+    await api('POST', `/api/v2/meta/tables/${customersId}/columns`, {
+      title: 'Greeting',
+      uidt: 'Formula',
+      formula_raw: 'CONCAT("Hello ", {Name})',
+    });
+    for (let i = 0; i < CUSTOMERS; i += 500) {
+      await api(
+        'POST',
+        `/api/v2/tables/${customersId}/records`,
+        Array.from({ length: Math.min(500, CUSTOMERS - i) }, (_x, k) => {
+          const n = i + k;
+          return {
+            Name: `Customer ${n} ${'ÄÖÜé'[n % 4]}`,
+            Email: `customer${n}@example${n % 7}.org`,
+            Price: ((n * 37) % 10_000) / 100,
+            Notes: n % 10 === 0 ? `call back at customer${n}@mail.example.net please` : `note ${n}`,
+          };
+        }),
+      );
+    }
     await api(
       'POST',
+      `/api/v2/tables/${orders.id}/records`,
+      Array.from({ length: LINKED * 3 }, (_x, k) => ({
+        Amount: (k % 17) + 0.5,
+        Date: `2026-0${(k % 9) + 1}-${String((k % 28) + 1).padStart(2, '0')}`,
+      })),
+    );
+    for (let c = 1; c <= LINKED; c++) {
+      await api(
+        'POST',
+        `/api/v2/tables/${customersId}/links/${link}/records/${c}`,
+        [0, 1, 2].map((k) => ({ Id: (c - 1) * 3 + k + 1 })),
+      );
+    }
+    // An edit sets a record's last-modified time: some records have one, most do not.
+    await api(
+      'PATCH',
       `/api/v2/tables/${customersId}/records`,
-      Array.from({ length: Math.min(500, CUSTOMERS - i) }, (_x, k) => {
-        const n = i + k;
-        return {
-          Name: `Customer ${n} ${'ÄÖÜé'[n % 4]}`,
-          Email: `customer${n}@example${n % 7}.org`,
-          Price: ((n * 37) % 10_000) / 100,
-          Notes: n % 10 === 0 ? `call back at customer${n}@mail.example.net please` : `note ${n}`,
-        };
-      }),
+      Array.from({ length: 40 }, (_x, k) => ({ Id: 1000 + k, Notes: `edited ${k}` })),
     );
-  }
-  await api(
-    'POST',
-    `/api/v2/tables/${orders.id}/records`,
-    Array.from({ length: LINKED * 3 }, (_x, k) => ({
-      Amount: (k % 17) + 0.5,
-      Date: `2026-0${(k % 9) + 1}-${String((k % 28) + 1).padStart(2, '0')}`,
-    })),
-  );
-  for (let c = 1; c <= LINKED; c++) {
-    await api(
-      'POST',
-      `/api/v2/tables/${customersId}/links/${link}/records/${c}`,
-      [0, 1, 2].map((k) => ({ Id: (c - 1) * 3 + k + 1 })),
-    );
-  }
-  // An edit sets a record's last-modified time: some records have one, most do not.
-  await api(
-    'PATCH',
-    `/api/v2/tables/${customersId}/records`,
-    Array.from({ length: 40 }, (_x, k) => ({ Id: 1000 + k, Notes: `edited ${k}` })),
-  );
 
-  t = await appHome(app, 'nocodb', [{ name: 'noco', token: noco.token, extra: ['--base', noco.baseId] }]);
-});
+    t = await appHome(app, 'nocodb', [{ name: 'noco', token: noco.token, extra: ['--base', noco.baseId] }]);
+  },
+  { timeout: 300_000 },
+);
 
-after(async () => {
-  await app?.stop();
-  await t?.cleanup();
-});
+after(
+  async () => {
+    await app?.stop();
+    await t?.cleanup();
+  },
+  { timeout: 60_000 },
+);
 
 const definition = (name: string, connection: string) => `apiVersion: waybill/v1
 kind: ExportDefinition

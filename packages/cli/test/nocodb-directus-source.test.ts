@@ -145,6 +145,16 @@ before(async () => {
         return send(401, {
           errors: [{ message: 'Invalid user credentials.', extensions: { code: 'INVALID_CREDENTIALS' } }],
         });
+      // An app that echoes the credentials it was sent (and a terminal escape) in its error message.
+      if (path === '/fields/echo')
+        return send(403, {
+          errors: [
+            {
+              message: `\u001b[31mno access for ${req.headers.authorization} (${encodeURIComponent(DIRECTUS_TOKEN)}, ${Buffer.from(DIRECTUS_TOKEN).toString('base64')}) to "echo"`,
+              extensions: { code: 'FORBIDDEN' },
+            },
+          ],
+        });
       if (path === '/collections')
         return send(200, {
           data: [
@@ -454,5 +464,26 @@ fields:
       .split('\n');
     assert.deepEqual(JSON.parse(lines[1099]!), { id: 1100, name: 'Item 1099' });
     assert.equal((await cli(['--home', t.home, 'verify', out.location])).code, 0);
+  },
+);
+
+test(
+  'app-error-message-never-echoes-the-token: an app that repeats the credentials in its error is quoted with them blanked out',
+  { skip: !hasOpenssl },
+  async () => {
+    const r = await cli(['--home', t.home, 'catalog', 'scan', 'dx', '--table', 'echo']);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /answered 403: the token is missing, wrong or lacks access: ".*no access for … \(…, …\)/,
+    );
+    for (const form of [
+      DIRECTUS_TOKEN,
+      encodeURIComponent(DIRECTUS_TOKEN),
+      Buffer.from(DIRECTUS_TOKEN).toString('base64'),
+    ]) {
+      assert.ok(!r.stderr.includes(form), `the token appears in the error as ${form}`);
+    }
+    assert.ok(!r.stderr.includes('\u001b'), 'a terminal escape from the app reaches stderr');
   },
 );

@@ -349,6 +349,8 @@ export function createDestination(
       const kmsKeyId = r.string('kmsKeyId', true);
       if (kmsKeyId !== undefined && sse !== 'aws:kms') r.fail('field "kmsKeyId" needs "sse": "aws:kms"');
       const region = r.string('region', true);
+      if (region !== undefined && !/^[a-z0-9-]{1,64}$/.test(region))
+        r.fail('field "region" must be a region name such as eu-west-1');
       const ca = r.string('ca', true);
       if (options.secret !== undefined && !/^[^:\s]+:\S+$/.test(options.secret)) {
         r.fail('the secret of an s3 destination is ACCESS_KEY_ID:SECRET_ACCESS_KEY');

@@ -107,6 +107,9 @@ export class DirectusSource implements Source {
     const batch = resolveBatchSize('directus source', request.batchSize);
     // 1000 items a page, unless the server caps pages lower (see limitFrom).
     let pageSize = this.#limit ?? PAGE_SIZE;
+    // Ends the page fetched ahead when the reader stops early (a sample, a failed run) or is done.
+    const reading = new AbortController();
+    const readSignal = signal ? AbortSignal.any([signal, reading.signal]) : reading.signal;
     const fetchPage = (page: number): Promise<Record<string, unknown>> => {
       const url = apiUrl(this.#api, `/items/${encodeURIComponent(request.table)}`);
       url.searchParams.set('fields', request.columns.join(','));
@@ -114,44 +117,48 @@ export class DirectusSource implements Source {
       url.searchParams.set('page', String(page));
       // A stable order, so that pages neither skip nor repeat items.
       if (pk) url.searchParams.set('sort', pk);
-      return this.#client.getJson(url, signal);
+      return this.#client.getJson(url, readSignal);
     };
     let rows: CellValue[][] = [];
-    let next = prefetch(fetchPage(1));
-    for (let page = 1; ; page++) {
-      let body: Record<string, unknown>;
-      try {
-        body = await next;
-      } catch (err) {
-        const cap = page === 1 ? limitFrom(err) : undefined;
-        if (cap === undefined || cap >= pageSize) throw err;
-        this.#limit = pageSize = cap;
-        body = await fetchPage(1);
-      }
-      const data = body['data'];
-      if (!Array.isArray(data))
-        throw new WaybillError(
-          'ERR_WAYBILL_SOURCE_FAILED',
-          `directus source: page ${page} of "${request.table}" has no "data"`,
-        );
-      // The next page is on its way while this one's rows go down the pipeline.
-      const more = data.length >= pageSize;
-      if (more) next = prefetch(fetchPage(page + 1));
-      for (const r of data) {
-        if (typeof r !== 'object' || r === null)
-          throw new WaybillError(
-            'ERR_WAYBILL_SOURCE_ROW_INVALID',
-            `directus source: an item of "${request.table}" is not an object`,
-          );
-        rows.push(request.columns.map((c) => cell((r as Record<string, unknown>)[c])));
-        if (rows.length >= batch) {
-          yield rows;
-          rows = [];
+    try {
+      let next = prefetch(fetchPage(1));
+      for (let page = 1; ; page++) {
+        let body: Record<string, unknown>;
+        try {
+          body = await next;
+        } catch (err) {
+          const cap = page === 1 ? limitFrom(err) : undefined;
+          if (cap === undefined || cap >= pageSize) throw err;
+          this.#limit = pageSize = cap;
+          body = await fetchPage(1);
         }
+        const data = body['data'];
+        if (!Array.isArray(data))
+          throw new WaybillError(
+            'ERR_WAYBILL_SOURCE_FAILED',
+            `directus source: page ${page} of "${request.table}" has no "data"`,
+          );
+        // The next page is on its way while this one's rows go down the pipeline.
+        const more = data.length >= pageSize;
+        if (more) next = prefetch(fetchPage(page + 1));
+        for (const r of data) {
+          if (typeof r !== 'object' || r === null)
+            throw new WaybillError(
+              'ERR_WAYBILL_SOURCE_ROW_INVALID',
+              `directus source: an item of "${request.table}" is not an object`,
+            );
+          rows.push(request.columns.map((c) => cell((r as Record<string, unknown>)[c])));
+          if (rows.length >= batch) {
+            yield rows;
+            rows = [];
+          }
+        }
+        if (!more) break;
       }
-      if (!more) break;
+      if (rows.length > 0) yield rows;
+    } finally {
+      reading.abort();
     }
-    if (rows.length > 0) yield rows;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Destination } from '@waybill/core';
+import { WaybillError } from '@waybill/verify';
 
 /**
  * A destination whose adapter (and its driver: the AWS SDK, ssh2, undici) is loaded on first use, so
@@ -11,7 +12,16 @@ export function lazyDestination(
   methods: { readonly discard?: boolean; readonly committedDigest?: boolean } = {},
 ): Destination {
   let loaded: Promise<Destination> | undefined;
-  const get = (): Promise<Destination> => (loaded ??= load());
+  const get = (): Promise<Destination> =>
+    (loaded ??= load().catch((err: unknown) => {
+      loaded = undefined;
+      if (err instanceof WaybillError) throw err;
+      throw new WaybillError(
+        'ERR_WAYBILL_DESTINATION_FAILED',
+        `${kind} destination: its driver could not be loaded (${err instanceof Error ? err.message : String(err)})`,
+        { cause: err },
+      );
+    }));
   return {
     kind,
     async begin(path, options) {

@@ -188,43 +188,50 @@ export class NocodbSource implements Source {
     )
       ? LINK_PAGE_SIZE
       : PAGE_SIZE;
+    // Ends the page fetched ahead when the reader stops early (a sample, a failed run) or is done.
+    const reading = new AbortController();
+    const readSignal = signal ? AbortSignal.any([signal, reading.signal]) : reading.signal;
     const fetchPage = (offset: number): Promise<Record<string, unknown>> => {
       const url = apiUrl(this.#api, `/api/v2/tables/${t.id}/records`);
       url.searchParams.set('limit', String(pageSize));
       url.searchParams.set('offset', String(offset));
       url.searchParams.set('fields', request.columns.join(','));
-      return this.#client.getJson(url, signal);
+      return this.#client.getJson(url, readSignal);
     };
     let rows: CellValue[][] = [];
-    let next = prefetch(fetchPage(0));
-    for (let offset = 0; ;) {
-      const body = await next;
-      const list = body['list'];
-      const info = body['pageInfo'] as { isLastPage?: unknown } | undefined;
-      if (!Array.isArray(list))
-        throw new WaybillError(
-          'ERR_WAYBILL_SOURCE_FAILED',
-          `nocodb source: a page of "${t.title}" has no "list"`,
-        );
-      // The next page is on its way while this one's records go down the pipeline.
-      offset += list.length;
-      const more = info?.isLastPage !== true && list.length > 0;
-      if (more) next = prefetch(fetchPage(offset));
-      for (const r of list) {
-        if (typeof r !== 'object' || r === null)
+    try {
+      let next = prefetch(fetchPage(0));
+      for (let offset = 0; ;) {
+        const body = await next;
+        const list = body['list'];
+        const info = body['pageInfo'] as { isLastPage?: unknown } | undefined;
+        if (!Array.isArray(list))
           throw new WaybillError(
-            'ERR_WAYBILL_SOURCE_ROW_INVALID',
-            `nocodb source: a record of "${t.title}" is not an object`,
+            'ERR_WAYBILL_SOURCE_FAILED',
+            `nocodb source: a page of "${t.title}" has no "list"`,
           );
-        rows.push(request.columns.map((c) => cell((r as Record<string, unknown>)[c])));
-        if (rows.length >= batch) {
-          yield rows;
-          rows = [];
+        // The next page is on its way while this one's records go down the pipeline.
+        offset += list.length;
+        const more = info?.isLastPage !== true && list.length > 0;
+        if (more) next = prefetch(fetchPage(offset));
+        for (const r of list) {
+          if (typeof r !== 'object' || r === null)
+            throw new WaybillError(
+              'ERR_WAYBILL_SOURCE_ROW_INVALID',
+              `nocodb source: a record of "${t.title}" is not an object`,
+            );
+          rows.push(request.columns.map((c) => cell((r as Record<string, unknown>)[c])));
+          if (rows.length >= batch) {
+            yield rows;
+            rows = [];
+          }
         }
+        if (!more) break;
       }
-      if (!more) break;
+      if (rows.length > 0) yield rows;
+    } finally {
+      reading.abort();
     }
-    if (rows.length > 0) yield rows;
   }
 
   async close(): Promise<void> {

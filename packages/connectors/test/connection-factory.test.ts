@@ -134,6 +134,8 @@ test('s3 destination settings are checked field by field', () => {
     [{ bucket: 'exports', sse: 'rot13' }, /AES256 or aws:kms/],
     [{ bucket: 'exports', kmsKeyId: 'k' }, /needs "sse": "aws:kms"/],
     [{ bucket: 'exports', prefix: 'a/../b' }, /without "\.\." segments/],
+    // Refused when the destination is added, not at the first export (the driver loads on first use).
+    [{ bucket: 'exports', region: 'us east-1' }, /must be a region name/],
   ] as const) {
     assert.throws(
       () => createDestination('s3', config),

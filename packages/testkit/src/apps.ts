@@ -39,12 +39,15 @@ export function installedApp(name: AppName): { dir: string; version: string } | 
   return { dir, version: typeof parsed.version === 'string' ? parsed.version : 'unknown' };
 }
 
-/** Why the app tests skip, or null when they run: they need `WAYBILL_APPS=1` and the apps installed. */
+/** Why the app tests skip, or null when they run (`WAYBILL_APPS=1`; then a missing app throws). */
 export function appsSkipReason(name: AppName): string | null {
   if (process.env['WAYBILL_APPS'] !== '1')
     return `the ${name} integration tests run with WAYBILL_APPS=1 (npm run test:apps installs the app and runs them)`;
+  // Asked to run them, a missing app is a failure, not a skip: a nightly run must not pass with none run.
   if (!installedApp(name))
-    return `${name} is not installed under test-apps/${name} (npm run test:apps installs it)`;
+    throw new Error(
+      `WAYBILL_APPS=1 but ${name} is not installed under test-apps/${name}: run npm run test:apps`,
+    );
   return null;
 }
 
@@ -77,6 +80,21 @@ async function startTlsProxy(pki: TestPki, port: number): Promise<Server> {
   return server;
 }
 
+/** Whether a child process is still alive: it has neither exited nor been ended by a signal. */
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/** Ends a child (SIGTERM, then SIGKILL after 5 s) and waits until it has. */
+async function end(child: ChildProcess): Promise<void> {
+  if (!running(child)) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(killer);
+}
+
 async function waitHealthy(
   url: string,
   child: ChildProcess,
@@ -91,8 +109,8 @@ async function waitHealthy(
     } catch {
       // not up yet
     }
-    if (child.exitCode !== null)
-      throw new Error(`the app exited (${child.exitCode}) while starting:\n${output()}`);
+    if (!running(child))
+      throw new Error(`the app ended (${child.exitCode ?? child.signalCode}) while starting:\n${output()}`);
     if (Date.now() > deadline) throw new Error(`the app did not become healthy in ${ms} ms:\n${output()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -142,12 +160,7 @@ async function finish(
     async stop() {
       proxy.closeAllConnections();
       await new Promise((r) => proxy.close(r));
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-        clearTimeout(killer);
-      }
+      await end(child);
       await pki.dir.cleanup();
       await dir.cleanup();
     },
@@ -187,17 +200,24 @@ export async function startDirectus(
   };
   const bin = join(app.dir, 'cli.js');
   const t0 = Date.now();
-  const boot = spawnApp(bin, ['bootstrap'], dir.path, env);
-  const code = await new Promise<number | null>((r) => boot.child.once('exit', r));
-  if (code !== 0) throw new Error(`directus bootstrap failed (${code}):\n${boot.output()}`);
-  const { child, output } = spawnApp(bin, ['start'], dir.path, env);
+  let child: ChildProcess | undefined;
   try {
-    await waitHealthy(`http://127.0.0.1:${port}/server/health`, child, output, 60_000);
+    const boot = spawnApp(bin, ['bootstrap'], dir.path, env);
+    const booted = new Promise<number | null>((r) => boot.child.once('exit', r));
+    const timer = setTimeout(() => boot.child.kill('SIGKILL'), 120_000);
+    const code = await booted;
+    clearTimeout(timer);
+    if (code !== 0) throw new Error(`directus bootstrap failed (${code}):\n${boot.output()}`);
+    const started = spawnApp(bin, ['start'], dir.path, env);
+    child = started.child;
+    await waitHealthy(`http://127.0.0.1:${port}/server/health`, child, started.output, 60_000);
+    return { ...(await finish('directus', app.version, dir, child, port, pki, t0, started.output)), token };
   } catch (err) {
-    child.kill('SIGKILL');
+    if (child) await end(child);
+    await pki.dir.cleanup();
+    await dir.cleanup();
     throw err;
   }
-  return { ...(await finish('directus', app.version, dir, child, port, pki, t0, output)), token };
 }
 
 /** A NocoDB on SQLite in a temp dir; the caller signs up its first user through the API. */
@@ -220,11 +240,13 @@ export async function startNocodb(): Promise<TestApp | null> {
   const { child, output } = spawnApp(bin, [], dir.path, env);
   try {
     await waitHealthy(`http://127.0.0.1:${port}/api/v1/health`, child, output, 120_000);
+    return await finish('nocodb', app.version, dir, child, port, pki, t0, output);
   } catch (err) {
-    child.kill('SIGKILL');
+    await end(child);
+    await pki.dir.cleanup();
+    await dir.cleanup();
     throw err;
   }
-  return finish('nocodb', app.version, dir, child, port, pki, t0, output);
 }
 
 /** A NocoDB ready for Waybill: its first user (super admin), a base, and an API token of that user. */

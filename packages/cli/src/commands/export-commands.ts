@@ -114,7 +114,10 @@ export function registerExportCommands(program: Command, ctx: CommandContext): v
     .option('--purpose <purpose>', 'with a definition name: the purpose to request it for')
     .option('--justification <text>', 'with a definition name: as for `export request`')
     .option('--batch-size <n>', 'rows per source batch', '2000')
-    .option('--workers <n>', 'pipeline worker threads (default: one per core; 0 = none, least memory)')
+    .option(
+      '--workers <n>',
+      'pipeline worker threads (default: one per core, none for app sources paged over their API; 0 = none, least memory)',
+    )
     .action(
       async (
         target: string,

@@ -42,6 +42,8 @@ export class RestClient {
   readonly #agents = new Map<string, Agent>();
   retries = 0;
   requests = 0;
+  /** Set by close(): no request starts after it, and a retry in progress gives up. */
+  #closed = false;
 
   constructor(private readonly o: RestClientOptions) {
     this.#budget = o.retryBudget ?? 100;
@@ -63,6 +65,7 @@ export class RestClient {
     let problem = '';
     for (let attempt = 1; ; attempt++) {
       signal?.throwIfAborted();
+      if (this.#closed) throw this.#failed(`${describe(url)}: the connection is closed`);
       await this.#pace(signal);
       let retryAfter: number | undefined;
       try {
@@ -86,7 +89,10 @@ export class RestClient {
           }
           return body;
         }
-        const said = this.#appMessage(await res.body.text().catch(() => ''));
+        // What the app says is kept for 4xx answers only (a refused token, an invalid query); a 5xx body
+        // may quote the app's SQL or data, so it is never repeated.
+        const said = status < 500 ? this.#appMessage(await readCapped(res.body, 65_536)) : '';
+        if (status >= 500) await res.body.dump();
         if (status === 401 || status === 403) {
           throw this.#failed(
             `${describe(url)} answered ${status}: the token is missing, wrong or lacks access${said}`,
@@ -138,14 +144,26 @@ export class RestClient {
       return '';
     }
     if (typeof said !== 'string' || said.trim() === '') return '';
-    let text = said.replace(/\s+/g, ' ').trim();
+    // One line of plain text: no control or format characters (terminal escapes, bidi marks).
+    let text = said
+      .replace(/[\p{Cc}\p{Cf}]+/gu, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
+    // Whatever this client sends as credentials never comes back in a message, in any common spelling.
     for (const v of Object.values(this.o.headers)) {
-      for (const part of [v, ...v.split(/\s+/)]) if (part.length >= 8) text = text.split(part).join('…');
+      for (const part of new Set([v, ...v.split(/\s+/)])) {
+        if (part.length < 4) continue;
+        for (const form of new Set([part, encodeURIComponent(part), Buffer.from(part).toString('base64')])) {
+          text = text.split(form).join('…');
+          text = text.replace(new RegExp(form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '…');
+        }
+      }
     }
     return `: "${text.length > 200 ? `${text.slice(0, 200)}…` : text}"`;
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.all([...this.#agents.values()].map((a) => a.close().catch(() => undefined)));
     this.#agents.clear();
   }
@@ -223,4 +241,24 @@ export function hasStringKeys(v: unknown, ...keys: string[]): v is Record<string
 export function prefetch<T>(p: Promise<T>): Promise<T> {
   p.catch(() => undefined);
   return p;
+}
+
+/** At most `max` bytes of a body as text (the rest is discarded): an error page can be any size. */
+async function readCapped(
+  body: AsyncIterable<Uint8Array> & { dump(): Promise<void> },
+  max: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(Buffer.from(chunk));
+      size += chunk.length;
+      if (size >= max) break;
+    }
+  } catch {
+    return '';
+  }
+  await body.dump().catch(() => undefined);
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
