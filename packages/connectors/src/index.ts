@@ -13,7 +13,7 @@ export { NdjsonSource, createNdjsonSource, NDJSON_COLUMN_TYPE } from './ndjson-s
 export { DirectoryDestination, createDirectoryDestination } from './directory-destination.js';
 export { LogNotifier } from './log-notifier.js';
 // S3, SFTP and HTTPS load their drivers on first use (see lazy-destination.ts): reach them through
-// createDestination, or import them from their own modules.
+// createDestination (or createConnectionOpener).
 export { fetchHostKey, sshFingerprint } from './host-key.js';
 export { AirtableSource } from './airtable-source.js';
 export { BaserowSource } from './baserow-source.js';
