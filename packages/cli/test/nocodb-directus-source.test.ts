@@ -6,7 +6,7 @@
 // Node 22 in their current versions, and Waybill runs on Node 20: see docs/concepts.md.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -485,5 +485,40 @@ test(
       assert.ok(!r.stderr.includes(form), `the token appears in the error as ${form}`);
     }
     assert.ok(!r.stderr.includes('\u001b'), 'a terminal escape from the app reaches stderr');
+  },
+);
+
+test(
+  'directus (contract, fixture server): a page refused mid-read (403 on page 2) fails the run and leaves nothing at the destination',
+  { skip: !hasOpenssl },
+  async () => {
+    await define(
+      'dx-broken',
+      `source: { connection: dx, table: products, recordId: id }
+fields:
+  - { name: id, from: id }
+  - { name: name, from: name, classification: internal }
+`,
+    );
+    const before = (await readdir(t.dir)).sort();
+    trouble.set('/items/products?2', 403);
+    log.length = 0;
+    const run = await requestApproveRun(t.home, 'dx-broken', 'ops', '--json');
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /directus source: GET \S+\/items\/products answered 403/);
+    assert.deepEqual(
+      log
+        .filter((l) => l.includes('/items/'))
+        .map((l) => [l.split(' ')[0], new URLSearchParams(l.split('?')[1]).get('page')]),
+      [
+        ['200', '1'],
+        ['403', '2'],
+      ],
+    );
+    assert.ok(!run.stderr.includes(DIRECTUS_TOKEN), 'the token never appears in an error');
+    // Page 1 was read before page 2 was refused: nothing of it reached the destination.
+    assert.deepEqual((await readdir(t.dir)).sort(), before);
+    const status = await cli(['--home', t.home, 'export', 'status', run.exportId, '--json']);
+    assert.match(status.stdout, /"failed"/, status.stdout);
   },
 );
