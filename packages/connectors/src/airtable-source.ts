@@ -6,10 +6,9 @@ import type {
   SourceColumn,
   SourceReadRequest,
 } from '@waybill/core';
-import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient, apiUrl } from './lib/rest-client.js';
+import { apiUrl, appCell, RestClient } from './lib/rest-client.js';
 
 /** Settings of an Airtable source. */
 export interface AirtableSourceConfig {
@@ -210,7 +209,7 @@ export class AirtableSource implements Source {
                 ? typeof rec.createdTime === 'string'
                   ? rec.createdTime
                   : null
-                : cell(rec.fields?.[c]),
+                : appCell(rec.fields?.[c]),
           ),
         );
         if (rows.length >= batch) {
@@ -227,13 +226,6 @@ export class AirtableSource implements Source {
   async close(): Promise<void> {
     await this.#client.close();
   }
-}
-
-function cell(v: unknown): CellValue {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  return canonicalJson(v);
 }
 
 function isTable(t: unknown): t is AirtableTable {

@@ -6,10 +6,9 @@ import type {
   SourceColumn,
   SourceReadRequest,
 } from '@waybill/core';
-import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient, apiUrl } from './lib/rest-client.js';
+import { apiUrl, appCell, RestClient } from './lib/rest-client.js';
 
 /** Settings of a Baserow source. */
 export interface BaserowSourceConfig {
@@ -179,7 +178,7 @@ export class BaserowSource implements Source {
           );
         }
         const row = r as Record<string, unknown>;
-        rows.push(keys.map((k) => cell(row[k])));
+        rows.push(keys.map((k) => appCell(row[k])));
         if (rows.length >= batch) {
           yield rows;
           rows = [];
@@ -193,13 +192,6 @@ export class BaserowSource implements Source {
   async close(): Promise<void> {
     await this.#client.close();
   }
-}
-
-function cell(v: unknown): CellValue {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  return canonicalJson(v);
 }
 
 function isField(f: unknown): f is BaserowField {

@@ -1,8 +1,8 @@
 import type { CellValue, EgressRule, Source, SourceColumn, SourceReadRequest } from '@waybill/core';
-import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient, apiUrl, hasStringKeys, prefetch } from './lib/rest-client.js';
+import { pagedRows } from './lib/paged-rows.js';
+import { apiUrl, hasStringKeys, RestClient } from './lib/rest-client.js';
 
 /** Settings of a Directus source. */
 export interface DirectusSourceConfig {
@@ -94,8 +94,7 @@ export class DirectusSource implements Source {
   }
 
   async *read(request: SourceReadRequest): AsyncIterable<CellValue[][]> {
-    const { signal } = request;
-    const fields = await this.#fieldsOf(request.table, signal);
+    const fields = await this.#fieldsOf(request.table, request.signal);
     for (const c of request.columns) {
       if (!fields.some((f) => f.field === c))
         throw new WaybillError(
@@ -104,73 +103,47 @@ export class DirectusSource implements Source {
         );
     }
     const pk = fields.find((f) => f.schema?.is_primary_key)?.field;
-    const batch = resolveBatchSize('directus source', request.batchSize);
     // 1000 items a page, unless the server caps pages lower (see limitFrom).
     let pageSize = this.#limit ?? PAGE_SIZE;
-    // Ends the page fetched ahead when the reader stops early (a sample, a failed run) or is done.
-    const reading = new AbortController();
-    const readSignal = signal ? AbortSignal.any([signal, reading.signal]) : reading.signal;
-    const fetchPage = (page: number): Promise<Record<string, unknown>> => {
+    const get = (page: number, signal: AbortSignal): Promise<Record<string, unknown>> => {
       const url = apiUrl(this.#api, `/items/${encodeURIComponent(request.table)}`);
       url.searchParams.set('fields', request.columns.join(','));
       url.searchParams.set('limit', String(pageSize));
       url.searchParams.set('page', String(page));
       // A stable order, so that pages neither skip nor repeat items.
       if (pk) url.searchParams.set('sort', pk);
-      return this.#client.getJson(url, readSignal);
+      return this.#client.getJson(url, signal);
     };
-    let rows: CellValue[][] = [];
-    try {
-      let next = prefetch(fetchPage(1));
-      for (let page = 1; ; page++) {
-        let body: Record<string, unknown>;
-        try {
-          body = await next;
-        } catch (err) {
+    yield* pagedRows<number>({
+      what: 'directus source',
+      table: request.table,
+      columns: request.columns,
+      batchSize: resolveBatchSize('directus source', request.batchSize),
+      signal: request.signal,
+      first: 1,
+      // The first page learns the server's cap, if it has a lower one; the next pages are asked at it.
+      fetch: (page, signal) =>
+        get(page, signal).catch((err: unknown) => {
           const cap = page === 1 ? limitFrom(err) : undefined;
           if (cap === undefined || cap >= pageSize) throw err;
           this.#limit = pageSize = cap;
-          body = await fetchPage(1);
-        }
+          return get(page, signal);
+        }),
+      parse: (body, page) => {
         const data = body['data'];
         if (!Array.isArray(data))
           throw new WaybillError(
             'ERR_WAYBILL_SOURCE_FAILED',
             `directus source: page ${page} of "${request.table}" has no "data"`,
           );
-        // The next page is on its way while this one's rows go down the pipeline.
-        const more = data.length >= pageSize;
-        if (more) next = prefetch(fetchPage(page + 1));
-        for (const r of data) {
-          if (typeof r !== 'object' || r === null)
-            throw new WaybillError(
-              'ERR_WAYBILL_SOURCE_ROW_INVALID',
-              `directus source: an item of "${request.table}" is not an object`,
-            );
-          rows.push(request.columns.map((c) => cell((r as Record<string, unknown>)[c])));
-          if (rows.length >= batch) {
-            yield rows;
-            rows = [];
-          }
-        }
-        if (!more) break;
-      }
-      if (rows.length > 0) yield rows;
-    } finally {
-      reading.abort();
-    }
+        return { records: data, next: data.length >= pageSize ? page + 1 : undefined };
+      },
+    });
   }
 
   async close(): Promise<void> {
     await this.#client.close();
   }
-}
-
-function cell(v: unknown): CellValue {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  return canonicalJson(v);
 }
 
 /**

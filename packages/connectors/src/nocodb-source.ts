@@ -6,10 +6,10 @@ import type {
   SourceColumn,
   SourceReadRequest,
 } from '@waybill/core';
-import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
-import { RestClient, apiUrl, hasStringKeys, prefetch } from './lib/rest-client.js';
+import { pagedRows } from './lib/paged-rows.js';
+import { apiUrl, hasStringKeys, RestClient } from './lib/rest-client.js';
 
 /** Settings of a NocoDB source. */
 export interface NocodbSourceConfig {
@@ -182,27 +182,26 @@ export class NocodbSource implements Source {
           `nocodb source: table "${t.title}" has no column "${c}"`,
         );
     }
-    const batch = resolveBatchSize('nocodb source', request.batchSize);
     const pageSize = request.columns.some((c) =>
       LINK_TYPES.has(t.columns.find((x) => x.title === c)?.uidt ?? ''),
     )
       ? LINK_PAGE_SIZE
       : PAGE_SIZE;
-    // Ends the page fetched ahead when the reader stops early (a sample, a failed run) or is done.
-    const reading = new AbortController();
-    const readSignal = signal ? AbortSignal.any([signal, reading.signal]) : reading.signal;
-    const fetchPage = (offset: number): Promise<Record<string, unknown>> => {
-      const url = apiUrl(this.#api, `/api/v2/tables/${t.id}/records`);
-      url.searchParams.set('limit', String(pageSize));
-      url.searchParams.set('offset', String(offset));
-      url.searchParams.set('fields', request.columns.join(','));
-      return this.#client.getJson(url, readSignal);
-    };
-    let rows: CellValue[][] = [];
-    try {
-      let next = prefetch(fetchPage(0));
-      for (let offset = 0; ;) {
-        const body = await next;
+    yield* pagedRows<number>({
+      what: 'nocodb source',
+      table: t.title,
+      columns: request.columns,
+      batchSize: resolveBatchSize('nocodb source', request.batchSize),
+      signal: request.signal,
+      first: 0,
+      fetch: (offset, signal) => {
+        const url = apiUrl(this.#api, `/api/v2/tables/${t.id}/records`);
+        url.searchParams.set('limit', String(pageSize));
+        url.searchParams.set('offset', String(offset));
+        url.searchParams.set('fields', request.columns.join(','));
+        return this.#client.getJson(url, signal);
+      },
+      parse: (body, offset) => {
         const list = body['list'];
         const info = body['pageInfo'] as { isLastPage?: unknown } | undefined;
         if (!Array.isArray(list))
@@ -210,38 +209,13 @@ export class NocodbSource implements Source {
             'ERR_WAYBILL_SOURCE_FAILED',
             `nocodb source: a page of "${t.title}" has no "list"`,
           );
-        // The next page is on its way while this one's records go down the pipeline.
-        offset += list.length;
         const more = info?.isLastPage !== true && list.length > 0;
-        if (more) next = prefetch(fetchPage(offset));
-        for (const r of list) {
-          if (typeof r !== 'object' || r === null)
-            throw new WaybillError(
-              'ERR_WAYBILL_SOURCE_ROW_INVALID',
-              `nocodb source: a record of "${t.title}" is not an object`,
-            );
-          rows.push(request.columns.map((c) => cell((r as Record<string, unknown>)[c])));
-          if (rows.length >= batch) {
-            yield rows;
-            rows = [];
-          }
-        }
-        if (!more) break;
-      }
-      if (rows.length > 0) yield rows;
-    } finally {
-      reading.abort();
-    }
+        return { records: list, next: more ? offset + list.length : undefined };
+      },
+    });
   }
 
   async close(): Promise<void> {
     await this.#client.close();
   }
-}
-
-function cell(v: unknown): CellValue {
-  if (v === undefined || v === null) return null;
-  if (typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  return canonicalJson(v);
 }

@@ -1,4 +1,5 @@
-import type { EgressRule } from '@waybill/core';
+import type { CellValue, EgressRule } from '@waybill/core';
+import { canonicalJson } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import type * as Undici from 'undici';
 import type { Agent } from 'undici';
@@ -261,4 +262,16 @@ async function readCapped(
   }
   await body.dump().catch(() => undefined);
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
+/**
+ * A value from an app's JSON answer as a cell: strings, booleans and finite numbers as they are;
+ * null for missing values (and non-finite numbers); anything else (linked records, lookups,
+ * attachments, JSON fields) as canonical JSON text.
+ */
+export function appCell(v: unknown): CellValue {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  return canonicalJson(v);
 }
