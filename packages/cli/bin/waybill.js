@@ -9,14 +9,15 @@ const serve = process.argv.slice(2).includes('serve');
 // peak RSS 240 -> 213 MiB, no slower (the core issue's memory target). The server keeps V8's default.
 if (!serve) setFlagsFromString('--semi-space-growth-factor=1');
 
-const { compileCedarForQuickStart, fixYoungGenerations } = await import('@waybill/core');
+const { compileCedarForQuickStart, useCommandHeaps } = await import('@waybill/core');
 const { main } = await import('../dist/src/main.js');
 
 // A command makes a few policy decisions and exits: the policy engine is compiled for a quick start
 // (less memory, less time). The server, which decides all day, keeps the optimizing compiler.
 if (!serve) compileCedarForQuickStart();
-// …and keeps its young generations at a fixed size, worker threads' included (young-generation.ts).
-if (!serve) fixYoungGenerations();
+// …and keeps lean heaps, worker threads' included: memory that does not grow with an export's rows
+// (command-heaps.ts).
+if (!serve) useCommandHeaps();
 
 // `waybill … | head` closes stdout early: that is the reader's choice, not an error worth a stack trace.
 process.stdout.on('error', (err) => {

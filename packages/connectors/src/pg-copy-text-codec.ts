@@ -1,4 +1,4 @@
-import type { CellValue } from '@waybill/core';
+import type { CellValue, RowBatch } from '@waybill/core';
 import { WaybillError } from '@waybill/verify';
 import { identityParser, pgTextParser } from './lib/pg-text-parsers.js';
 
@@ -42,11 +42,12 @@ function unescapeCopy(field: string): string {
 }
 
 /**
- * Decodes a block of whole COPY text rows into cells. Runs in core's pipeline workers (the `RowCodec`
- * contract); the octal/hex escapes give bytes, which PostgreSQL only emits for the server encoding, so
- * the block is decoded as UTF-8 first and escapes are rare (only in data containing control characters).
+ * Decodes a block of whole COPY text rows into cells, a row at a time as the pipeline asks for it. Runs
+ * in core's pipeline workers (the `RowCodec` contract); the octal/hex escapes give bytes, which
+ * PostgreSQL only emits for the server encoding, so the block is decoded as UTF-8 first and escapes are
+ * rare (only in data containing control characters).
  */
-export function decodeBlock(bytes: Uint8Array, options: unknown, firstRowNumber: number): CellValue[][] {
+export function decodeRows(bytes: Uint8Array, options: unknown, firstRowNumber: number): RowBatch {
   const { oids, where } = options as PgCopyTextOptions;
   const parsers = oids.map(pgTextParser);
   // Text columns keep their text: no call per value.
@@ -55,31 +56,38 @@ export function decodeBlock(bytes: Uint8Array, options: unknown, firstRowNumber:
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   const lines = text.split('\n');
   // A block ends with a newline, so the last element is empty.
-  const count = lines.length - 1;
-  const rows: CellValue[][] = new Array<CellValue[]>(count);
-  for (let r = 0; r < count; r++) {
-    const fields = lines[r]!.split('\t');
-    if (fields.length !== width) {
-      throw new WaybillError(
-        'ERR_WAYBILL_SOURCE_ROW_INVALID',
-        `${where}: row ${firstRowNumber + r} has ${fields.length} fields in the COPY stream, expected ${width}`,
-      );
-    }
-    const row: CellValue[] = new Array<CellValue>(width);
-    // Without a backslash in the line, no field is NULL (\N) or escaped.
-    const plain = lines[r]!.indexOf('\\') === -1;
-    for (let c = 0; c < width; c++) {
-      let f = fields[c]!;
-      if (!plain) {
-        if (f === '\\N') {
-          row[c] = null;
-          continue;
-        }
-        if (f.includes('\\')) f = unescapeCopy(f);
+  return {
+    length: lines.length - 1,
+    row(r: number): CellValue[] {
+      const line = lines[r]!;
+      const fields = line.split('\t');
+      if (fields.length !== width) {
+        throw new WaybillError(
+          'ERR_WAYBILL_SOURCE_ROW_INVALID',
+          `${where}: row ${firstRowNumber + r} has ${fields.length} fields in the COPY stream, expected ${width}`,
+        );
       }
-      row[c] = keepText[c] ? f : parsers[c]!(f);
-    }
-    rows[r] = row;
-  }
-  return rows;
+      const row: CellValue[] = new Array<CellValue>(width);
+      // Without a backslash in the line, no field is NULL (\N) or escaped.
+      const plain = line.indexOf('\\') === -1;
+      for (let c = 0; c < width; c++) {
+        let f = fields[c]!;
+        if (!plain) {
+          if (f === '\\N') {
+            row[c] = null;
+            continue;
+          }
+          if (f.includes('\\')) f = unescapeCopy(f);
+        }
+        row[c] = keepText[c] ? f : parsers[c]!(f);
+      }
+      return row;
+    },
+  };
+}
+
+/** {@link decodeRows}, all rows at once. */
+export function decodeBlock(bytes: Uint8Array, options: unknown, firstRowNumber: number): CellValue[][] {
+  const batch = decodeRows(bytes, options, firstRowNumber);
+  return Array.from({ length: batch.length }, (_, r) => batch.row(r));
 }

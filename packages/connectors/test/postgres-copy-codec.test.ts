@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { CellValue } from '@waybill/core';
 import { startPostgres, type PgCluster } from '@waybill/testkit';
 import { createPostgresSource, type PostgresSource } from '../src/index.js';
-import { decodeBlock } from '../src/pg-copy-text-codec.js';
+import { decodeBlock, type decodeRows } from '../src/pg-copy-text-codec.js';
 
 // The COPY fast path must hand the pipeline exactly the cells the cursor read gives, value for value,
 // including the values COPY escapes (tabs, newlines, backslashes) and every type with a parser.
@@ -71,8 +71,8 @@ describe('postgres COPY fast path', () => {
     assert.equal(viaCopy[0]![11], 'tab\there\nnewline \\ back');
     assert.equal(viaCopy[2]![0], '9007199254740993');
     // The codec module is loadable by URL, as the pipeline workers load it.
-    const mod = (await import(encoded.codec.module)) as { decodeBlock: typeof decodeBlock };
-    assert.equal(typeof mod.decodeBlock, 'function');
+    const mod = (await import(encoded.codec.module)) as { decodeRows: typeof decodeRows };
+    assert.equal(typeof mod.decodeRows, 'function');
   });
 
   test('breaking out of the blocks frees the connection for the next read', async (t) => {

@@ -79,6 +79,7 @@ export type {
   SourceReadRequest,
   CellValue,
   RowCodec,
+  RowBatch,
   EncodedRowBlock,
   EncodedRows,
 } from './ports/source.js';
@@ -177,5 +178,5 @@ export type { PiiKind } from './detectors/pii-kind.js';
 export type { Notifier, Notification } from './ports/notifier.js';
 export { SLUG_PATTERN } from './definitions/export-definition-schema.js';
 export { compileCedarForQuickStart } from './policy/cedar-module.js';
-export { fixYoungGenerations } from './pipeline/young-generation.js';
+export { useCommandHeaps } from './pipeline/command-heaps.js';
 export { decryptValue } from './transforms/encrypt-transform.js';

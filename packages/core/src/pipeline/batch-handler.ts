@@ -1,11 +1,11 @@
 import { WaybillError } from '@waybill/verify';
 import type { HmacKey } from '../keys/key-ring.js';
-import type { CellValue } from '../ports/source.js';
+import type { RowBatch } from '../ports/source.js';
 import { BatchProcessor } from './batch-processor.js';
 import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
 import { compilePlan } from './export-plan.js';
 
-type DecodeBlock = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => CellValue[][];
+type DecodeRows = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => RowBatch;
 
 /** Handles one batch: the reply, and the buffers it can hand over without a copy. */
 export type BatchHandler = (task: BatchTask) => { reply: BatchReply; transfer: ArrayBuffer[] };
@@ -37,12 +37,12 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
     new Set(init.piiScan ?? []),
     new Set(init.suppress ?? []),
   );
-  const decodeBlock: DecodeBlock | null = init.codec
-    ? ((await import(init.codec.module)) as { decodeBlock: DecodeBlock }).decodeBlock
+  const decodeRows: DecodeRows | null = init.codec
+    ? ((await import(init.codec.module)) as { decodeRows: DecodeRows }).decodeRows
     : null;
   return (task) => {
     try {
-      const rows = task.rows ?? decodeBlock!(task.block!, init.codec!.options, task.firstRowNumber);
+      const rows = task.rows ?? decodeRows!(task.block!, init.codec!.options, task.firstRowNumber);
       const r = processor.processPacked(rows, task.firstRowNumber, task.spare);
       const leafHashes = new Uint8Array(
         r.leafHashes.buffer,

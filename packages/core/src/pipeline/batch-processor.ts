@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { findPii } from '../detectors/text-scanner.js';
 import { WaybillError, isRfc3339 } from '@waybill/verify';
 import { FlatRecordEncoder } from '../json/canonical-json.js';
-import type { CellValue } from '../ports/source.js';
+import type { CellValue, RowBatch } from '../ports/source.js';
 import { ByteSink } from './byte-sink.js';
 import { csvLine } from './csv-encoder.js';
 import type { ExportPlan, PlannedField } from './export-plan.js';
@@ -96,8 +96,8 @@ export class BatchProcessor {
   }
 
   /** Processes one batch; `firstRowNumber` (1-based) numbers source rows in error messages. */
-  process(rows: readonly CellValue[][], firstRowNumber: number): BatchResult {
-    const r = this.#run(rows, firstRowNumber);
+  process(rows: readonly CellValue[][] | RowBatch, firstRowNumber: number): BatchResult {
+    const r = this.#run(asBatch(rows), firstRowNumber);
     return {
       ...r,
       payload: this.payloadSink.take(),
@@ -113,8 +113,12 @@ export class BatchProcessor {
    * reuse, so batches leave no buffers behind for the garbage collector (which the main thread, that
    * allocates little, runs seldom: dead output buffers then add up to tens of megabytes).
    */
-  processPacked(rows: readonly CellValue[][], firstRowNumber: number, spare?: ArrayBuffer): BatchResult {
-    const r = this.#run(rows, firstRowNumber);
+  processPacked(
+    rows: readonly CellValue[][] | RowBatch,
+    firstRowNumber: number,
+    spare?: ArrayBuffer,
+  ): BatchResult {
+    const r = this.#run(asBatch(rows), firstRowNumber);
     const p = this.payloadSink.view();
     const rec = this.recordsSink.view();
     const leaves = this.leafBuffer.subarray(0, r.written * 32);
@@ -136,10 +140,7 @@ export class BatchProcessor {
     };
   }
 
-  #run(
-    rows: readonly CellValue[][],
-    firstRowNumber: number,
-  ): Omit<BatchResult, 'payload' | 'records' | 'leafHashes'> {
+  #run(rows: RowBatch, firstRowNumber: number): Omit<BatchResult, 'payload' | 'records' | 'leafHashes'> {
     const { plan, emitted, encoder, checks } = this;
     const csv = this.format === 'csv';
     const filter = plan.filter;
@@ -170,7 +171,7 @@ export class BatchProcessor {
     let written = 0;
     let filtered = 0;
     for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
+      const row = rows.row(r);
       const rowNumber = firstRowNumber + r;
       let obj: Record<string, CellValue> | undefined;
       if (needsObject) {
@@ -282,6 +283,12 @@ export class BatchProcessor {
       vault,
     };
   }
+}
+
+/** Rows already decoded, as a {@link RowBatch}. */
+function asBatch(rows: readonly CellValue[][] | RowBatch): RowBatch {
+  if ('row' in rows) return rows;
+  return { length: rows.length, row: (r) => rows[r]! };
 }
 
 function applyTransform(f: PlannedField, v: CellValue, rowNumber: number, subject?: CellValue): CellValue {

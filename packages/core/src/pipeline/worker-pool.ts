@@ -3,10 +3,10 @@ import { WaybillError, type WaybillErrorCode } from '@waybill/verify';
 import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
 
 import { createBatchHandler, type BatchHandler } from './batch-handler.js';
-import { workerIsolatesOnline, workerIsolatesStarting } from './young-generation.js';
+import { workerIsolatesOnline, workerIsolatesStarting } from './command-heaps.js';
 
 /**
- * A worker's semi-spaces, when a command fixes young generations (young-generation.ts): 4 MiB each. A 1M-row
+ * A worker's semi-spaces, when a command uses lean heaps (command-heaps.ts): 4 MiB each. A 1M-row
  * export measured 4.0 s / 187 MiB at 8, 4.2 s / 178 MiB at 4, 4.5 s / 170 MiB at 2 (and 4.4 s / 193 MiB
  * with V8's growth from 1 to 8); at 4 a 4M-row export stays at the 1M-row level.
  */

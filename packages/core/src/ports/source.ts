@@ -38,8 +38,19 @@ export interface SourceReadRequest {
 }
 
 /**
+ * The rows of one batch, each decoded when it is asked for (in order, once): a batch's rows then never
+ * all live at once, so they die young instead of being copied by each scavenge and promoted to the old
+ * generation while the batch is processed.
+ */
+export interface RowBatch {
+  readonly length: number;
+  /** Row `r` (0-based); called once per row, in order. */
+  row(r: number): CellValue[];
+}
+
+/**
  * How a block of encoded rows becomes `CellValue` rows: an ES module (by URL) exporting
- * `decodeBlock(bytes: Uint8Array, options, firstRowNumber: number): CellValue[][]`, and its options
+ * `decodeRows(bytes: Uint8Array, options, firstRowNumber: number): RowBatch`, and its options
  * (structured-cloneable). Core loads it in its pipeline workers, so decoding runs off the main thread
  * while the adapter stays the only code that knows the wire format.
  */

@@ -8,10 +8,10 @@ import { test } from 'node:test';
 function youngGeneration(fix: boolean): { before: number; after: number } {
   const script = `
     import { getHeapSpaceStatistics } from 'node:v8';
-    import { fixYoungGenerations } from ${JSON.stringify(new URL('../../src/pipeline/young-generation.js', import.meta.url).href)};
+    import { useCommandHeaps } from ${JSON.stringify(new URL('../../src/pipeline/command-heaps.js', import.meta.url).href)};
     import { WorkerPool } from ${JSON.stringify(new URL('../../src/pipeline/worker-pool.js', import.meta.url).href)};
     const size = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
-    if (${fix}) fixYoungGenerations();
+    if (${fix}) useCommandHeaps();
     const before = size();
     const pool = new WorkerPool(2);
     await pool.online;
@@ -28,7 +28,7 @@ function youngGeneration(fix: boolean): { before: number; after: number } {
   return JSON.parse(r.stdout) as { before: number; after: number };
 }
 
-test('a command that fixes young generations keeps its main thread young generation after worker threads start', () => {
+test('a command that uses lean heaps keeps its main thread young generation after worker threads start', () => {
   // Starting a worker configures a new isolate, which sets V8's growth factor back to 2; the pool sets it
   // back to 1 once its threads are online.
   const fixed = youngGeneration(true);
