@@ -153,6 +153,14 @@ function exportOnce(home, table, workers, name = `bench-${table}`) {
   return { ...r, rows: out.counts.written };
 }
 
+/** `runs` exports with `--workers 0` (one thread, no worker isolates): median time, largest peak. */
+function inThread(home, table, runs) {
+  const ws = Array.from({ length: runs }, () => exportOnce(home, table, 0));
+  const r = { secs: median(ws.map((w) => w.secs)), rss: Math.max(...ws.map((w) => w.rssMiB)) };
+  log(`${table} in-thread (--workers 0): ${r.secs.toFixed(2)} s, peak RSS ${r.rss.toFixed(0)} MiB`);
+  return r;
+}
+
 const results = {
   machine: `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
   pg: null,
@@ -239,6 +247,7 @@ try {
         });
       }
       results[key] = { rows, pairs };
+      if (key === 'pgBig') results.pgBigInThread = inThread(home, table, 1);
       if (key === 'pg') {
         // The same export of an empty table: what an export costs before its first row (modules, store,
         // policy decision, connection, worker threads, signing). Three runs, the largest peak.
@@ -256,11 +265,7 @@ try {
         log(
           `empty table: ${results.pgEmpty.secs.toFixed(2)} s, peak RSS ${results.pgEmpty.rss.toFixed(0)} MiB`,
         );
-        const w0 = exportOnce(home, table, 0);
-        log(
-          `${table} in-thread (--workers 0): ${w0.secs.toFixed(2)} s, peak RSS ${w0.rssMiB.toFixed(0)} MiB`,
-        );
-        results.pgInThread = { secs: w0.secs, rss: w0.rssMiB };
+        results.pgInThread = inThread(home, table, PAIRS);
         // The same export with `scan_and_apply` on the notes column, paired with the plain one.
         const scanFile = join(work, `${table}-scan.yaml`);
         writeFileSync(scanFile, definition('bench-pg', table, true));
@@ -425,7 +430,7 @@ if (results.pg) {
   );
   if (results.pgInThread) {
     lines.push(
-      `Same export with \`--workers 0\` (batches processed on the main thread, no worker isolates): ${f(results.pgInThread.secs)} s, peak RSS ${f(results.pgInThread.rss, 0)} MiB.`,
+      `Same export with \`--workers 0\` (batches processed on the main thread, no worker isolates; median of ${PAIRS} runs, largest peak): ${f(results.pgInThread.secs)} s, peak RSS ${f(results.pgInThread.rss, 0)} MiB.`,
       '',
     );
   }
@@ -451,17 +456,33 @@ if (results.pgBig) {
     `### Peak memory: ${results.pg?.rows.toLocaleString('en-US')} vs ${results.pgBig.rows.toLocaleString('en-US')} rows (PostgreSQL)`,
     '',
   );
-  lines.push('| rows | waybill peak RSS (MiB) | waybill (s) | psql (s) |', '|---|---|---|---|');
+  const small = results.pg ? Math.max(...results.pg.pairs.map((x) => x.rss)) : null;
+  const small0 = results.pgInThread?.rss ?? null;
+  const big0 = results.pgBigInThread;
+  lines.push(
+    '| rows | waybill peak RSS (MiB) | waybill (s) | `--workers 0` peak RSS (MiB) | `--workers 0` (s) | psql (s) |',
+    '|---|---|---|---|---|---|',
+  );
   if (results.pg)
     lines.push(
-      `| ${results.pg.rows.toLocaleString('en-US')} | ${f(Math.max(...results.pg.pairs.map((x) => x.rss)), 0)} | ${f(median(results.pg.pairs.map((x) => x.waybill)))} | ${f(median(results.pg.pairs.map((x) => x.psql)))} |`,
+      `| ${results.pg.rows.toLocaleString('en-US')} | ${f(small, 0)} | ${f(median(results.pg.pairs.map((x) => x.waybill)))} | ${small0 === null ? '' : f(small0, 0)} | ${results.pgInThread ? f(results.pgInThread.secs) : ''} | ${f(median(results.pg.pairs.map((x) => x.psql)))} |`,
     );
   lines.push(
-    `| ${results.pgBig.rows.toLocaleString('en-US')} | ${f(b.rss, 0)} | ${f(b.waybill)} | ${f(b.psql)} |`,
+    `| ${results.pgBig.rows.toLocaleString('en-US')} | ${f(b.rss, 0)} | ${f(b.waybill)} | ${big0 ? f(big0.rss, 0) : ''} | ${big0 ? f(big0.secs) : ''} | ${f(b.psql)} |`,
     '',
-    'Target: ≤ 128 MiB, and no higher at 4M rows than at 1M (memory does not grow with rows).',
+    'Targets: peak RSS ≤ 128 MiB, and no higher at 4M rows than at 1M (memory does not grow with rows).',
     '',
   );
+  const verdict = (ok) => (ok ? 'met' : 'not met');
+  if (small !== null)
+    lines.push(
+      `- Two worker threads (the default): ${f(small, 0)} MiB at 1M, ${verdict(small <= 128)}; ${f(b.rss, 0)} MiB at 4M, ${b.rss <= small ? 'no higher: met' : `${f(b.rss - small, 0)} MiB higher: not met`}.`,
+    );
+  if (small0 !== null && big0)
+    lines.push(
+      `- \`--workers 0\`: ${f(small0, 0)} MiB at 1M, ${verdict(small0 <= 128)}; ${f(big0.rss, 0)} MiB at 4M, ${big0.rss <= small0 ? 'no higher: met' : `${f(big0.rss - small0, 0)} MiB higher: not met`}.`,
+    );
+  lines.push('');
 }
 if (results.pgEmpty) {
   const e = results.pgEmpty;

@@ -46,6 +46,7 @@ import { HashingFileWriter } from './hashing-file-writer.js';
 import { renderPathTemplate } from './path-template.js';
 import { validate, type Staged } from './validation-gates.js';
 import { WorkerPool, openBatchRunner } from './worker-pool.js';
+import { mainThreadBuildsRows } from './command-heaps.js';
 import { MARKER_FILE, recoverInterruptedRuns, type StagingMarker } from '../runs/interrupted-runs.js';
 
 export interface ExportProgress {
@@ -660,6 +661,7 @@ export class ExportService {
       ...(req.signal ? { signal: req.signal } : {}),
     };
     const encoded = source.readEncoded ? await source.readEncoded(readRequest) : null;
+    if (encoded === null) mainThreadBuildsRows();
     const pool = await openBatchRunner(workers, { ...init, codec: encoded?.codec ?? null }, started);
     // Batches in flight: enough to keep every worker busy, few enough to bound memory.
     const inFlight: Promise<BatchDone>[] = [];

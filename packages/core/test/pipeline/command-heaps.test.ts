@@ -5,16 +5,17 @@ import { test } from 'node:test';
 // V8 flags are process-wide, so each case runs in a process of its own: it starts the pipeline's worker
 // pool, keeps allocating on the main thread with a steady share of survivors (what a long export does),
 // and prints the main thread's young generation size.
-function youngGeneration(fix: boolean): { before: number; after: number } {
+function youngGeneration(fix: boolean, rowsOnMainThread = false): { before: number; after: number } {
   const script = `
     import { getHeapSpaceStatistics } from 'node:v8';
-    import { useCommandHeaps } from ${JSON.stringify(new URL('../../src/pipeline/command-heaps.js', import.meta.url).href)};
+    import { useCommandHeaps, mainThreadBuildsRows } from ${JSON.stringify(new URL('../../src/pipeline/command-heaps.js', import.meta.url).href)};
     import { WorkerPool } from ${JSON.stringify(new URL('../../src/pipeline/worker-pool.js', import.meta.url).href)};
     const size = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
     if (${fix}) useCommandHeaps();
     const before = size();
     const pool = new WorkerPool(2);
     await pool.online;
+    if (${rowsOnMainThread}) mainThreadBuildsRows();
     const keep = [];
     for (let i = 0; i < 3e6; i++) {
       keep.push({ i, s: 'row ' + i });
@@ -36,4 +37,10 @@ test('a command that uses lean heaps keeps its main thread young generation afte
   // The same work without the fix grows it (so the check above can fail).
   const grown = youngGeneration(false);
   assert.ok(grown.after >= 4 * grown.before, `without the fix: ${JSON.stringify(grown)}`);
+});
+
+test('when the source builds rows on the main thread, its young generation grows again', () => {
+  // Batches of rows built on the main thread outlive a small young generation (they would be promoted).
+  const grows = youngGeneration(true, true);
+  assert.ok(grows.after >= 4 * grows.before, JSON.stringify(grows));
 });
