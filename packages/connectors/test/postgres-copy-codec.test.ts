@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { CellValue } from '@waybill/core';
 import { startPostgres, type PgCluster } from '@waybill/testkit';
 import { createPostgresSource, type PostgresSource } from '../src/index.js';
-import { decodeBlock, type decodeRows } from '../src/pg-copy-text-codec.js';
+import { decodeBlock, decodeRows } from '../src/pg-copy-text-codec.js';
 
 // The COPY fast path must hand the pipeline exactly the cells the cursor read gives, value for value,
 // including the values COPY escapes (tabs, newlines, backslashes) and every type with a parser.
@@ -100,5 +100,15 @@ describe('postgres COPY fast path', () => {
         return true;
       },
     );
+  });
+
+  test('decodeRows decodes a row when it is asked for, so a malformed row fails only when reached', () => {
+    const block = Buffer.from('1\tplain\n2\n3\ttab\\there\n4\t\\N\n');
+    const batch = decodeRows(block, { oids: [20, 25], where: 'postgres source x' }, 10);
+    assert.equal(batch.length, 4);
+    assert.deepEqual(batch.row(0), [1, 'plain']);
+    assert.throws(() => batch.row(1), /row 11 has 1 fields/);
+    assert.deepEqual(batch.row(2), [3, 'tab\there']);
+    assert.deepEqual(batch.row(3), [4, null]);
   });
 });

@@ -1,11 +1,32 @@
 import { WaybillError } from '@waybill/verify';
 import type { HmacKey } from '../keys/key-ring.js';
-import type { RowBatch } from '../ports/source.js';
+import type { CellValue, RowBatch } from '../ports/source.js';
 import { BatchProcessor } from './batch-processor.js';
 import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
 import { compilePlan } from './export-plan.js';
 
 type DecodeRows = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => RowBatch;
+type DecodeBlock = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => CellValue[][];
+
+/**
+ * A `RowCodec` module's decoder: `decodeRows` (a row at a time), or a codec that only decodes whole
+ * blocks (`decodeBlock`), whose rows then all live at once.
+ */
+async function loadCodec(module: string): Promise<DecodeRows> {
+  const m = (await import(module)) as { decodeRows?: unknown; decodeBlock?: unknown };
+  if (typeof m.decodeRows === 'function') return m.decodeRows as DecodeRows;
+  if (typeof m.decodeBlock === 'function') {
+    const decodeBlock = m.decodeBlock as DecodeBlock;
+    return (bytes, options, first) => {
+      const rows = decodeBlock(bytes, options, first);
+      return { length: rows.length, row: (r) => rows[r]! };
+    };
+  }
+  throw new WaybillError(
+    'ERR_WAYBILL_RUN_FAILED',
+    `the row codec ${module} exports neither decodeRows nor decodeBlock`,
+  );
+}
 
 /** Handles one batch: the reply, and the buffers it can hand over without a copy. */
 export type BatchHandler = (task: BatchTask) => { reply: BatchReply; transfer: ArrayBuffer[] };
@@ -37,9 +58,7 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
     new Set(init.piiScan ?? []),
     new Set(init.suppress ?? []),
   );
-  const decodeRows: DecodeRows | null = init.codec
-    ? ((await import(init.codec.module)) as { decodeRows: DecodeRows }).decodeRows
-    : null;
+  const decodeRows: DecodeRows | null = init.codec ? await loadCodec(init.codec.module) : null;
   return (task) => {
     try {
       const rows = task.rows ?? decodeRows!(task.block!, init.codec!.options, task.firstRowNumber);

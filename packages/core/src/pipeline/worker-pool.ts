@@ -6,9 +6,9 @@ import { createBatchHandler, type BatchHandler } from './batch-handler.js';
 import { workerIsolatesOnline, workerIsolatesStarting } from './command-heaps.js';
 
 /**
- * A worker's semi-spaces, when a command uses lean heaps (command-heaps.ts): 4 MiB each. A 1M-row
- * export measured 4.0 s / 187 MiB at 8, 4.2 s / 178 MiB at 4, 4.5 s / 170 MiB at 2 (and 4.4 s / 193 MiB
- * with V8's growth from 1 to 8); at 4 a 4M-row export stays at the 1M-row level.
+ * A worker's semi-spaces, when a command uses lean heaps (command-heaps.ts): 4 MiB each. In one series
+ * of 1M-row PostgreSQL exports (before the old generation was bounded too): 4.0 s / 187 MiB at 8,
+ * 4.2 s / 178 MiB at 4, 4.5 s / 170 MiB at 2, and 4.4 s / 193 MiB with V8's own growth from 1 to 8.
  */
 const SEMI_SPACE_MIB = 4;
 
@@ -62,13 +62,19 @@ export class WorkerPool implements BatchRunner {
   private readonly pending = new Map<number, { resolve: (r: Done) => void; reject: (e: Error) => void }>();
   private next = 0;
   private failure: Error | null = null;
-  /** Settles once every thread is running (its isolate configured). */
+  /**
+   * Resolves once every thread has come online (its isolate configured) or failed to: from then on the
+   * young generations' growth factor is back to what the command set (command-heaps.ts). The pipeline
+   * does not wait for it (its threads load their modules meanwhile).
+   * @internal
+   */
   readonly online: Promise<void>;
 
   /** Starts `size` workers; without `init`, `init()` must be called before the first batch. */
   constructor(size: number, init?: WorkerInit) {
     workerIsolatesStarting(SEMI_SPACE_MIB);
-    let online = 0;
+    // Threads that came online, or failed or exited before they could.
+    let settled = 0;
     let allOnline: () => void = () => undefined;
     this.online = new Promise((resolve) => (allOnline = resolve));
     if (size === 0) allOnline();
@@ -76,14 +82,20 @@ export class WorkerPool implements BatchRunner {
       const w = new Worker(new URL('./batch-worker.js', import.meta.url), {
         workerData: init ?? null,
         // Bounded heaps: a worker holds a few batches at a time, and an export's memory must not grow
-        // with its row count (the core issue: peak RSS <= 128 MB at any size).
+        // with its row count (the core issue: peak RSS <= 128 MiB at any size).
         resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 96 },
       });
-      w.once('online', () => {
-        if (++online < size) return;
+      let reported = false;
+      const settle = (): void => {
+        if (reported) return;
+        reported = true;
+        if (++settled < size) return;
         workerIsolatesOnline();
         allOnline();
-      });
+      };
+      w.once('online', settle);
+      w.once('error', settle);
+      w.once('exit', settle);
       w.on('message', (r: BatchReply) => this.settle(r));
       w.on('error', (err) =>
         this.fail(

@@ -50,8 +50,8 @@ export interface RowBatch {
 
 /**
  * How a block of encoded rows becomes `CellValue` rows: an ES module (by URL) exporting
- * `decodeRows(bytes: Uint8Array, options, firstRowNumber: number): RowBatch`, and its options
- * (structured-cloneable). Core loads it in its pipeline workers, so decoding runs off the main thread
+ * `decodeRows(bytes: Uint8Array, options, firstRowNumber: number): RowBatch` (or, decoding a whole block
+ * at once, `decodeBlock(…): CellValue[][]`), and its options (structured-cloneable). Core loads it in its pipeline workers, so decoding runs off the main thread
  * while the adapter stays the only code that knows the wire format.
  */
 export interface RowCodec {
