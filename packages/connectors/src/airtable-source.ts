@@ -9,6 +9,7 @@ import type {
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
 import { apiUrl, appCell, RestClient } from './lib/rest-client.js';
+import { OnceCache } from './lib/once-cache.js';
 
 /** Settings of an Airtable source. */
 export interface AirtableSourceConfig {
@@ -61,7 +62,7 @@ export class AirtableSource implements Source {
   readonly instance: string;
   readonly #api: URL;
   readonly #client: RestClient;
-  #tables: Promise<AirtableTable[]> | undefined;
+  readonly #tables = new OnceCache<'tables', AirtableTable[]>();
 
   constructor(
     private readonly config: AirtableSourceConfig,
@@ -91,7 +92,7 @@ export class AirtableSource implements Source {
   }
 
   #schema(signal?: AbortSignal): Promise<AirtableTable[]> {
-    this.#tables ??= (async () => {
+    return this.#tables.get('tables', async () => {
       const body = await this.#client.getJson(
         apiUrl(this.#api, `/v0/meta/bases/${this.config.baseId}/tables`),
         signal,
@@ -104,9 +105,7 @@ export class AirtableSource implements Source {
         );
       }
       return tables;
-    })();
-    this.#tables.catch(() => (this.#tables = undefined));
-    return this.#tables;
+    });
   }
 
   async tables(options?: { signal?: AbortSignal }): Promise<string[]> {

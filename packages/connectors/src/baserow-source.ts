@@ -9,6 +9,7 @@ import type {
 import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
 import { apiUrl, appCell, RestClient } from './lib/rest-client.js';
+import { OnceCache } from './lib/once-cache.js';
 
 /** Settings of a Baserow source. */
 export interface BaserowSourceConfig {
@@ -56,7 +57,7 @@ export class BaserowSource implements Source {
   readonly instance: string;
   readonly #api: URL;
   readonly #client: RestClient;
-  readonly #fields = new Map<number, Promise<BaserowField[]>>();
+  readonly #fields = new OnceCache<number, BaserowField[]>();
 
   constructor(
     private readonly config: BaserowSourceConfig,
@@ -88,24 +89,18 @@ export class BaserowSource implements Source {
   }
 
   #fieldsOf(id: number, signal?: AbortSignal): Promise<BaserowField[]> {
-    let p = this.#fields.get(id);
-    if (!p) {
-      p = (async () => {
-        const url = apiUrl(this.#api, `/api/database/fields/table/${id}/`);
-        // The endpoint answers a JSON array; RestClient wants objects, so read it through a wrapper.
-        const body = await this.#client.getJsonValue(url, signal);
-        if (!Array.isArray(body) || !body.every(isField)) {
-          throw new WaybillError(
-            'ERR_WAYBILL_SOURCE_FAILED',
-            `baserow source: the fields of table ${id} are not a list of fields`,
-          );
-        }
-        return body;
-      })();
-      p.catch(() => this.#fields.delete(id));
-      this.#fields.set(id, p);
-    }
-    return p;
+    return this.#fields.get(id, async () => {
+      const url = apiUrl(this.#api, `/api/database/fields/table/${id}/`);
+      // The endpoint answers a JSON array; RestClient wants objects, so read it through a wrapper.
+      const body = await this.#client.getJsonValue(url, signal);
+      if (!Array.isArray(body) || !body.every(isField)) {
+        throw new WaybillError(
+          'ERR_WAYBILL_SOURCE_FAILED',
+          `baserow source: the fields of table ${id} are not a list of fields`,
+        );
+      }
+      return body;
+    });
   }
 
   async describe(table: string, options?: { signal?: AbortSignal }): Promise<SourceColumn[]> {

@@ -3,6 +3,7 @@ import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
 import { pagedRows } from './lib/paged-rows.js';
 import { apiUrl, hasStringKeys, RestClient } from './lib/rest-client.js';
+import { OnceCache } from './lib/once-cache.js';
 
 /** Settings of a Directus source. */
 export interface DirectusSourceConfig {
@@ -38,7 +39,7 @@ export class DirectusSource implements Source {
   readonly #api: URL;
   readonly #client: RestClient;
   #limit: number | undefined;
-  readonly #fields = new Map<string, Promise<DirectusField[]>>();
+  readonly #fields = new OnceCache<string, DirectusField[]>();
 
   constructor(config: DirectusSourceConfig, o: DirectusSourceOptions) {
     this.#api = new URL(config.apiUrl);
@@ -66,26 +67,20 @@ export class DirectusSource implements Source {
   }
 
   #fieldsOf(collection: string, signal?: AbortSignal): Promise<DirectusField[]> {
-    let p = this.#fields.get(collection);
-    if (!p) {
-      p = (async () => {
-        const body = await this.#client.getJson(
-          apiUrl(this.#api, `/fields/${encodeURIComponent(collection)}`),
-          signal,
+    return this.#fields.get(collection, async () => {
+      const body = await this.#client.getJson(
+        apiUrl(this.#api, `/fields/${encodeURIComponent(collection)}`),
+        signal,
+      );
+      const data = body['data'];
+      if (!Array.isArray(data) || !data.every((f) => hasStringKeys(f, 'field', 'type'))) {
+        throw new WaybillError(
+          'ERR_WAYBILL_SOURCE_FAILED',
+          `directus source: the fields of "${collection}" are not a valid list`,
         );
-        const data = body['data'];
-        if (!Array.isArray(data) || !data.every((f) => hasStringKeys(f, 'field', 'type'))) {
-          throw new WaybillError(
-            'ERR_WAYBILL_SOURCE_FAILED',
-            `directus source: the fields of "${collection}" are not a valid list`,
-          );
-        }
-        return (data as unknown as DirectusField[]).filter((f) => f.type !== 'alias');
-      })();
-      p.catch(() => this.#fields.delete(collection));
-      this.#fields.set(collection, p);
-    }
-    return p;
+      }
+      return (data as unknown as DirectusField[]).filter((f) => f.type !== 'alias');
+    });
   }
 
   async describe(table: string, options?: { signal?: AbortSignal }): Promise<SourceColumn[]> {

@@ -10,6 +10,7 @@ import { WaybillError } from '@waybill/verify';
 import { resolveBatchSize } from './lib/batching.js';
 import { pagedRows } from './lib/paged-rows.js';
 import { apiUrl, hasStringKeys, RestClient } from './lib/rest-client.js';
+import { OnceCache } from './lib/once-cache.js';
 
 /** Settings of a NocoDB source. */
 export interface NocodbSourceConfig {
@@ -61,8 +62,8 @@ export class NocodbSource implements Source {
   readonly instance: string;
   readonly #api: URL;
   readonly #client: RestClient;
-  #list: Promise<{ id: string; title: string }[]> | undefined;
-  readonly #tables = new Map<string, Promise<NocoTable>>();
+  readonly #list = new OnceCache<'tables', { id: string; title: string }[]>();
+  readonly #tables = new OnceCache<string, NocoTable>();
 
   constructor(
     private readonly config: NocodbSourceConfig,
@@ -79,7 +80,7 @@ export class NocodbSource implements Source {
   }
 
   #tableList(signal?: AbortSignal): Promise<{ id: string; title: string }[]> {
-    this.#list ??= (async () => {
+    return this.#list.get('tables', async () => {
       const body = await this.#client.getJson(
         apiUrl(this.#api, `/api/v2/meta/bases/${this.config.baseId}/tables`),
         signal,
@@ -92,9 +93,7 @@ export class NocodbSource implements Source {
         );
       }
       return list as { id: string; title: string }[];
-    })();
-    this.#list.catch(() => (this.#list = undefined));
-    return this.#list;
+    });
   }
 
   async tables(options?: { signal?: AbortSignal }): Promise<string[]> {
@@ -110,23 +109,17 @@ export class NocodbSource implements Source {
         `nocodb source: no table "${name}" (tables: ${list.map((t) => t.title).join(', ')})`,
       );
     }
-    let p = this.#tables.get(entry.id);
-    if (!p) {
-      p = (async () => {
-        const body = await this.#client.getJson(apiUrl(this.#api, `/api/v2/meta/tables/${entry.id}`), signal);
-        const columns = body['columns'];
-        if (!Array.isArray(columns) || !columns.every((c) => hasStringKeys(c, 'id', 'title', 'uidt'))) {
-          throw new WaybillError(
-            'ERR_WAYBILL_SOURCE_FAILED',
-            `nocodb source: the columns of table "${entry.title}" are not a valid list`,
-          );
-        }
-        return { id: entry.id, title: entry.title, columns: columns as unknown as NocoColumn[] };
-      })();
-      p.catch(() => this.#tables.delete(entry.id));
-      this.#tables.set(entry.id, p);
-    }
-    return p;
+    return this.#tables.get(entry.id, async () => {
+      const body = await this.#client.getJson(apiUrl(this.#api, `/api/v2/meta/tables/${entry.id}`), signal);
+      const columns = body['columns'];
+      if (!Array.isArray(columns) || !columns.every((c) => hasStringKeys(c, 'id', 'title', 'uidt'))) {
+        throw new WaybillError(
+          'ERR_WAYBILL_SOURCE_FAILED',
+          `nocodb source: the columns of table "${entry.title}" are not a valid list`,
+        );
+      }
+      return { id: entry.id, title: entry.title, columns: columns as unknown as NocoColumn[] };
+    });
   }
 
   async describe(table: string, options?: { signal?: AbortSignal }): Promise<SourceColumn[]> {
