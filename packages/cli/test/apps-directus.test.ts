@@ -9,7 +9,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appsSkipReason, startDirectus, type TestApp } from '@waybill/testkit';
 import { cli, requestApproveRun, type tempHome } from './cli-harness.js';
-import { appHome, applyDefinition, requestApproved } from './apps-harness.js';
+import { appHome, applyDefinition, requestApproved, scanTable } from './apps-harness.js';
 
 const skip = appsSkipReason('directus');
 if (skip) console.log(`\n*** SKIPPING Directus integration tests: ${skip} ***\n`);
@@ -134,29 +134,15 @@ test(
   'directus (real app): the catalog scan reads the schema and finds the e-mail addresses in the notes',
   { skip: skip ?? false },
   async () => {
-    const r = await cli(['--home', t.home, 'catalog', 'scan', 'dx', '--table', 'customers', '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const scan = (
-      JSON.parse(r.stdout) as {
-        scans: {
-          table: string;
-          columns: {
-            column: string;
-            proposed: { piiKind: string | null };
-            embedded: Record<string, number>;
-          }[];
-        }[];
-      }
-    ).scans[0]!;
+    const { columns, col, stdout } = await scanTable(t.home, 'dx', 'customers', app!);
     assert.deepEqual(
-      scan.columns.map((c) => c.column),
+      columns.map((c) => c.column),
       ['id', 'name', 'email', 'price', 'tags', 'notes', 'date_updated'],
     );
-    const col = (name: string) => scan.columns.find((c) => c.column === name)!;
     assert.equal(col('email').proposed.piiKind, 'email');
     assert.equal(col('name').proposed.piiKind, 'name');
     assert.ok((col('notes').embedded['email'] ?? 0) > 0, JSON.stringify(col('notes')));
-    assert.ok(!r.stdout.includes('customer10@mail.example.net'), 'no sampled value is printed raw');
+    assert.ok(!stdout.includes('customer10@mail.example.net'), 'no sampled value is printed raw');
   },
 );
 

@@ -80,3 +80,32 @@ export async function requestApproved(home: string, definition: string, purpose:
   }
   return v.id;
 }
+
+/** A column of `catalog scan --json`, as the app tests read it. */
+export interface ScannedColumn {
+  readonly column: string;
+  readonly proposed: { readonly piiKind: string | null };
+  readonly embedded: Record<string, number>;
+}
+
+/**
+ * Runs `catalog scan SOURCE --table TABLE --json`; returns the table's columns, a lookup by name, and the
+ * raw output (to check that no sampled value is printed). On failure the message ends with what the app
+ * printed.
+ */
+export async function scanTable(
+  home: string,
+  source: string,
+  table: string,
+  app: TestApp,
+): Promise<{ columns: ScannedColumn[]; col: (name: string) => ScannedColumn; stdout: string }> {
+  const r = await cli(['--home', home, 'catalog', 'scan', source, '--table', table, '--json']);
+  assert.equal(r.code, 0, `${r.stderr}\nthe app said:\n${app.log().slice(-4000)}`);
+  const columns = (JSON.parse(r.stdout) as { scans: { columns: ScannedColumn[] }[] }).scans[0]!.columns;
+  const col = (name: string): ScannedColumn => {
+    const c = columns.find((x) => x.column === name);
+    assert.ok(c, `no column "${name}" in the scan`);
+    return c;
+  };
+  return { columns, col, stdout: r.stdout };
+}

@@ -9,7 +9,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appsSkipReason, setupNocodb, startNocodb, type NocodbSetup, type TestApp } from '@waybill/testkit';
 import { cli, requestApproveRun, type tempHome } from './cli-harness.js';
-import { appHome, applyDefinition, requestApproved } from './apps-harness.js';
+import { appHome, applyDefinition, requestApproved, scanTable } from './apps-harness.js';
 
 const skip = appsSkipReason('nocodb');
 if (skip) console.log(`\n*** SKIPPING NocoDB integration tests: ${skip} ***\n`);
@@ -165,23 +165,10 @@ test(
   'nocodb (real app): the catalog scan reads the meta API and proposes email for the Email field',
   { skip: skip ?? false },
   async () => {
-    const r = await cli(['--home', t.home, 'catalog', 'scan', 'noco', '--table', 'Customers', '--json']);
-    assert.equal(r.code, 0, `${r.stderr}\nnocodb said:\n${app!.log().slice(-4000)}`);
-    const scan = (
-      JSON.parse(r.stdout) as {
-        scans: {
-          columns: {
-            column: string;
-            proposed: { piiKind: string | null };
-            embedded: Record<string, number>;
-          }[];
-        }[];
-      }
-    ).scans[0]!;
-    const col = (name: string) => scan.columns.find((c) => c.column === name)!;
+    const { col, stdout } = await scanTable(t.home, 'noco', 'Customers', app!);
     assert.equal(col('Email').proposed.piiKind, 'email');
     assert.ok((col('Notes').embedded['email'] ?? 0) > 0, JSON.stringify(col('Notes')));
-    assert.ok(!r.stdout.includes('customer10@mail.example.net'), 'no sampled value is printed raw');
+    assert.ok(!stdout.includes('customer10@mail.example.net'), 'no sampled value is printed raw');
   },
 );
 
