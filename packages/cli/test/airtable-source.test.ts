@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { hasOpenssl, makeTestPki, type TestPki } from '@waybill/testkit';
-import { cli, requestApproveRun, tempHome } from './cli-harness.js';
+import { cli, readColumnLineage, requestApproveRun, tempHome } from './cli-harness.js';
 
 const BASE = 'appWaybillTest01';
 const TOKEN = 'patFixtureToken.0123456789abcdef';
@@ -252,25 +252,7 @@ retention: P7D
     assert.equal(first['sourceRecordId'], customers[0]!.id);
     assert.equal(first['sourceUpdatedAt'], customers[0]!.createdTime);
     // The formula, the lookup and the rollup travel with the data.
-    const lineage = JSON.parse(await readFile(join(out.location, 'lineage.json'), 'utf8')) as {
-      outputs: {
-        facets: {
-          columnLineage: {
-            fields: Record<
-              string,
-              {
-                inputFields: {
-                  name: string;
-                  field: string;
-                  transformations: { type: string; subtype: string; description: string }[];
-                }[];
-              }
-            >;
-          };
-        };
-      }[];
-    };
-    const cl = lineage.outputs[0]!.facets.columnLineage.fields;
+    const cl = await readColumnLineage(out.location);
     // The entries the app's own logic adds (beside the copied column itself).
     const find = (field: string, subtype: string) =>
       cl[field]!.inputFields.find(

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appsSkipReason, setupNocodb, startNocodb, type NocodbSetup, type TestApp } from '@waybill/testkit';
-import { cli, requestApproveRun, type tempHome } from './cli-harness.js';
+import { cli, readColumnLineage, requestApproveRun, type tempHome } from './cli-harness.js';
 import { appHome, applyDefinition, requestApproved, scanTable } from './apps-harness.js';
 
 const skip = appsSkipReason('nocodb');
@@ -227,26 +227,7 @@ test(
     assert.notEqual(first['total'], 0);
     assert.notEqual(first['first'], null);
 
-    const cl = (
-      JSON.parse(await readFile(join(out.location, 'lineage.json'), 'utf8')) as {
-        outputs: {
-          facets: {
-            columnLineage: {
-              fields: Record<
-                string,
-                {
-                  inputFields: {
-                    name: string;
-                    field: string;
-                    transformations: { type: string; subtype: string; description?: string }[];
-                  }[];
-                }
-              >;
-            };
-          };
-        }[];
-      }
-    ).outputs[0]!.facets.columnLineage.fields;
+    const cl = await readColumnLineage(out.location);
     assert.ok(
       cl['greeting']!.inputFields.some(
         (x) =>

@@ -12,7 +12,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { readdir } from 'node:fs/promises';
 import { hasOpenssl, makeTestPki, repoRoot, sharedTestdata, type TestPki } from '@waybill/testkit';
-import { cli, requestApproveRun, tempHome } from './cli-harness.js';
+import { cli, readColumnLineage, requestApproveRun, tempHome } from './cli-harness.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped.
 type AddFormats = (ajv: Ajv2020) => Ajv2020;
@@ -233,25 +233,7 @@ retention: P7D
       shout: 'PERSON 7',
       spent: '10.50',
     });
-    const lineage = JSON.parse(await readFile(join(out.location, 'lineage.json'), 'utf8')) as {
-      outputs: {
-        facets: {
-          columnLineage: {
-            fields: Record<
-              string,
-              {
-                inputFields: {
-                  name: string;
-                  field: string;
-                  transformations: { type: string; subtype: string; description: string }[];
-                }[];
-              }
-            >;
-          };
-        };
-      }[];
-    };
-    const cl = lineage.outputs[0]!.facets.columnLineage.fields;
+    const cl = await readColumnLineage(out.location);
     const shout = cl['shout']!.inputFields.find((x) => x.field === 'Name')!;
     assert.deepEqual(
       [shout.transformations[0]!.subtype, shout.transformations[0]!.description],
@@ -275,9 +257,10 @@ retention: P7D
       if (f.endsWith('.json'))
         ajv.addSchema(JSON.parse(await readFile(join(ol, 'facets', f), 'utf8')) as object);
     }
-    const facet = (lineage.outputs[0]!.facets as unknown as Record<string, { _schemaURL: string }>)[
-      'columnLineage'
-    ]!;
+    const lineage = JSON.parse(await readFile(join(out.location, 'lineage.json'), 'utf8')) as {
+      outputs: { facets: Record<string, { _schemaURL: string }> }[];
+    };
+    const facet = lineage.outputs[0]!.facets['columnLineage']!;
     const validateFacet = ajv.getSchema(facet._schemaURL)!;
     assert.ok(validateFacet(facet), JSON.stringify(validateFacet.errors));
     const envelope = JSON.parse(

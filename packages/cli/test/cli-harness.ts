@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -95,4 +95,25 @@ export async function requestApproveRun(
     if (a.code !== 0) throw new Error(`approval failed: ${a.stderr}`);
   }
   return { ...(await cli(['--home', home, 'export', 'run', v.id, ...extra])), exportId: v.id };
+}
+
+/** One output field's entry in an export's OpenLineage column-lineage facet. */
+export interface ColumnLineageField {
+  readonly inputFields: {
+    readonly name: string;
+    readonly field: string;
+    readonly transformations: {
+      readonly type: string;
+      readonly subtype: string;
+      readonly description: string;
+    }[];
+  }[];
+}
+
+/** The column-lineage facet's fields in an export's `lineage.json` (its only output dataset). */
+export async function readColumnLineage(exportDir: string): Promise<Record<string, ColumnLineageField>> {
+  const lineage = JSON.parse(await readFile(join(exportDir, 'lineage.json'), 'utf8')) as {
+    outputs: { facets: { columnLineage: { fields: Record<string, ColumnLineageField> } } }[];
+  };
+  return lineage.outputs[0]!.facets.columnLineage.fields;
 }

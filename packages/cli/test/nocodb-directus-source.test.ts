@@ -11,7 +11,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { hasOpenssl, makeTestPki, type TestPki } from '@waybill/testkit';
-import { cli, requestApproveRun, tempHome } from './cli-harness.js';
+import { cli, readColumnLineage, requestApproveRun, tempHome } from './cli-harness.js';
 
 const NOCO_TOKEN = 'nocoTokenFixture_0123';
 const DIRECTUS_TOKEN = 'directusStaticToken_0123';
@@ -343,26 +343,7 @@ fields:
       (await readFile(join(out.location, 'records.jsonl'), 'utf8')).split('\n')[1]!,
     ) as Record<string, string>;
     assert.equal(rec1['sourceUpdatedAt'], customers[1]!.UpdatedAt);
-    const cl = (
-      JSON.parse(await readFile(join(out.location, 'lineage.json'), 'utf8')) as {
-        outputs: {
-          facets: {
-            columnLineage: {
-              fields: Record<
-                string,
-                {
-                  inputFields: {
-                    name: string;
-                    field: string;
-                    transformations: { subtype: string; description: string }[];
-                  }[];
-                }
-              >;
-            };
-          };
-        }[];
-      }
-    ).outputs[0]!.facets.columnLineage.fields;
+    const cl = await readColumnLineage(out.location);
     assert.ok(
       cl['greeting']!.inputFields.some(
         (x) =>
