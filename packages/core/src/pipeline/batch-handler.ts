@@ -5,23 +5,16 @@ import { BatchProcessor } from './batch-processor.js';
 import type { BatchReply, BatchTask, WorkerInit } from './batch-task.js';
 import { compilePlan } from './export-plan.js';
 
-type DecodeRows = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => RowBatch;
-type DecodeBlock = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => CellValue[][];
+type Decode = (bytes: Uint8Array, options: unknown, firstRowNumber: number) => RowBatch | CellValue[][];
 
 /**
  * A `RowCodec` module's decoder: `decodeRows` (a row at a time), or a codec that only decodes whole
  * blocks (`decodeBlock`), whose rows then all live at once.
  */
-async function loadCodec(module: string): Promise<DecodeRows> {
+async function loadCodec(module: string): Promise<Decode> {
   const m = (await import(module)) as { decodeRows?: unknown; decodeBlock?: unknown };
-  if (typeof m.decodeRows === 'function') return m.decodeRows as DecodeRows;
-  if (typeof m.decodeBlock === 'function') {
-    const decodeBlock = m.decodeBlock as DecodeBlock;
-    return (bytes, options, first) => {
-      const rows = decodeBlock(bytes, options, first);
-      return { length: rows.length, row: (r) => rows[r]! };
-    };
-  }
+  if (typeof m.decodeRows === 'function') return m.decodeRows as Decode;
+  if (typeof m.decodeBlock === 'function') return m.decodeBlock as Decode;
   throw new WaybillError(
     'ERR_WAYBILL_RUN_FAILED',
     `the row codec ${module} exports neither decodeRows nor decodeBlock`,
@@ -58,10 +51,10 @@ export async function createBatchHandler(init: WorkerInit): Promise<BatchHandler
     new Set(init.piiScan ?? []),
     new Set(init.suppress ?? []),
   );
-  const decodeRows: DecodeRows | null = init.codec ? await loadCodec(init.codec.module) : null;
+  const decode: Decode | null = init.codec ? await loadCodec(init.codec.module) : null;
   return (task) => {
     try {
-      const rows = task.rows ?? decodeRows!(task.block!, init.codec!.options, task.firstRowNumber);
+      const rows = task.rows ?? decode!(task.block!, init.codec!.options, task.firstRowNumber);
       const r = processor.processPacked(rows, task.firstRowNumber, task.spare);
       const leafHashes = new Uint8Array(
         r.leafHashes.buffer,
